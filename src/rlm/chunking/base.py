@@ -1,0 +1,111 @@
+"""What every chunker takes and returns.
+
+Chunkers work on UTF-8 **bytes** (``bytes`` or a read-only ``mmap``), never on
+``str``: every offset rlm stores is a byte offset into the buffer, as in rlm-rs,
+and working on bytes lets a 1 GB file be chunked from a memory map without
+ever holding it as a Python string. A chunker yields :class:`ChunkSpan` objects
+lazily and in order; the loader slices and decodes the content itself.
+
+Invariants every chunker keeps (tested by property tests):
+
+* spans are ``0 <= start < end <= len(data)``, indices 0, 1, 2, ... in order;
+* ``start`` and ``end`` never fall inside a UTF-8 character;
+* ``start`` strictly increases and ``end`` strictly increases, so no chunk is
+  nested inside its predecessor and the loop always terminates;
+* consecutive spans leave no gap (except the code chunker, which may drop
+  whitespace-only pieces), so the union of spans covers the input;
+* the same input and config give the same spans on every machine.
+"""
+
+from __future__ import annotations
+
+import mmap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+from rlm.errors import ChunkTooLargeError, InvalidChunkConfigError, OverlapTooLargeError
+
+ByteText = Union[bytes, mmap.mmap]
+"""A buffer's UTF-8 bytes: an in-memory ``bytes`` or a read-only memory map."""
+
+DEFAULT_CHUNK_SIZE = 3000
+DEFAULT_OVERLAP = 500
+MAX_CHUNK_SIZE = 50000
+
+
+@dataclass(frozen=True)
+class ChunkConfig:
+    """Sizes are in bytes of UTF-8, like rlm-rs (its help text says characters)."""
+
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    overlap: int = DEFAULT_OVERLAP
+    language: str | None = None
+    """Code chunkers: a language name or a file extension (``py``, ``rs``...)."""
+
+    def validate(self, *, check_maximum: bool = True) -> None:
+        """Raise the rlm-rs chunking errors for impossible sizes."""
+        if self.chunk_size <= 0:
+            raise InvalidChunkConfigError("chunk_size must be > 0")
+        if check_maximum and self.chunk_size > MAX_CHUNK_SIZE:
+            raise ChunkTooLargeError(self.chunk_size, MAX_CHUNK_SIZE)
+        if self.overlap < 0:
+            raise InvalidChunkConfigError("overlap must be >= 0")
+        if self.overlap >= self.chunk_size:
+            raise OverlapTooLargeError(self.overlap, self.chunk_size)
+
+
+@dataclass(frozen=True)
+class ChunkSpan:
+    """One chunk as a half-open byte range of the buffer."""
+
+    start: int
+    end: int
+    index: int
+    strategy: str | None
+    has_overlap: bool = False
+    symbol: str | None = None
+    """Code chunks: the dotted symbol path, e.g. ``module.Class.method``."""
+
+    @property
+    def size(self) -> int:
+        return self.end - self.start
+
+
+class Chunker(Protocol):
+    """A chunking strategy. ``name`` is what ``--chunker`` accepts."""
+
+    name: str
+
+    def chunk(self, data: ByteText, config: ChunkConfig) -> Iterator[ChunkSpan]:
+        """Yield the spans of ``data`` in order (lazily; may be huge)."""
+        ...
+
+
+def floor_boundary(data: ByteText, pos: int) -> int:
+    """Largest position <= pos that is not inside a UTF-8 character."""
+    n = len(data)
+    if pos >= n:
+        return n
+    if pos <= 0:
+        return 0
+    while pos > 0 and (data[pos] & 0xC0) == 0x80:
+        pos -= 1
+    return pos
+
+
+def ceil_boundary(data: ByteText, pos: int) -> int:
+    """Smallest position >= pos that is not inside a UTF-8 character."""
+    n = len(data)
+    if pos >= n:
+        return n
+    if pos <= 0:
+        return 0
+    while pos < n and (data[pos] & 0xC0) == 0x80:
+        pos += 1
+    return pos
+
+
+def estimate_tokens(byte_len: int) -> int:
+    """rlm-rs's simple estimate, used when no tokenizer is available."""
+    return (byte_len + 3) // 4

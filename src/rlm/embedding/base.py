@@ -1,0 +1,51 @@
+"""The embedder contract shared by the ONNX model and the hash fallback.
+
+numpy is imported only for type checking here: this module is imported by
+commands that never embed, and they must start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class EmbeddingBatch:
+    """Vectors for a batch of texts: ``vectors[i]`` is unit length float32.
+
+    ``windows[i]`` is how many token windows text ``i`` was embedded in (1 when
+    it fit the model's window; more when it was split and pooled, never
+    truncated).
+    """
+
+    vectors: npt.NDArray[np.float32]
+    windows: list[int]
+
+
+class Embedder(Protocol):
+    """What search and load need from an embedding model."""
+
+    name: str
+    """Stored in ``chunk_embeddings.model_name`` (e.g. ``all-MiniLM-L6-v2``)."""
+    dimensions: int
+    fingerprint: str
+    """Changes whenever vectors would change (model file hash, pooling...)."""
+    is_semantic: bool
+    """False for the hash fallback: search is then effectively lexical."""
+    max_tokens: int
+    fallback_reason: str | None
+    """Why the fallback is in use (to warn once), else None."""
+
+    def embed_documents(self, texts: Sequence[str]) -> EmbeddingBatch: ...
+
+    def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
+        """Exact token counts with the model's tokenizer, or None if it has none."""
+        ...

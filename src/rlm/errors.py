@@ -1,0 +1,287 @@
+"""The one error hierarchy of rlm.
+
+Every failure a user can cause is an :class:`RlmError` carrying a stable ``type``
+(the rlm-rs JSON ``error.type`` name), a message and, where we know one, a
+suggestion that says how to fix it. The CLI renders these in exactly one place
+(``rlm.cli.render``); the library never prints.
+
+Messages keep the rlm-rs prefixes (``storage error: ``, ``chunking error: ``...)
+so scripts that match on rlm-rs error text keep working.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class RlmError(Exception):
+    """Base class: a user-facing failure with a type, a message and a suggestion."""
+
+    prefix: ClassVar[str] = ""
+    default_type: ClassVar[str] = "Error"
+    default_suggestion: ClassVar[str | None] = None
+    exit_code: ClassVar[int] = 1
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        error_type: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.detail = detail
+        self.error_type = error_type or self.default_type
+        self.suggestion = suggestion if suggestion is not None else self.default_suggestion
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        """The full message, with the rlm-rs category prefix."""
+        return f"{self.prefix}{self.detail}"
+
+    def to_dict(self) -> dict[str, object]:
+        """The rlm-rs error envelope (keys sorted as rlm-rs prints them)."""
+        return {
+            "error": {
+                "message": self.message,
+                "suggestion": self.suggestion,
+                "type": self.error_type,
+            },
+            "success": False,
+        }
+
+
+class UsageError(RlmError):
+    """Bad flags or arguments: exit code 2, like clap/click usage errors."""
+
+    default_type = "UsageError"
+    exit_code = 2
+
+
+# --- storage -----------------------------------------------------------------
+
+
+class StorageError(RlmError):
+    prefix = "storage error: "
+    default_type = "DatabaseError"
+
+
+class NotInitializedError(StorageError):
+    default_type = "NotInitialized"
+    default_suggestion = "Run 'rlm init' to initialize the database"
+
+    def __init__(self, path: str = "") -> None:
+        super().__init__("RLM not initialized. Run: rlm init")
+        self.path = path
+
+
+class BufferNotFoundError(StorageError):
+    default_type = "BufferNotFound"
+    default_suggestion = "Run 'rlm list' to see available buffers"
+
+    def __init__(self, identifier: str) -> None:
+        super().__init__(f"buffer not found: {identifier}")
+
+
+class BufferExistsError(StorageError):
+    default_type = "BufferExists"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"a buffer named '{name}' already exists",
+            suggestion="Use --replace to overwrite it, or --name to choose another name",
+        )
+
+
+class ChunkNotFoundError(StorageError):
+    default_type = "ChunkNotFound"
+    default_suggestion = "Run 'rlm chunk list <buffer>' to see valid chunk IDs"
+
+    def __init__(self, chunk_id: int) -> None:
+        super().__init__(f"chunk not found: {chunk_id}")
+
+
+class ChunkSupersededError(StorageError):
+    """A chunk id that existed once but was replaced by ``update-buffer``."""
+
+    default_type = "ChunkSuperseded"
+
+    def __init__(self, chunk_id: int, replacements: list[int]) -> None:
+        ids = ", ".join(str(i) for i in replacements) or "nothing (its text was removed)"
+        super().__init__(
+            f"chunk {chunk_id} was superseded by {ids}",
+            suggestion="Use the new chunk IDs; run 'rlm chunk list <buffer>' to see them",
+        )
+        self.replacements = replacements
+
+
+class MigrationError(StorageError):
+    default_type = "MigrationError"
+
+
+class DatabaseError(StorageError):
+    default_type = "DatabaseError"
+
+
+class EmbeddingError(StorageError):
+    default_type = "EmbeddingError"
+    default_suggestion = "Run 'rlm model doctor' to diagnose the embedding model"
+
+
+class RunNotFoundError(StorageError):
+    default_type = "RunNotFound"
+    default_suggestion = "Run 'rlm dispatch' first; its JSON output carries the run_id"
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"dispatch run not found: {run_id}")
+
+
+# --- chunking ----------------------------------------------------------------
+
+
+class ChunkingError(RlmError):
+    prefix = "chunking error: "
+    default_type = "InvalidConfig"
+
+
+class InvalidChunkConfigError(ChunkingError):
+    default_type = "InvalidConfig"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"invalid chunk configuration: {reason}",
+            suggestion="Check --chunk-size and --overlap",
+        )
+
+
+class ChunkTooLargeError(ChunkingError):
+    default_type = "ChunkTooLarge"
+    default_suggestion = "Use a smaller --chunk-size value"
+
+    def __init__(self, size: int, maximum: int) -> None:
+        super().__init__(f"chunk size {size} exceeds maximum {maximum}")
+
+
+class OverlapTooLargeError(ChunkingError):
+    default_type = "OverlapTooLarge"
+    default_suggestion = "Overlap must be less than chunk size"
+
+    def __init__(self, overlap: int, size: int) -> None:
+        super().__init__(f"overlap {overlap} must be less than chunk size {size}")
+
+
+class UnknownStrategyError(ChunkingError):
+    default_type = "UnknownStrategy"
+    default_suggestion = "Valid strategies: semantic, fixed, code, parallel"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"unknown chunking strategy: {name}")
+
+
+# --- input / output ----------------------------------------------------------
+
+
+class InputError(RlmError):
+    prefix = "I/O error: "
+    default_type = "IoError"
+
+
+class FileNotFoundInputError(InputError):
+    default_type = "FileNotFound"
+    default_suggestion = "Verify the file path exists"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"file not found: {path}")
+
+
+class ReadError(InputError):
+    default_type = "ReadError"
+
+
+class BinaryFileError(InputError):
+    default_type = "BinaryFile"
+    default_suggestion = "rlm loads text only; convert the file to text first"
+
+    def __init__(self, path: str, offset: int) -> None:
+        super().__init__(f"{path} looks like a binary file (NUL byte at offset {offset})")
+
+
+class InvalidUtf8Error(InputError):
+    default_type = "InvalidUtf8"
+    default_suggestion = "Re-encode the file as UTF-8, or pass --lossy to replace bad bytes"
+
+    def __init__(self, path: str, offset: int) -> None:
+        super().__init__(f"{path}: invalid UTF-8 at byte offset {offset}")
+        self.offset = offset
+
+
+class EmptyInputError(InputError):
+    default_type = "EmptyInput"
+
+
+class FileTooLargeError(InputError):
+    default_type = "FileTooLarge"
+    default_suggestion = "Split the file, or raise the limit with --max-file-size"
+
+    def __init__(self, path: str, size: int, maximum: int) -> None:
+        super().__init__(f"{path}: file too large: {size} bytes (max: {maximum} bytes)")
+
+
+class WriteError(InputError):
+    default_type = "WriteError"
+
+
+class PathTraversalError(InputError):
+    default_type = "PathTraversalDenied"
+    default_suggestion = "Use a plain name without '/', '\\' or '..'"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"path traversal denied: {path}")
+
+
+# --- commands and search ------------------------------------------------------
+
+
+class CommandError(RlmError):
+    prefix = "command error: "
+    default_type = "ExecutionFailed"
+
+
+class InvalidArgumentError(CommandError):
+    """A value that parsed but makes no sense (exit 2: it is the caller's usage)."""
+
+    default_type = "InvalidArgument"
+    exit_code = 2
+
+    def __init__(self, detail: str, suggestion: str | None = None) -> None:
+        super().__init__(f"invalid argument: {detail}", suggestion=suggestion)
+
+
+class ConfirmationRequiredError(CommandError):
+    default_type = "ExecutionFailed"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"command execution failed: Use --yes to confirm {what}.",
+            suggestion="Re-run with --yes",
+        )
+
+
+class InvalidFindingsError(CommandError):
+    default_type = "InvalidFindings"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            f"invalid findings: {detail}",
+            suggestion="Findings must be a JSON array of objects with chunk_id and relevance",
+        )
+
+
+class SearchError(RlmError):
+    prefix = "search error: "
+    default_type = "SearchError"
+
+
+class ConfigError(RlmError):
+    prefix = "configuration error: "
+    default_type = "ConfigError"
