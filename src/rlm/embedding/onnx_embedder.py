@@ -1,0 +1,331 @@
+"""The semantic embedder: an ONNX model run in-process by fastembed on the CPU.
+
+One instance per (model, path) per process (see :mod:`rlm.embedding.selection`),
+shared by threads. Nothing heavy happens at construction: the tokenizer loads on
+the first ``count_tokens``/embed call and the ONNX session on the first embed,
+each once, under a lock. fastembed's ``parallel`` process pool is never used:
+one session with intra-op threads = usable cores is faster to start, and keeps
+memory bounded, for the batch sizes rlm sees.
+
+Texts longer than the model's window are windowed (see
+:mod:`rlm.embedding.windowing`), never truncated; ``EmbeddingBatch.windows``
+says how many windows each text took.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlm.embedding.assembly import folder_window_limit
+from rlm.embedding.base import EmbeddingBatch
+from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
+from rlm.embedding.validation import check_texts, check_vectors
+from rlm.embedding.windowing import plan_windows
+from rlm.errors import EmbeddingError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+SLICE = 256
+"""Texts tokenized, embedded and pooled per step: bounds memory, paces progress."""
+BATCH_SIZE = 32
+"""Windows per ONNX run. Windows are sorted by length first, so padding stays small."""
+
+_register_lock = threading.Lock()
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (cgroup/affinity aware where possible)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """Where a model's files are, decided before anything heavy is loaded."""
+
+    folder: Path | None
+    """A local fastembed folder (assembled or user-given); None = fastembed download."""
+    sha256: str | None
+    max_tokens: int
+
+
+Piece = tuple[str, int]
+"""A window's text (prefix included) and its token count (prefix excluded)."""
+
+
+class OnnxEmbedder:
+    """all-MiniLM-L6-v2 (default), a catalogue model, or a local ONNX folder."""
+
+    is_semantic = True
+    fallback_reason: str | None = None
+
+    def __init__(
+        self,
+        model: ModelDescription,
+        files: ModelFiles,
+        *,
+        cache: Path,
+        allow_download: bool = True,
+        threads: int | None = None,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.model = model
+        self.name = model.name
+        self.dimensions = model.dim
+        self.max_tokens = files.max_tokens
+        self.fingerprint = fingerprint(model, files.sha256, files.max_tokens)
+        self.files = files
+        self.threads = threads or available_cores()
+        self.batch_size = batch_size
+        self.load_seconds: float | None = None
+        self._cache = cache
+        self._allow_download = allow_download
+        self._lock = threading.RLock()
+        self._engine: Any = None
+        self._tokenizer: Any = None
+        self._window = files.max_tokens
+
+    # --- loading ---------------------------------------------------------
+
+    def _fastembed_name(self) -> str:
+        """Local folders load under a name of ours, with our file name and pooling."""
+        if self.files.folder is not None:
+            return f"rlm/{self.model.name}"
+        return self.model.fastembed_name or self.model.name
+
+    def _register(self, text_embedding: Any) -> None:
+        """Teach fastembed a model it does not ship (a local folder or BGE-M3)."""
+        from fastembed.common.model_description import ModelSource, PoolingType
+
+        local = self.files.folder is not None
+        if not local and self.model.source is not SourceKind.HUGGINGFACE:
+            return
+        pooling = PoolingType.CLS if self.model.pooling is Pooling.CLS else PoolingType.MEAN
+        with _register_lock:
+            try:
+                text_embedding.add_custom_model(
+                    model=self._fastembed_name(),
+                    pooling=pooling,
+                    normalization=self.model.normalize,
+                    sources=ModelSource(hf=self.model.hf_repo or "rlm/local-folder"),
+                    dim=self.model.dim,
+                    model_file="model.onnx" if local else self.model.model_file,
+                    additional_files=[] if local else list(self.model.additional_files),
+                    license=self.model.licence,
+                    size_in_gb=self.model.size_mb / 1024,
+                )
+            except ValueError as exc:
+                if "already registered" not in str(exc):
+                    raise
+
+    def _create_engine(self) -> Any:
+        try:
+            from fastembed import TextEmbedding
+        except ImportError as exc:
+            raise EmbeddingError(
+                f"embedding error: fastembed is not installed ({exc})",
+                suggestion="Reinstall rlm: pip install --force-reinstall rlm",
+            ) from exc
+        self._register(TextEmbedding)
+        options: dict[str, Any] = {
+            "model_name": self._fastembed_name(),
+            "threads": self.threads,
+            "providers": ["CPUExecutionProvider"],
+            "lazy_load": True,
+        }
+        if self.files.folder is not None:
+            return TextEmbedding(specific_model_path=str(self.files.folder), **options)
+        options["cache_dir"] = str(self._cache / "fastembed")
+        try:  # the persistent cache first: an offline machine never waits on the network
+            return TextEmbedding(local_files_only=True, **options)
+        except Exception as exc:
+            if not self._allow_download:
+                raise EmbeddingError(
+                    f"embedding error: model {self.name} is not in the cache ({exc})",
+                    suggestion=f"Download it once with: rlm model download {self.name}",
+                ) from exc
+        return TextEmbedding(**options)
+
+    def _engine_ready(self) -> Any:
+        """The fastembed model with its ONNX session loaded (created on first use)."""
+        if self._engine is not None and self.load_seconds is not None:
+            return self._engine
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._load(self._create_engine)
+            if self.load_seconds is None:
+                started = time.perf_counter()
+                self._load(self._engine.model.load_onnx_model)
+                self.load_seconds = time.perf_counter() - started
+        return self._engine
+
+    def _load(self, step: Callable[[], Any]) -> Any:
+        try:
+            return step()
+        except EmbeddingError:
+            raise
+        except Exception as exc:
+            raise EmbeddingError(
+                f"embedding error: Failed to load embedding model {self.name}: {exc}",
+            ) from exc
+
+    def model_dir(self) -> Path:
+        """The folder the model files are in (downloads the model if it must)."""
+        if self.files.folder is not None:
+            return self.files.folder
+        with self._lock:
+            if self._engine is None:
+                self._engine = self._load(self._create_engine)
+        return Path(self._engine.model._model_dir)
+
+    def tokenizer(self) -> Any:
+        """The model's tokenizer without truncation or padding (loaded once)."""
+        if self._tokenizer is not None:
+            return self._tokenizer
+        with self._lock:
+            if self._tokenizer is None:
+                folder = self.model_dir()
+                try:
+                    from tokenizers import Tokenizer
+
+                    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+                except Exception as exc:
+                    raise EmbeddingError(
+                        f"embedding error: cannot load the tokenizer of {self.name}: {exc}"
+                    ) from exc
+                tokenizer.no_truncation()
+                tokenizer.no_padding()
+                limit = folder_window_limit(folder)
+                if limit is not None:
+                    self._window = min(self._window, limit)
+                self._tokenizer = tokenizer
+        return self._tokenizer
+
+    # --- windowing ---------------------------------------------------------
+
+    def _budget(self, prefix: str) -> int:
+        tokenizer = self.tokenizer()
+        special = int(tokenizer.num_special_tokens_to_add(False))
+        used = len(tokenizer.encode(prefix, add_special_tokens=False).ids) if prefix else 0
+        budget = self._window - special - used
+        if budget <= 0:
+            raise EmbeddingError(f"embedding error: the window of {self.name} is too small")
+        return budget
+
+    def _split(self, text: str, encoding: Any, budget: int, depth: int = 0) -> list[Piece]:
+        windows = plan_windows(
+            encoding.offsets, encoding.word_ids, len(text), budget, self.model.window_overlap
+        )
+        if len(windows) == 1:
+            return [(text, windows[0].tokens)]
+        pieces: list[Piece] = []
+        texts = [text[w.start : w.end] for w in windows]
+        encodings = self.tokenizer().encode_batch(texts, add_special_tokens=False)
+        for piece, again in zip(texts, encodings, strict=True):
+            # A cut inside a long word can re-tokenize longer: split that window again.
+            if len(again.ids) > budget and depth < 4:
+                pieces.extend(self._split(piece, again, budget, depth + 1))
+            else:
+                pieces.append((piece, len(again.ids)))
+        return pieces
+
+    def _plan(self, texts: Sequence[str], prefix: str) -> list[list[Piece]]:
+        budget = self._budget(prefix)
+        encodings = self.tokenizer().encode_batch(list(texts), add_special_tokens=False)
+        return [
+            [(prefix + piece, tokens) for piece, tokens in self._split(text, encoding, budget)]
+            for text, encoding in zip(texts, encodings, strict=True)
+        ]
+
+    # --- embedding ---------------------------------------------------------
+
+    def _run(self, pieces: list[Piece]) -> npt.NDArray[np.float32]:
+        """Embed window texts, shortest first so each ONNX batch pads little."""
+        import numpy as np
+
+        engine = self._engine_ready()
+        order = sorted(range(len(pieces)), key=lambda i: pieces[i][1])
+        try:
+            rows = list(engine.embed([pieces[i][0] for i in order], batch_size=self.batch_size))
+        except Exception as exc:
+            raise EmbeddingError(f"embedding error: ONNX runtime failure: {exc}") from exc
+        vectors = np.empty((len(pieces), self.dimensions), dtype=np.float32)
+        vectors[np.array(order, dtype=np.int64)] = np.asarray(rows, dtype=np.float32)
+        return vectors
+
+    def _embed(
+        self, texts: Sequence[str], prefix: str
+    ) -> tuple[npt.NDArray[np.float32], list[int]]:
+        import numpy as np
+
+        plans = self._plan(texts, prefix)
+        flat = [piece for plan in plans for piece in plan]
+        window_vectors = self._run(flat)
+        check_vectors(window_vectors, self.dimensions)
+        out = np.empty((len(texts), self.dimensions), dtype=np.float32)
+        start = 0
+        for i, plan in enumerate(plans):
+            chunk = window_vectors[start : start + len(plan)]
+            start += len(plan)
+            if len(plan) == 1:
+                out[i] = chunk[0]
+                continue
+            weights = np.array([max(tokens, 1) for _, tokens in plan], dtype=np.float64)
+            pooled = (chunk.astype(np.float64) * weights[:, None]).sum(axis=0) / weights.sum()
+            out[i] = (pooled / np.linalg.norm(pooled)).astype(np.float32)
+        check_vectors(out, self.dimensions)
+        return out, [len(plan) for plan in plans]
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> EmbeddingBatch:
+        """Unit vectors for ``texts``, in order; ``progress(done, total)`` after each slice.
+
+        Raises EmbeddingError for an empty or whitespace-only text (callers skip
+        those), and for non-finite model output.
+        """
+        import numpy as np
+
+        check_texts(texts)
+        total = len(texts)
+        vectors = np.empty((total, self.dimensions), dtype=np.float32)
+        windows: list[int] = []
+        for start in range(0, total, SLICE):
+            part = texts[start : start + SLICE]
+            vectors[start : start + len(part)], counts = self._embed(
+                part, self.model.document_prefix
+            )
+            windows.extend(counts)
+            if progress is not None:
+                progress(start + len(part), total)
+        return EmbeddingBatch(vectors=vectors, windows=windows)
+
+    def embed_query(self, text: str) -> npt.NDArray[np.float32]:
+        """The query's unit vector (with the model's query prefix; windowed if long)."""
+        check_texts([text], what="query")
+        vectors, _ = self._embed([text], self.model.query_prefix)
+        vector: npt.NDArray[np.float32] = vectors[0]
+        return vector
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
+        """Exact token counts, special tokens included (fits one window iff <= max_tokens).
+
+        Needs only the tokenizer, never the ONNX session.
+        """
+        if isinstance(texts, str):
+            raise EmbeddingError("embedding error: expected a sequence of texts, got one str")
+        encodings = self.tokenizer().encode_batch(list(texts), add_special_tokens=True)
+        return [len(encoding.ids) for encoding in encodings]
