@@ -1,0 +1,150 @@
+"""peek, grep, chunk-indices, write-chunks: looking inside a buffer without search."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rlm.cli.context import AppContext, pass_app
+from rlm.cli.render import Output
+from rlm.errors import InvalidArgumentError, PathTraversalError, WriteError
+from rlm.views import chunk_indices, grep_buffer, peek_buffer
+
+
+@click.command()
+@click.argument("buffer")
+@click.option(
+    "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First byte."
+)
+@click.option("--end", type=click.IntRange(min=0), help="End byte (default: start + 3000).")
+@pass_app
+def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
+    """Show bytes START..END of a buffer (snapped to whole UTF-8 characters)."""
+    store = app.store()
+    b = store.resolve_buffer(buffer)
+    view = peek_buffer(store, b, start, end)
+    body = view.content if view.content.endswith("\n") or not view.content else view.content + "\n"
+    text = f"Bytes {view.start}..{view.end} ({view.end - view.start} bytes):\n---\n{body}---\n"
+    data = {
+        "start": view.start,
+        "end": view.end,
+        "size": view.end - view.start,
+        "content": view.content,
+    }
+    return Output(data=data, text=text)
+
+
+@click.command()
+@click.argument("buffer")
+@click.argument("pattern")
+@click.option("-n", "--max-matches", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option(
+    "-w",
+    "--window",
+    type=click.IntRange(min=0),
+    default=120,
+    show_default=True,
+    help="Context bytes on each side of a match.",
+)
+@click.option("-i", "--ignore-case", is_flag=True)
+@pass_app
+def grep(
+    app: AppContext, buffer: str, pattern: str, max_matches: int, window: int, ignore_case: bool
+) -> Output:
+    """Regex search inside one buffer (Python 're' syntax); offsets are bytes."""
+    store = app.store()
+    b = store.resolve_buffer(buffer)
+    matches = grep_buffer(
+        store, b, pattern, max_matches=max_matches, window=window, ignore_case=ignore_case
+    )
+    data = [
+        {"offset": m.offset, "matched": m.matched, "snippet": m.snippet, "line": m.line}
+        for m in matches
+    ]
+
+    def text() -> str:
+        if not matches:
+            return f"No matches found for pattern: {pattern}\n"
+        out = [f"Found {len(matches)} matches for pattern: {pattern}", ""]
+        for i, m in enumerate(matches, 1):
+            out.append(f"Match {i} at byte {m.offset} (line {m.line}):")
+            out.append("  " + m.snippet.replace("\n", "\\n"))
+        return "\n".join(out) + "\n"
+
+    return Output(data=data, text=text)
+
+
+@click.command(name="chunk-indices")
+@click.argument("buffer")
+@click.option("--chunk-size", type=click.IntRange(min=0), default=3000, show_default=True)
+@click.option("--overlap", type=click.IntRange(min=0), default=500, show_default=True)
+@pass_app
+def chunk_indices_cmd(app: AppContext, buffer: str, chunk_size: int, overlap: int) -> Output:
+    """Byte ranges a fixed-size split would produce (snapped to UTF-8 characters)."""
+    store = app.store()
+    b = store.resolve_buffer(buffer)
+    if chunk_size == 0 or overlap >= chunk_size:
+        raise InvalidArgumentError(
+            "Invalid chunk_size or overlap", suggestion="Use --chunk-size > --overlap"
+        )
+    pairs = chunk_indices(store, b, chunk_size, overlap)
+    lines = [f"{len(pairs)} chunks:"] + [
+        f"  [{i}] {s}..{e} ({e - s} bytes)" for i, (s, e) in enumerate(pairs)
+    ]
+    return Output(data=[[s, e] for s, e in pairs], text="\n".join(lines) + "\n")
+
+
+_SAFE_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+@click.command(name="write-chunks")
+@click.argument("buffer")
+@click.option(
+    "-o", "--out-dir", default=".rlm/chunks", show_default=True, type=click.Path(file_okay=False)
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    help="Re-chunk with this size instead of writing the stored chunks.",
+)
+@click.option("--overlap", type=click.IntRange(min=0), help="Overlap when re-chunking.")
+@click.option("--prefix", default="chunk", show_default=True, help="File name prefix.")
+@pass_app
+def write_chunks(
+    app: AppContext,
+    buffer: str,
+    out_dir: str,
+    chunk_size: int | None,
+    overlap: int | None,
+    prefix: str,
+) -> Output:
+    """Write a buffer's chunks to files (the store is not changed)."""
+    if not _SAFE_PREFIX.match(prefix) or ".." in prefix:
+        raise PathTraversalError(prefix)
+    from rlm.views import chunks_for_files
+
+    store = app.store()
+    b = store.resolve_buffer(buffer)
+    pieces = chunks_for_files(store, b, chunk_size, overlap)
+    folder = Path(out_dir)
+    width = max(4, len(str(max(len(pieces) - 1, 0))))
+    paths: list[str] = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, content in pieces:
+            path = folder / f"{prefix}_{index:0{width}d}.txt"
+            path.write_text(content, encoding="utf-8")
+            paths.append(str(path))
+    except OSError as exc:
+        raise WriteError(f"failed to write file: {folder}: {exc.strerror}") from None
+    text = f"Wrote {len(paths)} chunks:\n" + "".join(f"  {p}\n" for p in paths)
+    data: Any = paths
+    return Output(data=data, text=text)
+
+
+def register(root: click.Group) -> None:
+    for command in (peek, grep, chunk_indices_cmd, write_chunks):
+        root.add_command(command)

@@ -1,0 +1,174 @@
+"""The ``rlm`` entry point: parse, run one library call, render, exit 0/1/2.
+
+Exit codes: 0 success, 1 a command error (bad input, missing buffer...), 2 a
+usage error (unknown flag, bad value). No input ever produces a Python
+traceback; ``--debug`` shows one for unexpected errors. A closed stdout
+(``rlm ... | head``) ends the process quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from rlm import __version__
+from rlm.cli.context import AppContext
+from rlm.cli.render import FORMAT_ALIASES, FORMATS, Output, emit, emit_error
+from rlm.errors import RlmError, UsageError
+
+_VALUE_GLOBALS = ("--format", "--db-path")
+_FLAG_GLOBALS = ("--debug", "--verbose", "-v")
+
+
+def split_global_options(argv: Sequence[str]) -> tuple[list[str], dict[str, str | bool]]:
+    """Pull ``--format``, ``--db-path``, ``--debug`` and ``-v`` from anywhere.
+
+    rlm-rs accepted ``--format`` at any position but ``--db-path`` only before
+    the subcommand; here both work anywhere (before a ``--``).
+    """
+    rest: list[str] = []
+    found: dict[str, str | bool] = {}
+    i = 0
+    args = list(argv)
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        name, eq, value = arg.partition("=")
+        if name in _VALUE_GLOBALS:
+            if eq:
+                found[name] = value
+            elif i + 1 < len(args):
+                found[name] = args[i + 1]
+                i += 1
+            else:
+                raise UsageError(f"option {name} requires a value")
+        elif arg in _FLAG_GLOBALS:
+            found["--verbose" if arg == "-v" else arg] = True
+        else:
+            rest.append(arg)
+        i += 1
+    return rest, found
+
+
+def normalise_format(value: str) -> str:
+    fmt = value.lower()
+    fmt = FORMAT_ALIASES.get(fmt, fmt)
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"invalid value for --format: '{value}'",
+            suggestion="Use one of: text, json, ndjson",
+        )
+    return fmt
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "-d",
+    "--db-path",
+    "db_path",
+    envvar="RLM_DB_PATH",
+    metavar="PATH",
+    help="Database file [env RLM_DB_PATH; default: nearest .rlm/rlm-state.db].",
+)
+@click.option(
+    "--format",
+    "fmt",
+    default="text",
+    metavar="FORMAT",
+    help="Output format: text, json or ndjson (every command and error).",
+)
+@click.option("--debug", is_flag=True, help="Show a traceback for unexpected errors.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail on stderr.")
+@click.version_option(__version__, "-V", "--version", prog_name="rlm")
+@click.pass_context
+def cli(ctx: click.Context, db_path: str | None, fmt: str, debug: bool, verbose: bool) -> None:
+    """rlm: load, chunk, embed and search text far larger than a context window.
+
+    Hand chunks to sub-agents by ID (`rlm chunk get ID`), dispatch work in
+    batches and aggregate their findings. Everything stays on this machine.
+    """
+    app = ctx.ensure_object(AppContext)
+    app.db_path = db_path or app.db_path
+    app.debug = app.debug or debug
+    app.verbose = app.verbose or verbose
+    if fmt != "text":
+        app.fmt = normalise_format(fmt)
+    ctx.call_on_close(app.close)
+
+
+def _register_commands() -> None:
+    from rlm.cli import commands
+
+    commands.register(cli)
+
+
+def _quiet_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the exit flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (used by tests and ``main``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    app = AppContext()
+    try:
+        args, found = split_global_options(args)
+        app.db_path = str(found["--db-path"]) if "--db-path" in found else None
+        app.debug = bool(found.get("--debug", False))
+        app.verbose = bool(found.get("--verbose", False))
+        if "--format" in found:
+            app.fmt = normalise_format(str(found["--format"]))
+        _register_commands()
+        result = cli.main(args, prog_name="rlm", standalone_mode=False, obj=app)
+        if isinstance(result, Output):
+            emit(result, app.fmt)
+        return 0
+    except RlmError as exc:
+        emit_error(exc, app.fmt)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("Aborted.\n")
+        return 1
+    except click.ClickException as exc:
+        if app.fmt == "text":
+            exc.show()
+        else:
+            emit_error(UsageError(exc.format_message()), app.fmt)
+        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        return 130
+    except Exception as exc:
+        if app.debug:
+            traceback.print_exc()
+        error = RlmError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            error_type="InternalError",
+            suggestion="Re-run with --debug for a traceback and report it",
+        )
+        emit_error(error, app.fmt)
+        return 1
+
+
+def main() -> None:
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+    sys.exit(code)

@@ -1,0 +1,115 @@
+"""The one place rlm writes results and errors.
+
+Results go to stdout, diagnostics to stderr (ripgrep's discipline). With
+``--format json`` stdout holds exactly one JSON document; with ``ndjson``
+one compact JSON object per line; errors follow the same format. Commands
+never print: they return an :class:`Output`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlm.errors import RlmError
+
+FORMATS = ("text", "json", "ndjson")
+FORMAT_ALIASES = {"jsonl": "ndjson", "stream": "ndjson"}
+
+
+@dataclass
+class Output:
+    """What a command produced, ready for any format.
+
+    ``data`` is the JSON payload. ``text`` is the human rendering (a string or
+    a function producing one). ``items`` are the NDJSON lines when the payload
+    is a list-like result (default: ``[data]``, or the list itself).
+    ``warnings`` go to stderr in every format.
+    """
+
+    data: Any
+    text: str | Callable[[], str] = ""
+    items: Iterable[Any] | None = None
+    warnings: list[str] = field(default_factory=list)
+    raw: bytes | None = None
+    """Text mode only: bytes written as they are (``chunk get``, ``export-buffers``)."""
+
+
+def to_json(data: Any, *, pretty: bool) -> str:
+    if pretty:
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def _write(stream: Any, text: str) -> None:
+    stream.write(text)
+    stream.flush()
+
+
+def emit(output: Output, fmt: str) -> None:
+    for warning in output.warnings:
+        _write(sys.stderr, f"Warning: {warning}\n")
+    if fmt == "json":
+        _write(sys.stdout, to_json(output.data, pretty=True) + "\n")
+    elif fmt == "ndjson":
+        items = output.items
+        if items is None:
+            items = output.data if isinstance(output.data, list) else [output.data]
+        for item in items:
+            sys.stdout.write(to_json(item, pretty=False) + "\n")
+        sys.stdout.flush()
+    elif output.raw is not None:
+        sys.stdout.buffer.write(output.raw)
+        sys.stdout.flush()
+    else:
+        text = output.text() if callable(output.text) else output.text
+        if text:
+            _write(sys.stdout, text)
+
+
+def emit_error(error: RlmError, fmt: str) -> None:
+    """Text: ``Error: ...`` plus the suggestion on stderr. JSON: the envelope on stdout."""
+    if fmt == "json":
+        _write(sys.stdout, to_json(error.to_dict(), pretty=True) + "\n")
+    elif fmt == "ndjson":
+        _write(sys.stdout, to_json(error.to_dict(), pretty=False) + "\n")
+    else:
+        text = f"Error: {error.message}\n"
+        if error.suggestion:
+            text += f"  Suggestion: {error.suggestion}\n"
+        _write(sys.stderr, text)
+
+
+def human_size(size: int) -> str:
+    """rlm-rs's list format: ``N B``, ``X.Y KB``, ``X.Y MB``, ``X.Y GB`` (base 1024)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024**2:
+        return f"{size / 1024:.1f} KB"
+    if size < 1024**3:
+        return f"{size / 1024**2:.1f} MB"
+    return f"{size / 1024**3:.1f} GB"
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut to ``limit`` characters with ``...`` (rlm-rs cut bytes and crashed on UTF-8)."""
+    if len(text) <= limit:
+        return text
+    if limit <= 3:
+        return text[:limit]
+    return text[: limit - 3] + "..."
+
+
+def format_score(value: float | None) -> str:
+    """Search table cells: ``-``, ``0``, ``1.60e-6`` or four decimals, as rlm-rs."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return "0"
+    if abs(value) < 0.0001:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return f"{value:.4f}"

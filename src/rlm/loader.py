@@ -1,0 +1,207 @@
+"""Loading text into the store: read -> chunk -> store (one transaction) -> embed.
+
+The buffer, its text segments, its chunks and their FTS rows are written in a
+single transaction: a failure or a SIGKILL at any point leaves the store as it
+was. Embedding runs afterwards in short per-batch transactions (see
+``rlm.embedding.sync``); if it fails, the buffer stays, searchable by BM25,
+and the result says how many chunks still need ``rlm chunk embed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from rlm.chunking import chunk_spans
+from rlm.chunking.base import ByteText, ChunkConfig, estimate_tokens
+from rlm.embedding.base import Embedder
+from rlm.errors import BufferExistsError, RlmError
+from rlm.io import SourceText
+from rlm.store import NewBuffer, NewChunk, Store
+
+ByteProgress = Callable[[int, int], None]
+EmbedderFactory = Callable[[], Embedder]
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    chunker: str = "semantic"
+    chunk_size: int = 3000
+    overlap: int = 500
+    replace: bool = False
+    embed: bool = True
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    buffer_id: int
+    name: str | None
+    source: str | None
+    size: int
+    chunk_count: int
+    embedded_count: int
+    embed_error: RlmError | None = None
+    model: str | None = None
+    fallback_reason: str | None = None
+    replaced_buffer: bool = False
+
+    @property
+    def unembedded(self) -> int:
+        return self.chunk_count - self.embedded_count
+
+
+def chunk_hash(content: bytes) -> str:
+    """16 hex digits of SHA-256: short enough to cite, long enough never to collide."""
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def build_chunks(data: ByteText, config: ChunkConfig, strategy: str) -> Iterator[NewChunk]:
+    """Chunk spans turned into rows: exact text, line span, hash, token estimate."""
+    line = 1
+    cursor = 0
+    for span in chunk_spans(data, config, strategy):
+        raw = data[span.start : span.end]
+        # Starts strictly increase (a chunker invariant), so lines only move forward.
+        line += data[cursor : span.start].count(b"\n")
+        cursor = span.start
+        last_newlines = raw.count(b"\n", 0, max(len(raw) - 1, 0))
+        yield NewChunk(
+            index=span.index,
+            byte_start=span.start,
+            byte_end=span.end,
+            content=raw.decode("utf-8"),
+            strategy=span.strategy,
+            token_count=estimate_tokens(len(raw)),
+            line_start=line,
+            line_end=line + last_newlines,
+            has_overlap=span.has_overlap,
+            content_hash=chunk_hash(raw),
+            symbol=span.symbol,
+        )
+
+
+def _buffer_row(
+    text: SourceText, name: str | None, opts: LoadOptions, collection: str | None
+) -> NewBuffer:
+    return NewBuffer(
+        name=name,
+        source=text.source,
+        content_type=text.content_type,
+        content_hash=text.sha256,
+        size=text.size,
+        line_count=text.line_count,
+        collection=collection,
+        encoding=text.encoding,
+        source_mtime=text.mtime,
+        chunk_strategy=opts.chunker.lower(),
+        chunk_size=opts.chunk_size,
+        chunk_overlap=opts.overlap,
+    )
+
+
+def _segments(text: SourceText, progress: ByteProgress | None) -> Iterator[bytes]:
+    for start, end in text.pieces():
+        yield bytes(text.data[start:end])
+        if progress:
+            progress(end // 2, text.size)
+
+
+def store_text(
+    store: Store,
+    text: SourceText,
+    name: str | None,
+    opts: LoadOptions,
+    *,
+    collection: str | None = None,
+    progress: ByteProgress | None = None,
+) -> tuple[int, int, bool]:
+    """Write buffer + segments + chunks in one transaction. Returns (id, chunks, replaced)."""
+    config = ChunkConfig(opts.chunk_size, opts.overlap, opts.language or text.content_type)
+    config.validate()
+    replaced = False
+    with store.transaction():
+        if name is not None:
+            existing = store.find_buffer_by_name(name)
+            if existing is not None:
+                if not opts.replace:
+                    raise BufferExistsError(name)
+                store.delete_buffer(existing.id)
+                store.context_remove_buffer(existing.id)
+                replaced = True
+        buffer_id = store.insert_buffer(_buffer_row(text, name, opts, collection))
+        store.write_buffer_segments(buffer_id, _segments(text, progress))
+        rows = build_chunks(text.data, config, opts.chunker)
+        if progress:
+            rows = _report_chunks(rows, text.size, progress)
+        ids = store.insert_chunks(buffer_id, rows)
+        store.set_chunk_count(buffer_id, len(ids))
+        store.context_add_buffer(buffer_id)
+    return buffer_id, len(ids), replaced
+
+
+def _report_chunks(
+    rows: Iterator[NewChunk], total: int, progress: ByteProgress
+) -> Iterator[NewChunk]:
+    for row in rows:
+        yield row
+        progress(total // 2 + row.byte_end // 2, total)
+
+
+def embed_after_load(
+    store: Store,
+    buffer_id: int,
+    embedder_factory: EmbedderFactory,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, RlmError | None, str | None, str | None]:
+    """Embed a freshly loaded buffer: (embedded, error, model, fallback reason)."""
+    from rlm.embedding.sync import embed_buffer
+
+    try:
+        embedder = embedder_factory()
+        outcome = embed_buffer(store, buffer_id, embedder, progress=progress)
+    except RlmError as exc:
+        done = store.embedding_status_for(buffer_id)
+        return done, exc, None, None
+    return (
+        store.embedding_status_for(buffer_id),
+        None,
+        outcome.model,
+        embedder.fallback_reason,
+    )
+
+
+def load_text(
+    store: Store,
+    text: SourceText,
+    *,
+    name: str | None,
+    options: LoadOptions | None = None,
+    embedder_factory: EmbedderFactory | None = None,
+    collection: str | None = None,
+    progress: ByteProgress | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+) -> LoadResult:
+    """Load validated text as a new buffer (the library side of ``rlm load``)."""
+    opts = options or LoadOptions()
+    buffer_id, count, replaced = store_text(
+        store, text, name, opts, collection=collection, progress=progress
+    )
+    embedded, error, model, fallback = 0, None, None, None
+    if opts.embed and count and embedder_factory is not None:
+        embedded, error, model, fallback = embed_after_load(
+            store, buffer_id, embedder_factory, embed_progress
+        )
+    return LoadResult(
+        buffer_id=buffer_id,
+        name=name,
+        source=text.source,
+        size=text.size,
+        chunk_count=count,
+        embedded_count=embedded,
+        embed_error=error,
+        model=model,
+        fallback_reason=fallback,
+        replaced_buffer=replaced,
+    )

@@ -1,0 +1,201 @@
+"""Buffers: rows in ``buffers`` plus their text in ``buffer_segments``."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rlm.errors import BufferExistsError, BufferNotFoundError
+from rlm.store.base import StoreBase
+from rlm.store.migrations import SEGMENT_SIZE
+from rlm.store.models import Buffer
+
+_BUFFER_COLUMNS = (
+    "id, name, source_path, content_type, content_hash, size, line_count, chunk_count,"
+    " created_at, updated_at, collection, encoding, source_mtime, chunk_strategy,"
+    " chunk_size, chunk_overlap"
+)
+
+
+@dataclass(frozen=True)
+class NewBuffer:
+    name: str | None
+    source: str | None = None
+    content_type: str | None = None
+    content_hash: str | None = None
+    size: int = 0
+    line_count: int | None = None
+    collection: str | None = None
+    encoding: str | None = None
+    source_mtime: float | None = None
+    chunk_strategy: str | None = None
+    chunk_size: int | None = None
+    chunk_overlap: int | None = None
+
+
+def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
+    return Buffer(*row)
+
+
+class BufferQueries(StoreBase):
+    def insert_buffer(self, new: NewBuffer) -> int:
+        """Insert a buffer row; names are unique (rlm-rs allowed silent duplicates)."""
+        if new.name is not None and self.find_buffer_by_name(new.name) is not None:
+            raise BufferExistsError(new.name)
+        now = self.now()
+        cur = self.conn.execute(
+            "INSERT INTO buffers(name, source_path, content, content_type, content_hash, size,"
+            " line_count, chunk_count, created_at, updated_at, collection, encoding,"
+            " source_mtime, chunk_strategy, chunk_size, chunk_overlap)"
+            " VALUES (?, ?, '', ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                new.name,
+                new.source,
+                new.content_type,
+                new.content_hash,
+                new.size,
+                new.line_count,
+                now,
+                now,
+                new.collection,
+                new.encoding,
+                new.source_mtime,
+                new.chunk_strategy,
+                new.chunk_size,
+                new.chunk_overlap,
+            ),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def update_buffer_meta(self, buffer_id: int, new: NewBuffer) -> None:
+        """Replace a buffer's metadata (size, hash, source...) after its text changed."""
+        self.conn.execute(
+            "UPDATE buffers SET source_path = ?, content_type = ?, content_hash = ?, size = ?,"
+            " line_count = ?, updated_at = ?, collection = ?, encoding = ?, source_mtime = ?,"
+            " chunk_strategy = ?, chunk_size = ?, chunk_overlap = ? WHERE id = ?",
+            (
+                new.source,
+                new.content_type,
+                new.content_hash,
+                new.size,
+                new.line_count,
+                self.now(),
+                new.collection,
+                new.encoding,
+                new.source_mtime,
+                new.chunk_strategy,
+                new.chunk_size,
+                new.chunk_overlap,
+                buffer_id,
+            ),
+        )
+
+    def write_buffer_segments(self, buffer_id: int, pieces: Iterable[bytes]) -> int:
+        """Store the buffer text as fixed-size segments; returns the byte count."""
+        self.conn.execute("DELETE FROM buffer_segments WHERE buffer_id = ?", (buffer_id,))
+        pending = bytearray()
+        seq = 0
+        total = 0
+        for piece in pieces:
+            pending += piece
+            total += len(piece)
+            while len(pending) >= SEGMENT_SIZE:
+                self._insert_segment(buffer_id, seq, bytes(pending[:SEGMENT_SIZE]))
+                del pending[:SEGMENT_SIZE]
+                seq += 1
+        if pending:
+            self._insert_segment(buffer_id, seq, bytes(pending))
+        return total
+
+    def _insert_segment(self, buffer_id: int, seq: int, data: bytes) -> None:
+        self.conn.execute(
+            "INSERT INTO buffer_segments(buffer_id, seq, data) VALUES (?, ?, ?)",
+            (buffer_id, seq, data),
+        )
+
+    def read_buffer_bytes(self, buffer_id: int, start: int = 0, end: int | None = None) -> bytes:
+        """The bytes ``[start, end)`` of a buffer's text, reading only the segments needed."""
+        if end is None:
+            end = self.get_buffer(buffer_id).size
+        if end <= start:
+            return b""
+        first, last = start // SEGMENT_SIZE, (end - 1) // SEGMENT_SIZE
+        rows = self.conn.execute(
+            "SELECT seq, data FROM buffer_segments WHERE buffer_id = ? AND seq BETWEEN ? AND ?"
+            " ORDER BY seq",
+            (buffer_id, first, last),
+        ).fetchall()
+        data = b"".join(bytes(r[1]) for r in rows)
+        offset = start - first * SEGMENT_SIZE
+        return data[offset : offset + (end - start)]
+
+    def iter_buffer_segments(self, buffer_id: int) -> Iterator[bytes]:
+        """Stream a buffer's bytes segment by segment (bounded memory)."""
+        seq = 0
+        while True:
+            row = self.conn.execute(
+                "SELECT data FROM buffer_segments WHERE buffer_id = ? AND seq = ?",
+                (buffer_id, seq),
+            ).fetchone()
+            if row is None:
+                return
+            yield bytes(row[0])
+            seq += 1
+
+    def read_buffer(self, buffer_id: int) -> str:
+        """A buffer's whole text (use ``read_buffer_bytes`` for ranges of huge buffers)."""
+        return self.read_buffer_bytes(buffer_id).decode("utf-8", errors="replace")
+
+    def get_buffer(self, buffer_id: int) -> Buffer:
+        row = self.conn.execute(
+            f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE id = ?", (buffer_id,)
+        ).fetchone()
+        if row is None:
+            raise BufferNotFoundError(str(buffer_id))
+        return _row_to_buffer(row)
+
+    def find_buffer_by_name(self, name: str) -> Buffer | None:
+        row = self.conn.execute(
+            f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE name = ? ORDER BY id LIMIT 1", (name,)
+        ).fetchone()
+        return _row_to_buffer(row) if row else None
+
+    def resolve_buffer(self, identifier: str | int) -> Buffer:
+        """rlm-rs resolution: an existing numeric id first, then the exact name."""
+        text = str(identifier)
+        try:
+            as_id = int(text)
+        except ValueError:
+            as_id = None
+        if as_id is not None:
+            row = self.conn.execute(
+                f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE id = ?", (as_id,)
+            ).fetchone()
+            if row is not None:
+                return _row_to_buffer(row)
+        found = self.find_buffer_by_name(text)
+        if found is None:
+            raise BufferNotFoundError(text)
+        return found
+
+    def list_buffers(self, collection: str | None = None) -> list[Buffer]:
+        if collection is None:
+            rows = self.conn.execute(f"SELECT {_BUFFER_COLUMNS} FROM buffers ORDER BY id")
+        else:
+            rows = self.conn.execute(
+                f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE collection = ? ORDER BY id",
+                (collection,),
+            )
+        return [_row_to_buffer(r) for r in rows]
+
+    def delete_buffer(self, buffer_id: int) -> None:
+        """Delete a buffer; chunks, vectors, FTS rows and segments go with it."""
+        self.conn.execute("DELETE FROM buffers WHERE id = ?", (buffer_id,))
+
+    def set_chunk_count(self, buffer_id: int, count: int) -> None:
+        self.conn.execute(
+            "UPDATE buffers SET chunk_count = ?, updated_at = ? WHERE id = ?",
+            (count, self.now(), buffer_id),
+        )

@@ -1,0 +1,167 @@
+"""Chunks: the byte ranges agents pass around by id."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+
+from rlm.errors import ChunkNotFoundError, ChunkSupersededError
+from rlm.store.base import StoreBase
+from rlm.store.lexical_text import aux_index_text
+from rlm.store.models import Chunk, ChunkRef, NewChunk
+
+_CHUNK_COLUMNS = (
+    "id, buffer_id, content, byte_start, byte_end, chunk_index, strategy, token_count,"
+    " line_start, line_end, has_overlap, content_hash, symbol, created_at"
+)
+_REF_COLUMNS = (
+    "id, buffer_id, chunk_index, byte_start, byte_end, token_count, line_start, line_end,"
+    " content_hash, symbol"
+)
+INSERT_BATCH = 500
+
+
+def _row_to_chunk(row: tuple[object, ...]) -> Chunk:
+    values = list(row)
+    values[10] = bool(values[10])
+    return Chunk(*values)  # type: ignore[arg-type]
+
+
+def _row_to_ref(row: tuple[object, ...]) -> ChunkRef:
+    return ChunkRef(*row)  # type: ignore[arg-type]
+
+
+class ChunkQueries(StoreBase):
+    def insert_chunks(self, buffer_id: int, chunks: Iterable[NewChunk]) -> list[int]:
+        """Insert chunks in batches (FTS rows follow by trigger); returns their ids in order."""
+        ids: list[int] = []
+        batch: list[NewChunk] = []
+        for chunk in chunks:
+            batch.append(chunk)
+            if len(batch) >= INSERT_BATCH:
+                ids.extend(self._insert_batch(buffer_id, batch))
+                batch = []
+        if batch:
+            ids.extend(self._insert_batch(buffer_id, batch))
+        return ids
+
+    def _insert_batch(self, buffer_id: int, batch: Sequence[NewChunk]) -> list[int]:
+        now = self.now()
+        ids: list[int] = []
+        aux_rows: list[tuple[int, str]] = []
+        for c in batch:
+            cur = self.conn.execute(
+                "INSERT INTO chunks(buffer_id, content, byte_start, byte_end, chunk_index,"
+                " strategy, token_count, line_start, line_end, has_overlap, content_hash,"
+                " symbol, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    buffer_id,
+                    c.content,
+                    c.byte_start,
+                    c.byte_end,
+                    c.index,
+                    c.strategy,
+                    c.token_count,
+                    c.line_start,
+                    c.line_end,
+                    int(c.has_overlap),
+                    c.content_hash,
+                    c.symbol,
+                    now,
+                ),
+            )
+            assert cur.lastrowid is not None
+            ids.append(cur.lastrowid)
+            aux = aux_index_text(c.content)
+            if aux:
+                aux_rows.append((cur.lastrowid, aux))
+        if aux_rows:
+            self.conn.executemany(
+                "INSERT INTO chunks_aux_fts(rowid, content) VALUES (?, ?)", aux_rows
+            )
+        return ids
+
+    def get_chunk(self, chunk_id: int) -> Chunk:
+        """A chunk by id; a replaced id says what replaced it instead of 'not found'."""
+        row = self.conn.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id = ?", (chunk_id,)
+        ).fetchone()
+        if row is not None:
+            return _row_to_chunk(row)
+        tomb = self.conn.execute(
+            "SELECT replaced_by FROM chunk_tombstones WHERE chunk_id = ?", (chunk_id,)
+        ).fetchone()
+        if tomb is not None:
+            raise ChunkSupersededError(chunk_id, [int(i) for i in json.loads(tomb[0])])
+        raise ChunkNotFoundError(chunk_id)
+
+    def get_chunks(self, chunk_ids: Sequence[int]) -> dict[int, Chunk]:
+        """Many chunks in one query per 500 ids; missing ids are simply absent."""
+        found: dict[int, Chunk] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", part
+            ):
+                chunk = _row_to_chunk(row)
+                found[chunk.id] = chunk
+        return found
+
+    def list_chunks(self, buffer_id: int) -> list[Chunk]:
+        rows = self.conn.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE buffer_id = ? ORDER BY chunk_index, id",
+            (buffer_id,),
+        )
+        return [_row_to_chunk(r) for r in rows]
+
+    def list_chunk_refs(self, buffer_id: int) -> list[ChunkRef]:
+        rows = self.conn.execute(
+            f"SELECT {_REF_COLUMNS} FROM chunks WHERE buffer_id = ? ORDER BY chunk_index, id",
+            (buffer_id,),
+        )
+        return [_row_to_ref(r) for r in rows]
+
+    def neighbour_chunks(self, chunk: Chunk, before: int, after: int) -> list[Chunk]:
+        """Up to ``before``/``after`` chunks around ``chunk`` in its buffer, in order."""
+        rows = self.conn.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE buffer_id = ?"
+            " AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index, id",
+            (chunk.buffer_id, chunk.index - before, chunk.index + after),
+        )
+        return [_row_to_chunk(r) for r in rows]
+
+    def delete_chunks(self, chunk_ids: Sequence[int]) -> None:
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            self.conn.execute(f"DELETE FROM chunks WHERE id IN ({marks})", part)
+
+    def reindex_chunk(self, chunk_id: int, index: int) -> None:
+        """Move a kept chunk to its new position after an update (id unchanged)."""
+        self.conn.execute("UPDATE chunks SET chunk_index = ? WHERE id = ?", (index, chunk_id))
+
+    def add_tombstones(self, buffer_id: int, replaced: dict[int, list[int]]) -> None:
+        now = self.now()
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO chunk_tombstones(chunk_id, buffer_id, replaced_by,"
+            " created_at) VALUES (?, ?, ?, ?)",
+            [(cid, buffer_id, json.dumps(new), now) for cid, new in replaced.items()],
+        )
+
+    def set_token_counts(self, counts: Iterable[tuple[int, int]]) -> None:
+        """Record exact token counts (chunk id, count) once a tokenizer has run."""
+        self.conn.executemany(
+            "UPDATE chunks SET token_count = ? WHERE id = ?", [(n, cid) for cid, n in counts]
+        )
+
+    def chunk_buffer_ids(self, chunk_ids: Sequence[int]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            for cid, bid in self.conn.execute(
+                f"SELECT id, buffer_id FROM chunks WHERE id IN ({marks})", part
+            ):
+                out[int(cid)] = int(bid)
+        return out

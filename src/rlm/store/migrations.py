@@ -1,0 +1,271 @@
+"""Numbered schema migrations, applied automatically when a store opens.
+
+Rules (after sqlite-utils' ``Migrations``): functions are named
+``mNNN_verb_noun``, only ever appended, and each runs in one transaction
+together with the row that records it in ``_rlm_migrations``. A database made
+by rlm-rs (schema v1, v2 or v3, no ``_rlm_migrations`` table) is upgraded in
+place: ``m001`` brings it to rlm-rs v3 exactly, later migrations add what rlm
+needs on top. The rlm-rs ``schema_info.version`` row is kept at 3 so the file
+still reads as a v3 database.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+
+from rlm.errors import MigrationError
+
+Migration = Callable[[sqlite3.Connection], None]
+
+RLM_RS_SCHEMA_VERSION = 3
+SEGMENT_SIZE = 1 << 20
+"""Buffer text is stored in segments of this many bytes (see m002)."""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run several statements inside the current transaction.
+
+    ``Connection.executescript`` would COMMIT first, breaking the promise that a
+    migration and its ledger row land together.
+    """
+    pending_sql = ""
+    for line in script.splitlines(keepends=True):
+        pending_sql += line
+        if sqlite3.complete_statement(pending_sql):
+            conn.execute(pending_sql)
+            pending_sql = ""
+    if pending_sql.strip():
+        conn.execute(pending_sql)
+
+
+def _table_exists(conn: sqlite3.Connection, name: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?", (name,)
+    ).fetchone()
+    return row is not None
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _rlm_rs_version(conn: sqlite3.Connection) -> int:
+    if not _table_exists(conn, "schema_info"):
+        return 0
+    row = conn.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchone()
+    try:
+        return int(row[0]) if row else 0
+    except ValueError:
+        return 0
+
+
+def m001_create_rlm_rs_v3(conn: sqlite3.Connection) -> None:
+    """The rlm-rs v3 schema, table for table, so rlm-rs databases open as they are."""
+    old_version = _rlm_rs_version(conn)
+    had_fts = _table_exists(conn, "chunks_fts")
+    _run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS schema_info (
+            key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS context (
+            id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL,
+            created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS buffers (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, source_path TEXT,
+            content TEXT NOT NULL, content_type TEXT, content_hash TEXT,
+            size INTEGER NOT NULL, line_count INTEGER, chunk_count INTEGER,
+            created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_buffers_name ON buffers(name);
+        CREATE INDEX IF NOT EXISTS idx_buffers_hash ON buffers(content_hash);
+        CREATE TABLE IF NOT EXISTS chunks (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            buffer_id INTEGER NOT NULL REFERENCES buffers(id) ON DELETE CASCADE,
+            content TEXT NOT NULL, byte_start INTEGER NOT NULL, byte_end INTEGER NOT NULL,
+            chunk_index INTEGER NOT NULL, strategy TEXT, token_count INTEGER,
+            line_start INTEGER, line_end INTEGER, has_overlap INTEGER NOT NULL DEFAULT 0,
+            content_hash TEXT, custom_metadata TEXT, created_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS idx_chunks_buffer ON chunks(buffer_id);
+        CREATE INDEX IF NOT EXISTS idx_chunks_order ON chunks(buffer_id, chunk_index);
+        CREATE TABLE IF NOT EXISTS metadata (
+            key TEXT PRIMARY KEY, value TEXT NOT NULL,
+            created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS chunk_embeddings (
+            chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+            embedding BLOB NOT NULL, dimensions INTEGER NOT NULL, model_name TEXT,
+            created_at INTEGER NOT NULL);
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+            content, content='chunks', content_rowid='id', tokenize='porter unicode61');
+        CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+        END;
+        CREATE TRIGGER IF NOT EXISTS chunks_au AFTER UPDATE ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO chunks_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        """,
+    )
+    if not had_fts:
+        conn.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
+    if 0 < old_version < RLM_RS_SCHEMA_VERSION:
+        # rlm-rs v2 -> v3: old 384-d vectors are incompatible with the new model.
+        conn.execute("DELETE FROM chunk_embeddings")
+    conn.execute(
+        "INSERT OR REPLACE INTO schema_info(key, value) VALUES ('version', ?)",
+        (str(RLM_RS_SCHEMA_VERSION),),
+    )
+
+
+def m002_add_rlm_columns(conn: sqlite3.Connection) -> None:
+    """What rlm adds: segmented buffer text, provenance, vectors' fingerprints.
+
+    Buffer text moves out of ``buffers.content`` into ``buffer_segments`` (1 MiB
+    BLOB pieces): SQLite caps one value at 1e9 bytes and Python would need the
+    whole text in memory to write it; segments keep a 1 GB load streaming.
+    """
+    buffer_cols = _columns(conn, "buffers")
+    for name, decl in (
+        ("collection", "TEXT"),
+        ("encoding", "TEXT"),
+        ("source_mtime", "REAL"),
+        ("chunk_strategy", "TEXT"),
+        ("chunk_size", "INTEGER"),
+        ("chunk_overlap", "INTEGER"),
+    ):
+        if name not in buffer_cols:
+            conn.execute(f"ALTER TABLE buffers ADD COLUMN {name} {decl}")
+    if "symbol" not in _columns(conn, "chunks"):
+        conn.execute("ALTER TABLE chunks ADD COLUMN symbol TEXT")
+    emb_cols = _columns(conn, "chunk_embeddings")
+    for name, decl in (("fingerprint", "TEXT"), ("windows", "INTEGER")):
+        if name not in emb_cols:
+            conn.execute(f"ALTER TABLE chunk_embeddings ADD COLUMN {name} {decl}")
+    _run_script(
+        conn,
+        """
+        CREATE TABLE IF NOT EXISTS buffer_segments (
+            buffer_id INTEGER NOT NULL REFERENCES buffers(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL, data BLOB NOT NULL,
+            PRIMARY KEY (buffer_id, seq)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idx_buffers_collection ON buffers(collection);
+        CREATE INDEX IF NOT EXISTS idx_chunks_hash ON chunks(buffer_id, content_hash);
+        CREATE TABLE IF NOT EXISTS chunk_tombstones (
+            chunk_id INTEGER PRIMARY KEY, buffer_id INTEGER NOT NULL,
+            replaced_by TEXT NOT NULL, created_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS dispatch_runs (
+            id TEXT PRIMARY KEY, buffer_id INTEGER, params TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS dispatch_run_chunks (
+            run_id TEXT NOT NULL REFERENCES dispatch_runs(id) ON DELETE CASCADE,
+            batch_index INTEGER NOT NULL, chunk_id INTEGER NOT NULL,
+            PRIMARY KEY (run_id, chunk_id));
+        """,
+    )
+    rows = conn.execute("SELECT id, content FROM buffers WHERE content != ''").fetchall()
+    for buffer_id, content in rows:
+        data = str(content).encode("utf-8")
+        for seq, offset in enumerate(range(0, len(data), SEGMENT_SIZE)):
+            conn.execute(
+                "INSERT OR REPLACE INTO buffer_segments(buffer_id, seq, data) VALUES (?, ?, ?)",
+                (buffer_id, seq, data[offset : offset + SEGMENT_SIZE]),
+            )
+        conn.execute(
+            "UPDATE buffers SET content = '', size = ?, line_count = ? WHERE id = ?",
+            (
+                len(data),
+                data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1),
+                buffer_id,
+            ),
+        )
+
+
+def m003_add_lexical_aux_index(conn: sqlite3.Connection) -> None:
+    """A second lexical index for text the porter index cannot find.
+
+    ``chunks_aux_fts`` holds, per chunk, a rewritten text (CJK split into
+    characters, identifiers split at camelCase / snake_case) made in Python at
+    insert time, so it is a plain FTS5 table keyed by chunk id and kept in
+    sync on delete by a trigger.
+    """
+    _run_script(
+        conn,
+        """
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_aux_fts USING fts5(
+            content, tokenize='unicode61 remove_diacritics 2');
+        CREATE TRIGGER IF NOT EXISTS chunks_aux_ad AFTER DELETE ON chunks BEGIN
+            DELETE FROM chunks_aux_fts WHERE rowid = old.id;
+        END;
+        """,
+    )
+
+
+MIGRATIONS: tuple[tuple[str, Migration], ...] = (
+    ("m001_create_rlm_rs_v3", m001_create_rlm_rs_v3),
+    ("m002_add_rlm_columns", m002_add_rlm_columns),
+    ("m003_add_lexical_aux_index", m003_add_lexical_aux_index),
+)
+
+
+def _ensure_ledger(conn: sqlite3.Connection) -> None:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS _rlm_migrations ("
+        " name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
+    )
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    """Names of the migrations already recorded."""
+    if not _table_exists(conn, "_rlm_migrations"):
+        return []
+    return [str(r[0]) for r in conn.execute("SELECT name FROM _rlm_migrations ORDER BY name")]
+
+
+def pending(conn: sqlite3.Connection) -> list[str]:
+    done = set(applied(conn))
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every pending migration in one transaction (each behind a savepoint).
+
+    All or nothing: a failure leaves the file exactly as it was. Returns the
+    names that ran.
+    """
+    if not pending(conn):
+        return []
+    ran: list[str] = []
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _ensure_ledger(conn)
+        done = set(applied(conn))  # re-read under the write lock: another process may have won
+        for name, func in MIGRATIONS:
+            if name in done:
+                continue
+            conn.execute("SAVEPOINT migration")
+            func(conn)
+            conn.execute(
+                "INSERT INTO _rlm_migrations(name, applied_at) VALUES (?, ?)",
+                (name, int(time.time())),
+            )
+            conn.execute("RELEASE migration")
+            ran.append(name)
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        conn.execute("ROLLBACK")
+        raise MigrationError(f"migration error: {exc}") from exc
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return ran
+
+
+def is_initialized(conn: sqlite3.Connection) -> bool:
+    """rlm-rs's test: the ``schema_info`` table exists."""
+    return _table_exists(conn, "schema_info")

@@ -1,0 +1,147 @@
+"""``Store``: every SQL statement rlm runs sits behind this one class.
+
+Its public methods are the seam a PostgreSQL backend would implement; the
+mixins only split the file by table family. Opening a store runs pending
+migrations, so an rlm-rs database (schema v1-v3) opens and works.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+from rlm.errors import DatabaseError, NotInitializedError, RlmError
+from rlm.store.buffers import BufferQueries
+from rlm.store.chunks import ChunkQueries
+from rlm.store.connection import connect
+from rlm.store.context import ContextQueries, empty_context
+from rlm.store.lexical import LexicalQueries
+from rlm.store.migrations import is_initialized, migrate
+from rlm.store.models import Stats
+from rlm.store.runs import RunQueries
+from rlm.store.vectors import VectorQueries
+
+DEFAULT_DB_PATH = Path(".rlm") / "rlm-state.db"
+
+
+def find_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """``-d``/``RLM_DB_PATH`` if given; else the nearest ``.rlm/rlm-state.db``
+    in this folder or a parent (like git finds ``.git``); else ``./.rlm/...``.
+    """
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("RLM_DB_PATH")
+    if env:
+        return Path(env)
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        candidate = folder / DEFAULT_DB_PATH
+        if candidate.exists():
+            return candidate.relative_to(cwd) if folder == cwd else candidate
+    return DEFAULT_DB_PATH
+
+
+class Store(BufferQueries, ChunkQueries, VectorQueries, ContextQueries, RunQueries, LexicalQueries):
+    """An open rlm database."""
+
+    def __init__(self, path: str | os.PathLike[str], *, _create: bool = False) -> None:
+        self.path = Path(path)
+        self.conn = connect(self.path, create=_create)
+        try:
+            if not _create and not is_initialized(self.conn):
+                raise NotInitializedError(str(self.path))
+            migrate(self.conn)
+        except RlmError:
+            self.conn.close()
+            raise
+        except Exception as exc:
+            self.conn.close()
+            raise DatabaseError(f"database error: {exc}") from exc
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> Store:
+        """Open an initialised database (``NotInitializedError`` otherwise)."""
+        return cls(find_db_path(path))
+
+    @staticmethod
+    def default_init_path() -> Path:
+        """Where ``init`` creates a database when no path is given: here, not a parent."""
+        env = os.environ.get("RLM_DB_PATH")
+        return Path(env) if env else DEFAULT_DB_PATH
+
+    @classmethod
+    def init(cls, path: str | os.PathLike[str] | None = None, *, force: bool = False) -> Store:
+        """Create a database; refuses to touch an existing one unless ``force``."""
+        target = Path(path) if path else find_db_path(None)
+        if target.exists():
+            if not force:
+                raise DatabaseError(
+                    "Database already exists. Use --force to reinitialize.",
+                    error_type="ExecutionFailed",
+                    suggestion="Use --force to delete it and start again",
+                )
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(target) + suffix).unlink(missing_ok=True)
+        store = cls(target, _create=True)
+        with store.transaction():
+            if store.load_context() is None:
+                store.save_context(empty_context(store.now()))
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def stats(self) -> Stats:
+        c = self.conn
+        version_row = c.execute("SELECT value FROM schema_info WHERE key = 'version'").fetchone()
+        try:
+            version = int(version_row[0]) if version_row else 0
+        except ValueError:
+            version = 0
+        try:
+            db_size: int | None = self.path.stat().st_size
+        except OSError:
+            db_size = None
+        return Stats(
+            buffer_count=int(c.execute("SELECT COUNT(*) FROM buffers").fetchone()[0]),
+            chunk_count=int(c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]),
+            total_content_size=int(
+                c.execute("SELECT COALESCE(SUM(size), 0) FROM buffers").fetchone()[0]
+            ),
+            has_context=c.execute("SELECT 1 FROM context WHERE id = 1").fetchone() is not None,
+            schema_version=version,
+            db_size=db_size,
+        )
+
+    def reset(self) -> None:
+        """Delete every row (schema kept; ids keep counting up so old ids never come back)."""
+        with self.transaction():
+            for table in (
+                "chunk_embeddings",
+                "chunks",
+                "buffer_segments",
+                "buffers",
+                "context",
+                "metadata",
+                "chunk_tombstones",
+                "dispatch_run_chunks",
+                "dispatch_runs",
+            ):
+                self.conn.execute(f"DELETE FROM {table}")
+            self.conn.execute("DELETE FROM chunks_aux_fts")
+            self.save_context(empty_context(self.now()))
+
+    def integrity_check(self) -> str:
+        return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
