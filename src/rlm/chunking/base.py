@@ -26,7 +26,7 @@ from typing import Protocol, Union
 
 from rlm.errors import ChunkTooLargeError, InvalidChunkConfigError, OverlapTooLargeError
 
-ByteText = Union[bytes, mmap.mmap]
+ByteText = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias, kept as written)
 """A buffer's UTF-8 bytes: an in-memory ``bytes`` or a read-only memory map."""
 
 DEFAULT_CHUNK_SIZE = 3000
@@ -109,3 +109,45 @@ def ceil_boundary(data: ByteText, pos: int) -> int:
 def estimate_tokens(byte_len: int) -> int:
     """rlm-rs's simple estimate, used when no tokenizer is available."""
     return (byte_len + 3) // 4
+
+
+def next_boundary(data: ByteText, pos: int) -> int:
+    """Smallest character boundary strictly after ``pos`` (``len(data)`` at the end).
+
+    Chunkers use it as the last resort when no boundary fits in a window, so a
+    chunk always advances by at least one whole character even when the chunk
+    size is smaller than that character.
+    """
+    return ceil_boundary(data, pos + 1)
+
+
+class PageReleaser:
+    """Drops already-chunked pages of a memory map from this process's RSS.
+
+    Scanning a memory-mapped file faults its pages into the process; the kernel
+    keeps them mapped while memory is plentiful, so the resident set of a 1 GB
+    chunking run would grow to 1 GB. ``MADV_DONTNEED`` on a read-only file
+    mapping only unmaps pages (they stay in the page cache and re-fault cheaply
+    if read again), so calling :meth:`release` behind the scan position bounds
+    RSS without changing any result. A no-op for ``bytes`` or where the platform
+    has no ``madvise``.
+    """
+
+    STEP = 32 * 1024 * 1024
+
+    def __init__(self, data: ByteText) -> None:
+        usable = isinstance(data, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED")
+        self._map = data if usable and isinstance(data, mmap.mmap) else None
+        self._done = 0
+
+    def release(self, upto: int) -> None:
+        """Release whole pages below ``upto`` once at least ``STEP`` bytes accumulated."""
+        if self._map is None or upto - self._done < self.STEP:
+            return
+        aligned = upto - upto % mmap.PAGESIZE
+        try:
+            self._map.madvise(mmap.MADV_DONTNEED, self._done, aligned - self._done)
+        except (OSError, ValueError):  # closed map, exotic platform: keep going
+            self._map = None
+            return
+        self._done = aligned

@@ -544,9 +544,20 @@ class _Splitter:
     # -- the recursion --------------------------------------------------------
 
     def split(
-        self, start: int, end: int, nodes: Sequence[Node], context: str | None, depth: int
+        self,
+        start: int,
+        end: int,
+        nodes: Sequence[Node],
+        context: str | None,
+        depth: int,
+        lead: bool = False,
     ) -> list[_Piece]:
-        """Pieces covering [start, end) (minus whitespace) from its child ``nodes``."""
+        """Pieces covering [start, end) (minus whitespace) from its child ``nodes``.
+
+        ``lead``: the nodes are the inside of a wrapper (``export``, ``const``,
+        ``template<...>``), so the first definition among them continues the
+        wrapper's chunk instead of starting a new one after ``export``.
+        """
         out: list[_Piece] = []
         prev_end = start
         next_brk = False
@@ -560,9 +571,12 @@ class _Splitter:
                 continue  # a whitespace-only node (e.g. PHP's inline text)
             name, is_wrapper = self.symbol_of(group.main)
             symbol = _join(context, name)
+            starts_chunk = name is not None and not lead
+            if name is not None:
+                lead = False
             size = group_end - unit_start
             if size <= self.chunk_size:
-                brk = next_brk or (name is not None and size > self.function_sized)
+                brk = next_brk or (starts_chunk and size > self.function_sized)
                 out.append(_Piece(unit_start, group_end, symbol, brk))
                 next_brk = False
             else:
@@ -570,7 +584,7 @@ class _Splitter:
                     group, unit_start, group_end, context, name, is_wrapper, depth
                 )
                 if sub:
-                    sub[0].brk = sub[0].brk or next_brk or name is not None
+                    sub[0].brk = sub[0].brk or next_brk or starts_chunk
                     next_brk = name is not None
                 out.extend(sub)
             prev_end = group_end
@@ -601,7 +615,7 @@ class _Splitter:
             else:
                 children.append(node)
         inner_context = context if (is_wrapper or name is None) else symbol
-        return self.split(start, end, children, inner_context, depth + 1)
+        return self.split(start, end, children, inner_context, depth + 1, lead=is_wrapper)
 
     def _expand_bodies(self, nodes: Sequence[Node], out: list[Node]) -> None:
         """Append ``nodes`` to ``out``, replacing a large body by its statements.

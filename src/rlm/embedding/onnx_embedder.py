@@ -14,10 +14,11 @@ says how many windows each text took.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,21 @@ BATCH_SIZE = 32
 """Windows per ONNX run. Windows are sorted by length first, so padding stays small."""
 
 _register_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_fastembed() -> Iterator[None]:
+    """Silence fastembed's loguru errors while we probe the cache: a miss is expected."""
+    try:
+        from loguru import logger
+    except ImportError:
+        yield
+        return
+    logger.disable("fastembed")
+    try:
+        yield
+    finally:
+        logger.enable("fastembed")
 
 
 def available_cores() -> int:
@@ -147,12 +163,15 @@ class OnnxEmbedder:
             return TextEmbedding(specific_model_path=str(self.files.folder), **options)
         options["cache_dir"] = str(self._cache / "fastembed")
         try:  # the persistent cache first: an offline machine never waits on the network
-            return TextEmbedding(local_files_only=True, **options)
+            with _quiet_fastembed():
+                return TextEmbedding(local_files_only=True, **options)
         except Exception as exc:
             if not self._allow_download:
                 raise EmbeddingError(
                     f"embedding error: model {self.name} is not in the cache ({exc})",
-                    suggestion=f"Download it once with: rlm model download {self.name}",
+                    suggestion=(
+                        f"Embed once with network access to download it into {self._cache}"
+                    ),
                 ) from exc
         return TextEmbedding(**options)
 
@@ -168,6 +187,12 @@ class OnnxEmbedder:
                 self._load(self._engine.model.load_onnx_model)
                 self.load_seconds = time.perf_counter() - started
         return self._engine
+
+    def load(self) -> float:
+        """Load the tokenizer and the ONNX session now; returns the session's load seconds."""
+        self.tokenizer()
+        self._engine_ready()
+        return self.load_seconds or 0.0
 
     def _load(self, step: Callable[[], Any]) -> Any:
         try:

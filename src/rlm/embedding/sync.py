@@ -69,7 +69,7 @@ def embed_buffer(
         with store.transaction():
             store.store_vectors(rows)
             if counts is not None:
-                store.set_token_counts(zip((cid for cid, _, _ in batch), counts))
+                store.set_token_counts(zip((cid for cid, _, _ in batch), counts, strict=True))
         windows += sum(result.windows)
         replaced += sum(1 for _, _, had in batch if had)
         embedded += sum(1 for _, _, had in batch if not had)
