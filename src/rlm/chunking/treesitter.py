@@ -232,7 +232,9 @@ _LANGUAGES: dict[str, _LanguageSpec] = {
 
 # Names and file extensions accepted in ``ChunkConfig.language``. Kept here (not
 # only in rlm.chunking.languages) because this table is about which *grammar*
-# parses a file: ``.h`` is parsed as C, ``.jsx`` with the JavaScript grammar.
+# parses a file: ``.h`` is parsed as C, ``.jsx`` with the JavaScript grammar, and
+# ``.tsx`` with the TSX grammar (rlm.chunking.languages calls it "typescript", but
+# the TypeScript grammar cannot parse JSX). Unknown names fall back to that table.
 _ALIASES: dict[str, str] = {
     **dict.fromkeys(("python", "py", "pyi", "pyw", "python3"), "python"),
     **dict.fromkeys(("javascript", "js", "mjs", "cjs", "jsx", "ecmascript"), "javascript"),
