@@ -10,40 +10,36 @@ The library API is what the CLI and the MCP server call::
     with rlm.Store.init(".rlm/rlm-state.db") as store:
         result = rlm.load_file(store, "book.txt")
 
-Heavy dependencies (numpy, onnxruntime) load only when something embeds.
+Names are imported on first use, so ``import rlm`` stays cheap; heavy
+dependencies (numpy, onnxruntime) load only when something embeds.
 """
 
-from rlm.errors import RlmError
-from rlm.loader import LoadOptions, LoadResult, load_text
-from rlm.store import Store
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "LoadOptions",
-    "LoadResult",
-    "RlmError",
-    "Store",
-    "__version__",
-    "load_file",
-    "load_text",
-]
+_EXPORTS = {
+    "RlmError": "rlm.errors",
+    "Store": "rlm.store",
+    "LoadOptions": "rlm.loader",
+    "LoadResult": "rlm.loader",
+    "load_text": "rlm.loader",
+    "load_file": "rlm.loader",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from rlm.errors import RlmError
+    from rlm.loader import LoadOptions, LoadResult, load_file, load_text
+    from rlm.store import Store
 
 
-def load_file(
-    store: Store, path: str, *, name: str | None = None, options: LoadOptions | None = None
-) -> LoadResult:
-    """Load one file as a buffer named after it, embedding with the default model."""
-    from pathlib import Path
-
-    from rlm.embedding import get_embedder
-    from rlm.io import open_file
-
-    with open_file(path) as text:
-        return load_text(
-            store,
-            text,
-            name=name or Path(path).name,
-            options=options,
-            embedder_factory=get_embedder,
-        )
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rlm' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -205,3 +205,30 @@ def load_text(
         fallback_reason=fallback,
         replaced_buffer=replaced,
     )
+
+
+def load_file(
+    store: Store,
+    path: str,
+    *,
+    name: str | None = None,
+    options: LoadOptions | None = None,
+    embedder_factory: EmbedderFactory | None = None,
+) -> LoadResult:
+    """Load one file as a buffer named after it, embedding with the default model."""
+    from pathlib import Path
+
+    from rlm.io import open_file
+
+    if embedder_factory is None:
+        from rlm.embedding import get_embedder
+
+        embedder_factory = get_embedder
+    with open_file(path) as text:
+        return load_text(
+            store,
+            text,
+            name=name or Path(path).name,
+            options=options,
+            embedder_factory=embedder_factory,
+        )

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from rlm import __version__
+from rlm.cli.commands import LazyGroup
 from rlm.cli.context import AppContext
 from rlm.cli.render import FORMAT_ALIASES, FORMATS, Output, emit, emit_error
 from rlm.errors import RlmError, UsageError
@@ -67,7 +68,10 @@ def normalise_format(value: str) -> str:
     return fmt
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "-d",
     "--db-path",
@@ -102,12 +106,6 @@ def cli(ctx: click.Context, db_path: str | None, fmt: str, debug: bool, verbose:
     ctx.call_on_close(app.close)
 
 
-def _register_commands() -> None:
-    from rlm.cli import commands
-
-    commands.register(cli)
-
-
 def _quiet_stdout() -> None:
     """After EPIPE, point stdout at /dev/null so the exit flush cannot fail again."""
     try:
@@ -128,7 +126,6 @@ def run(argv: Sequence[str] | None = None) -> int:
         app.verbose = bool(found.get("--verbose", False))
         if "--format" in found:
             app.fmt = normalise_format(str(found["--format"]))
-        _register_commands()
         result = cli.main(args, prog_name="rlm", standalone_mode=False, obj=app)
         if isinstance(result, Output):
             emit(result, app.fmt)

@@ -1,33 +1,66 @@
-"""Command modules; each registers one group of commands on the root group."""
+"""Command modules, imported only when their command runs.
+
+Each module defines click commands and a ``register(root)`` function. The
+root group knows which module holds which command name (``COMMAND_MODULES``)
+and imports just that module, so ``rlm status`` never imports the loader,
+the chunkers or anything that embeds.
+"""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-_registered = False
+COMMAND_MODULES: dict[str, str] = {
+    "init": "store_cmds",
+    "status": "store_cmds",
+    "reset": "store_cmds",
+    "load": "buffers",
+    "list": "buffers",
+    "ls": "buffers",
+    "show": "buffers",
+    "delete": "buffers",
+    "rm": "buffers",
+    "add-buffer": "buffers",
+    "export-buffers": "buffers",
+    "peek": "inspect",
+    "grep": "inspect",
+    "chunk-indices": "inspect",
+    "write-chunks": "inspect",
+    "chunk": "chunk",
+    "var": "context_cmds",
+    "global": "context_cmds",
+    "search": "search_cmd",
+    "eval": "eval_cmd",
+    "update-buffer": "agents_cmd",
+    "update": "agents_cmd",
+    "dispatch": "agents_cmd",
+    "aggregate": "agents_cmd",
+    "model": "model_cmd",
+    "mcp": "mcp_cmd",
+}
 
 
-def register(root: click.Group) -> None:
-    global _registered
-    if _registered:
-        return
-    _registered = True
-    from rlm.cli.commands import buffers, chunk, context_cmds, inspect, store_cmds
+def load_command(name: str) -> click.Command | None:
+    """Import the module that defines ``name`` and return that command."""
+    module_name = COMMAND_MODULES.get(name)
+    if module_name is None:
+        return None
+    module = importlib.import_module(f"rlm.cli.commands.{module_name}")
+    holder = click.Group()
+    module.register(holder)
+    return holder.commands.get(name)
 
-    for module in (store_cmds, buffers, inspect, chunk, context_cmds):
-        module.register(root)
-    _register_optional(root)
 
+class LazyGroup(click.Group):
+    """A root group whose subcommands are imported on first use."""
 
-def _register_optional(root: click.Group) -> None:
-    """Command groups that land with later issues register themselves here."""
-    import importlib
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
 
-    for name in ("search_cmd", "model_cmd", "agents_cmd", "mcp_cmd", "eval_cmd"):
-        try:
-            module = importlib.import_module(f"rlm.cli.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"rlm.cli.commands.{name}":
-                raise
-            continue
-        module.register(root)
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None:
+            command = load_command(cmd_name)
+        return command

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm.cli.context import AppContext
 from rlm.cli.options import embedder_factory, progress_bar
 from rlm.cli.render import Output
-from rlm.collection import SyncReport, sync_paths
 from rlm.io import open_file
 from rlm.loader import LoadOptions
+
+if TYPE_CHECKING:
+    from rlm.collection import SyncReport
 
 
 def load_paths(
@@ -32,6 +34,8 @@ def load_paths(
         with open_file(paths[0], lossy=lossy, max_size=max_file_size) as text:
             result = run_load(app, text, name or Path(paths[0]).name, opts, model, model_path)
         return _single_output(result)
+    from rlm.collection import sync_paths
+
     with progress_bar("Loading files") as progress, progress_bar("Embedding") as embed_progress:
         report = sync_paths(
             app.store(),

@@ -1,0 +1,90 @@
+"""Shared fixtures: an isolated working folder, no network, an in-process CLI runner."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rlm.cli.main import run
+
+
+def _is_loopback(address: Any) -> bool:
+    if isinstance(address, tuple) and address:
+        host = address[0]
+        if host in ("localhost", ""):
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+    return True  # AF_UNIX paths and the like never leave the machine
+
+
+@pytest.fixture(autouse=True)
+def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The offline promise, tested on every run: any non-loopback connect fails."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise OSError(f"network access attempted during tests: {address!r}")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_loopback(address):
+            raise OSError(f"network access attempted during tests: {address!r}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test runs in its own empty folder with no inherited rlm settings."""
+    for var in ("RLM_DB_PATH", "RLM_MODEL", "RLM_MODEL_PATH", "RLM_EMBEDDER"):
+        monkeypatch.delenv(var, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    yield work
+
+
+@pytest.fixture
+def hash_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pure-logic tests: the deterministic hash embedder instead of the model."""
+    monkeypatch.setenv("RLM_EMBEDDER", "hash")
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+    def lines(self) -> list[Any]:
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(capsysbinary: pytest.CaptureFixture[bytes]) -> Callable[..., CliResult]:
+    """Run ``rlm ARGS`` in-process and capture exit code, stdout and stderr."""
+
+    def invoke(*args: str) -> CliResult:
+        capsysbinary.readouterr()
+        code = run(list(args))
+        captured = capsysbinary.readouterr()
+        return CliResult(code, captured.out.decode("utf-8"), captured.err.decode("utf-8"))
+
+    return invoke
