@@ -30,7 +30,15 @@ _EXPORTS = {
     "load_file": "rlm.loader",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "LoadOptions",
+    "LoadResult",
+    "RlmError",
+    "Store",
+    "__version__",
+    "load_file",
+    "load_text",
+]
 
 if TYPE_CHECKING:
     from rlm.errors import RlmError

@@ -145,26 +145,51 @@ def _name(match: re.Match[bytes]) -> str:
 
 
 class _Boundaries:
-    """Definition line starts of one buffer, found window by window (lazily)."""
+    """Definition line starts of one buffer, probed line by line near the cut.
+
+    Instead of running the regex over every byte of a window, the line starts
+    are walked with ``find``/``rfind`` from the preferred side and the anchored
+    pattern is tried at each one, stopping at the first hit: code defines
+    something every few lines, so only a handful of lines are ever tried.
+    """
 
     def __init__(self, data: ByteText, pattern: re.Pattern[bytes]) -> None:
         self.data = data
         self.pattern = pattern
 
-    def between(self, lo: int, hi: int) -> list[int]:
-        """Line starts ``b`` with ``lo <= b <= hi`` where a definition begins."""
-        if lo > hi:
-            return []
+    def match_at(self, pos: int) -> re.Match[bytes] | None:
+        """The definition starting on the line that starts at ``pos``, if any."""
+        return self.pattern.match(self.data, pos, min(len(self.data), pos + MAX_LINE_SCAN))
+
+    def last_between(self, lo: int, hi: int) -> int:
+        """The last definition line start ``b`` with ``lo <= b <= hi``, or -1."""
         data = self.data
-        eol = data.find(b"\n", hi, hi + MAX_LINE_SCAN)
-        endpos = len(data) if eol < 0 else eol + 1
-        return [m.start() for m in self.pattern.finditer(data, lo, endpos) if m.start() <= hi]
+        i = hi
+        while True:
+            i = data.rfind(b"\n", max(lo - 1, 0), i)
+            if i < 0:
+                break
+            if self.match_at(i + 1):
+                return i + 1
+        return 0 if lo <= 0 <= hi and self.match_at(0) else -1
+
+    def first_between(self, lo: int, hi: int) -> int:
+        """The first definition line start ``b`` with ``lo <= b <= hi``, or -1."""
+        data = self.data
+        if lo <= 0 <= hi and self.match_at(0):
+            return 0
+        i = max(lo - 1, 0)
+        while True:
+            i = data.find(b"\n", i, hi)
+            if i < 0:
+                return -1
+            if self.match_at(i + 1):
+                return i + 1
+            i += 1
 
     def symbol_at(self, pos: int) -> str | None:
         """The definition name if a definition begins on the line starting at ``pos``."""
-        eol = self.data.find(b"\n", pos, pos + MAX_LINE_SCAN)
-        endpos = len(self.data) if eol < 0 else eol + 1
-        match = self.pattern.match(self.data, pos, endpos)
+        match = self.match_at(pos)
         return _name(match) if match else None
 
 
@@ -173,9 +198,9 @@ def code_end(bounds: _Boundaries, start: int, low: int, size: int) -> int:
     data = bounds.data
     hi = floor_boundary(data, start + size)
     lo = max(start + size // 2, low)
-    candidates = bounds.between(lo + 1, hi)
-    if candidates:
-        return candidates[-1]
+    found = bounds.last_between(lo + 1, hi)
+    if found > lo:
+        return found
     if lo < hi:
         i = data.rfind(b"\n", lo, hi)
         if i >= 0:
@@ -189,9 +214,9 @@ def code_next_start(bounds: _Boundaries, start: int, end: int, overlap: int) -> 
         return end
     data = bounds.data
     t = ceil_boundary(data, max(end - overlap, start + 1))
-    candidates = bounds.between(t, end - 1)
-    if candidates:
-        return candidates[0]
+    found = bounds.first_between(t, end - 1)
+    if found >= t:
+        return found
     if t < end:
         i = data.find(b"\n", max(t - 1, 0), end - 1)
         if i >= 0:

@@ -33,7 +33,14 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from rlm.chunking.base import ByteText, ChunkConfig, ChunkSpan, PageReleaser, floor_boundary
+from rlm.chunking.base import (
+    ByteText,
+    ChunkConfig,
+    ChunkSpan,
+    PageReleaser,
+    floor_boundary,
+    next_boundary,
+)
 from rlm.chunking.semantic import (
     MIN_TAIL,
     STRATEGY,
@@ -57,17 +64,19 @@ def segment_size(config: ChunkConfig) -> int:
     return max(MIN_SEGMENT, 64 * config.chunk_size)
 
 
-def seam(data: ByteText, target: int) -> int:
-    """Where the segment aiming at ``target`` ends: after the last paragraph break,
-    else line end, else space, in the ``SEAM_LOOKBACK`` bytes before ``target``."""
+def seam(data: ByteText, begin: int, target: int) -> int:
+    """Where the segment ``[begin, ...)`` aiming at ``target`` ends: after the last
+    paragraph break, else line end, else space, in the ``SEAM_LOOKBACK`` bytes
+    before ``target``; else the character boundary there. Always ``> begin``."""
     if target >= len(data):
         return len(data)
-    lo = max(0, target - SEAM_LOOKBACK)
+    lo = max(begin, target - SEAM_LOOKBACK)
     for patterns in _SEAM_BREAKS:
         best = max((data.rfind(p, lo, target) + len(p) for p in patterns), default=-1)
         if best > lo:
             return best
-    return max(floor_boundary(data, target), lo + 1)
+    pos = floor_boundary(data, target)
+    return pos if pos > begin else next_boundary(data, begin)
 
 
 def segments(data: ByteText, config: ChunkConfig) -> Iterator[tuple[int, int, int]]:
@@ -80,7 +89,7 @@ def segments(data: ByteText, config: ChunkConfig) -> Iterator[tuple[int, int, in
     n, step = len(data), segment_size(config)
     first = begin = 0
     while begin < n:
-        end = seam(data, begin + step)
+        end = seam(data, begin, begin + step)
         yield first, begin, end
         first = overlap_start(data, begin, end, config.overlap)
         begin = end
