@@ -129,6 +129,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = cli.main(args, prog_name="rlm", standalone_mode=False, obj=app)
         if isinstance(result, Output):
             emit(result, app.fmt)
+            return result.exit_code
         return 0
     except RlmError as exc:
         emit_error(exc, app.fmt)

@@ -36,6 +36,8 @@ class Output:
     warnings: list[str] = field(default_factory=list)
     raw: bytes | None = None
     """Text mode only: bytes written as they are (``chunk get``, ``export-buffers``)."""
+    exit_code: int = 0
+    """Non-zero for a complete report of a failure (``model doctor`` finding a problem)."""
 
 
 def to_json(data: Any, *, pretty: bool) -> str:
