@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 SLICE = 256
 """Texts tokenized, embedded and pooled per step: bounds memory, paces progress."""
-BATCH_SIZE = 32
+BATCH_SIZE = 8
 """Windows per ONNX run. Windows are sorted by length first, so padding stays small."""
 
 _register_lock = threading.Lock()
