@@ -1,0 +1,112 @@
+"""Migrations: a blank database, and databases written by rlm-rs v1/v2/v3."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rlm.errors import NotInitializedError
+from rlm.store import Store
+from rlm.store.migrations import MIGRATIONS, applied, m001_create_rlm_rs_v3
+
+RLM_RS_V1 = """
+CREATE TABLE schema_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE context (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE TABLE buffers (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT, source_path TEXT,
+    content TEXT NOT NULL, content_type TEXT, content_hash TEXT, size INTEGER NOT NULL,
+    line_count INTEGER, chunk_count INTEGER, created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL);
+CREATE TABLE chunks (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    buffer_id INTEGER NOT NULL REFERENCES buffers(id) ON DELETE CASCADE,
+    content TEXT NOT NULL, byte_start INTEGER NOT NULL, byte_end INTEGER NOT NULL,
+    chunk_index INTEGER NOT NULL, strategy TEXT, token_count INTEGER, line_start INTEGER,
+    line_end INTEGER, has_overlap INTEGER NOT NULL DEFAULT 0, content_hash TEXT,
+    custom_metadata TEXT, created_at INTEGER NOT NULL);
+CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+INSERT INTO schema_info VALUES ('version', '1');
+INSERT INTO buffers (name, source_path, content, size, chunk_count, created_at, updated_at)
+    VALUES ('old', 'old.txt', 'ancient text about lighthouses\nsecond line', 42, 1, 1, 1);
+INSERT INTO chunks (buffer_id, content, byte_start, byte_end, chunk_index, created_at)
+    VALUES (1, 'ancient text about lighthouses', 0, 30, 0, 1);
+"""
+
+
+def _rlm_rs_db(path: Path, version: int) -> None:
+    conn = sqlite3.connect(path)
+    conn.executescript(RLM_RS_V1)
+    if version >= 2:
+        m001_create_rlm_rs_v3(conn)  # creates embeddings + FTS the way v2 had them
+        conn.execute(
+            "INSERT INTO chunk_embeddings VALUES (1, zeroblob(1536), 384, 'all-MiniLM-L6-v2', 1)"
+        )
+        conn.execute("UPDATE schema_info SET value = ? WHERE key = 'version'", (str(version),))
+    conn.commit()
+    conn.close()
+
+
+def test_blank_database_gets_every_migration(tmp_path: Path) -> None:
+    store = Store.init(tmp_path / "db.sqlite")
+    assert applied(store.conn) == sorted(name for name, _ in MIGRATIONS)
+    triggers = {
+        r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+    }
+    assert {"chunks_ai", "chunks_ad", "chunks_au", "chunks_aux_ad"} <= triggers
+    assert store.stats().schema_version == 3
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_rlm_rs_database_opens_and_works(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "rlm-rs.db"
+    _rlm_rs_db(path, version)
+    store = Store.open(path)
+    buffer = store.resolve_buffer("old")
+    assert store.read_buffer(buffer.id) == "ancient text about lighthouses\nsecond line"
+    assert buffer.line_count == 2
+    assert store.bm25('"lighthouse"', 10) == [
+        (1, pytest.approx(store.bm25('"lighthouse"', 10)[0][1]))
+    ]
+    vectors = store.vector_count()
+    assert vectors == (1 if version == 3 else 0)  # v1/v2 vectors were 384-d: dropped as rlm-rs
+    assert store.stats().schema_version == 3
+
+
+def test_reopening_runs_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    Store.init(path).close()
+    store = Store.open(path)
+    assert len(applied(store.conn)) == len(MIGRATIONS)
+
+
+def test_open_without_init_is_not_initialized(tmp_path: Path) -> None:
+    with pytest.raises(NotInitializedError):
+        Store.open(tmp_path / "missing.db")
+    assert not (tmp_path / "missing.db").exists()
+
+
+def test_failed_migration_leaves_file_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "rlm-rs.db"
+    _rlm_rs_db(path, 1)
+    before = path.read_bytes()
+
+    def boom(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disk on fire")
+
+    import rlm.store.migrations as migrations
+
+    broken = (*migrations.MIGRATIONS[:2], ("m003_add_lexical_aux_index", boom))
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
+    from rlm.errors import MigrationError
+
+    with pytest.raises(MigrationError):
+        Store.open(path)
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT value FROM schema_info").fetchone()[0] == "1"
+    assert "_rlm_migrations" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    assert len(path.read_bytes()) >= len(before)
