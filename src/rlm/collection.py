@@ -1,0 +1,522 @@
+"""Collections: folders and globs loaded as one buffer per file, kept in sync.
+
+``rlm load DIR`` (or ``GLOB``, or several paths) calls :func:`sync_paths`,
+which makes the collection mirror the files it finds:
+
+* **Files.** :func:`collect_files` walks folders with :func:`rlm.io.walk.walk`
+  (sorted; ``.gitignore`` / ``.rlmignore``; ``.git``, ``.rlm``, ``.venv``,
+  ``node_modules``, ``__pycache__`` always skipped; symlink loops cut) and
+  expands globs with :func:`rlm.io.walk.expand_glob`. Files named explicitly
+  are loaded even if an ignore file lists them.
+* **Names.** With one folder, a buffer is named by the file's path relative to
+  that folder (``src/app.py``); with globs, files or several paths, by its path
+  relative to the current folder (absolute when outside it). Buffer names are
+  unique in a store: a name already held by a buffer outside the collection is
+  skipped, unless ``options.replace`` is set (the buffer is then taken over).
+* **Collection.** ``collection`` or, by default, the name of the folder given
+  (for globs, files or several paths: of the folder they have in common).
+* **Chunking.** ``options.chunker == "semantic"`` (the default) means *auto*:
+  files whose extension is a known programming language
+  (:data:`rlm.chunking.languages.EXTENSIONS`) are cut with the ``code``
+  chunker (tree-sitter, with symbols); everything else with ``semantic``. Any
+  other ``--chunker`` (or a ``--language``) applies to every file as given;
+  to force semantic chunking of code, pass ``--chunker parallel`` or
+  ``fixed``. ``SyncReport.strategies`` counts the files cut by each strategy.
+* **Skipped** (with the reason in ``SyncReport.skipped``): binary files, files
+  over ``max_file_size``, empty files, invalid UTF-8 (unless ``lossy``),
+  special files, broken links, unreadable files, name clashes.
+* **Incremental.** A file whose size and mtime match its buffer (and whose
+  chunking settings did not change) is not read. Otherwise it is read and
+  hashed: the same SHA-256 only refreshes the stored mtime; a different one
+  re-chunks the file, keeping the ids of unchanged chunks when
+  ``rlm.update.update_text`` is available (else the buffer is replaced), and
+  only the chunks without a vector are embedded. Buffers whose file is gone
+  (or is now skipped as binary, empty, too large...) are removed; a file that
+  could not be read this time keeps its buffer.
+* **Transactions.** Each file is stored, replaced or removed in its own
+  transaction: an interruption loses at most the file in progress and never
+  leaves a partial buffer. Embedding runs after all files are stored (one model
+  load); buffers of the collection still lacking vectors, e.g. after an
+  interrupted run, are embedded too. An embedding failure becomes a warning.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from rlm.chunking import get_chunker
+from rlm.chunking.base import ChunkConfig
+from rlm.chunking.languages import detect_language
+from rlm.embedding.base import Embedder
+from rlm.errors import (
+    BinaryFileError,
+    EmptyInputError,
+    FileNotFoundInputError,
+    FileTooLargeError,
+    InvalidUtf8Error,
+    ReadError,
+    RlmError,
+)
+from rlm.io import DEFAULT_MAX_FILE_SIZE, SourceText, open_file
+from rlm.io.reader import content_type_for
+from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
+from rlm.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
+from rlm.store import NewBuffer, Store
+from rlm.store.models import Buffer
+from rlm.views import GrepMatch, grep_buffer
+
+AUTO_CHUNKER = "semantic"
+"""The chunker value that means "code chunker for code files, this one otherwise"."""
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file to load and the buffer name it gets."""
+
+    path: Path
+    name: str
+    size: int
+    mtime: float
+
+
+@dataclass
+class FileSet:
+    """What :func:`collect_files` found."""
+
+    collection: str
+    """The default collection name for these paths."""
+    files: list[SourceFile]
+    """Sorted by buffer name, no duplicates."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class SyncReport:
+    """What :func:`sync_paths` did to a collection."""
+
+    collection: str
+    added: list[str] = field(default_factory=list)
+    """Names of new buffers (including buffers taken over with ``replace``)."""
+    changed: list[str] = field(default_factory=list)
+    """Names of buffers whose file content (or chunking settings) changed."""
+    removed: list[str] = field(default_factory=list)
+    """Names of buffers deleted because their file is gone or no longer loadable."""
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(name, reason) of files not loaded."""
+    chunk_count: int = 0
+    """Chunks written (for re-chunked files: only the new ones when ids are kept)."""
+    reused_chunks: int = 0
+    """Chunks of changed files kept with their ids (and vectors)."""
+    embedded_count: int = 0
+    """Chunks that got a vector in this run."""
+    strategies: dict[str, int] = field(default_factory=dict)
+    """Chunking strategy -> number of added/changed files cut with it (auto: code/semantic)."""
+    bytes_read: int = 0
+    """Bytes of the files that had to be read (size or mtime changed, or new)."""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def file_count(self) -> int:
+        """Files the collection holds after the sync."""
+        return len(self.added) + len(self.changed) + self.unchanged
+
+
+# --- finding files -----------------------------------------------------------
+
+
+def _cwd_name(path: Path, cwd: Path) -> str:
+    absolute = Path(os.path.abspath(path))
+    rel = os.path.relpath(absolute, cwd)
+    if rel == ".." or rel.startswith(".." + os.sep):
+        return absolute.as_posix()
+    return Path(rel).as_posix()
+
+
+def _folder_name(path: Path) -> str:
+    return Path(os.path.abspath(path)).resolve().name or "default"
+
+
+def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
+    """The files ``paths`` (folders, globs, files) name, with their buffer names.
+
+    Raises :class:`FileNotFoundInputError` for a path that does not exist and
+    is not a glob. A glob that matches nothing is a warning-free empty match.
+    """
+    here = Path(os.path.abspath(cwd or Path.cwd()))
+    single_folder = len(paths) == 1 and not is_glob(paths[0]) and Path(paths[0]).is_dir()
+    roots: list[Path] = []
+    skipped: list[tuple[str, str]] = []
+    named: dict[str, SourceFile] = {}
+
+    def add(path: Path, name: str, size: int, mtime: float) -> None:
+        if name in named:
+            skipped.append((name, "listed twice"))
+            return
+        named[name] = SourceFile(path, name, size, mtime)
+
+    for raw in paths:
+        target = Path(raw)
+        if target.is_dir():
+            roots.append(target)
+            prefix = None if single_folder else target
+            entries = walk(target, on_skip=_skip_to(skipped, prefix, here))
+            for e in entries:
+                add(e.path, _entry_name(e.rel, prefix, here), e.size, e.mtime)
+        elif target.exists():
+            roots.append(target.parent)
+            st = target.stat()
+            add(target, _cwd_name(target, here), st.st_size, st.st_mtime)
+        elif is_glob(raw):
+            base = split_glob(raw)[0]
+            roots.append(base)
+            _, matched = expand_glob(raw, on_skip=_skip_to(skipped, base, here))
+            for e in matched:
+                add(e.path, _entry_name(e.rel, base, here), e.size, e.mtime)
+        else:
+            raise FileNotFoundInputError(raw)
+    if single_folder:
+        collection = _folder_name(Path(paths[0]))
+    else:
+        common = os.path.commonpath([os.path.abspath(r) for r in roots]) if roots else str(here)
+        collection = _folder_name(Path(common))
+    files = sorted(named.values(), key=lambda f: f.name)
+    return FileSet(collection=collection, files=files, skipped=skipped)
+
+
+def _entry_name(rel: str, prefix: Path | None, here: Path) -> str:
+    """A walked file's buffer name: ``rel`` itself, or its path from ``here``."""
+    return rel if prefix is None else _cwd_name(prefix / rel, here)
+
+
+def _skip_to(skipped: list[tuple[str, str]], prefix: Path | None, here: Path) -> SkipCallback:
+    def on_skip(rel: str, reason: str) -> None:
+        skipped.append((_entry_name(rel, prefix, here), reason))
+
+    return on_skip
+
+
+# --- chunking choice ---------------------------------------------------------
+
+
+def effective_options(options: LoadOptions, name: str) -> LoadOptions:
+    """Auto chunking: ``semantic`` (the default) becomes ``code`` for code files."""
+    if options.chunker.lower() != AUTO_CHUNKER or options.language is not None:
+        return options
+    ext = content_type_for(Path(name))
+    if ext and detect_language(ext) is not None:
+        return replace(options, chunker="code")
+    return options
+
+
+def _same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
+    return (
+        buffer.chunk_strategy == opts.chunker.lower()
+        and buffer.chunk_size == opts.chunk_size
+        and buffer.chunk_overlap == opts.overlap
+    )
+
+
+def _skip_reason(exc: RlmError) -> str:
+    if isinstance(exc, BinaryFileError):
+        return "binary file" + exc.detail[exc.detail.rfind(" (") :]
+    if isinstance(exc, InvalidUtf8Error):
+        return f"invalid UTF-8 at byte offset {exc.offset} (use --lossy to load it)"
+    if isinstance(exc, FileTooLargeError):
+        return "too large: " + exc.detail.split("file too large: ", 1)[-1]
+    if isinstance(exc, EmptyInputError):
+        return "empty file"
+    if isinstance(exc, FileNotFoundInputError):
+        return "vanished while loading"
+    return exc.message
+
+
+# --- re-chunking with stable ids (rlm.update, when present) --------------------
+
+
+def _update_text_fn() -> Callable[..., Any] | None:
+    """``rlm.update.update_text`` if that module exists in this build."""
+    try:
+        module = importlib.import_module("rlm.update")
+    except ImportError:
+        return None
+    fn = getattr(module, "update_text", None)
+    return fn if callable(fn) else None
+
+
+def _result_int(result: Any, *names: str) -> int:
+    for name in names:
+        value = getattr(result, name, None)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return len(value)
+    return 0
+
+
+# --- the sync ------------------------------------------------------------------
+
+
+class _Embedding:
+    """Creates the embedder once, lazily; turns failures into one warning."""
+
+    def __init__(self, factory: EmbedderFactory) -> None:
+        self.factory = factory
+        self.embedder: Embedder | None = None
+        self.error: RlmError | None = None
+
+    def get(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = self.factory()
+        return self.embedder
+
+
+def sync_paths(
+    store: Store,
+    paths: Sequence[str],
+    *,
+    options: LoadOptions | None = None,
+    collection: str | None = None,
+    lossy: bool = False,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    embedder_factory: EmbedderFactory | None = None,
+    progress: ByteProgress | None = None,
+    embed_progress: Callable[[int, int], None] | None = None,
+    cwd: Path | None = None,
+) -> SyncReport:
+    """Load ``paths`` into a collection, or bring it up to date (see the module docstring).
+
+    ``progress(done, total)`` counts bytes of the files found (unchanged files
+    count at once); ``embed_progress(done, total)`` counts chunks to embed.
+    """
+    opts = options or LoadOptions()
+    get_chunker(opts.chunker)  # an unknown strategy fails before anything is written
+    ChunkConfig(opts.chunk_size, opts.overlap).validate()
+    found = collect_files(paths, cwd=cwd)
+    name = collection or found.collection
+    report = SyncReport(collection=name, skipped=list(found.skipped))
+    existing = {b.name: b for b in store.list_buffers(name) if b.name is not None}
+    if not found.files and existing:
+        raise EmptyInputError(
+            f"no files to load in {' '.join(paths)}; collection '{name}' left as it was",
+            suggestion="Check the paths and the ignore files; to empty the collection,"
+            " delete its buffers",
+        )
+    keep: set[str] = set()
+    to_embed: list[tuple[int, str, int]] = []
+    update_text = _update_text_fn()
+    total = sum(f.size for f in found.files)
+    done = 0
+    if progress:
+        progress(0, total)
+    for source in found.files:
+        file_opts = effective_options(opts, source.name)
+        old = existing.get(source.name)
+        outcome = _sync_file(
+            store, source, old, file_opts, report, lossy, max_file_size, update_text, to_embed
+        )
+        if outcome:
+            keep.add(source.name)
+        done += source.size
+        if progress:
+            progress(done, total)
+    for old_name, buffer in existing.items():
+        if old_name not in keep:
+            with store.transaction():
+                store.delete_buffer(buffer.id)
+                store.context_remove_buffer(buffer.id)
+            report.removed.append(old_name)
+    if opts.embed and embedder_factory is not None:
+        queued = {bid for bid, _, _ in to_embed}
+        for bid, bname, missing in _missing_vectors(store, name):
+            if bid not in queued:
+                to_embed.append((bid, bname, missing))
+        _embed_all(store, to_embed, _Embedding(embedder_factory), report, embed_progress)
+    report.skipped.sort()
+    return report
+
+
+def _sync_file(
+    store: Store,
+    source: SourceFile,
+    old: Buffer | None,
+    opts: LoadOptions,
+    report: SyncReport,
+    lossy: bool,
+    max_file_size: int,
+    update_text: Callable[..., Any] | None,
+    to_embed: list[tuple[int, str, int]],
+) -> bool:
+    """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
+    if (
+        old is not None
+        and old.size == source.size
+        and old.source_mtime == source.mtime
+        and _same_settings(old, opts)
+    ):
+        report.unchanged += 1
+        return True
+    try:
+        text = open_file(source.path, lossy=lossy, max_size=max_file_size)
+    except (ReadError, FileNotFoundInputError) as exc:
+        report.skipped.append((source.name, _skip_reason(exc)))
+        return old is not None  # a transient read failure keeps the old buffer
+    except RlmError as exc:
+        report.skipped.append((source.name, _skip_reason(exc)))
+        return False
+    with text:
+        report.bytes_read += text.size
+        text.source = source.path.as_posix()
+        try:
+            return _store_file(store, source, text, old, opts, report, update_text, to_embed)
+        except RlmError as exc:
+            report.skipped.append((source.name, _skip_reason(exc)))
+            return old is not None
+
+
+def _store_file(
+    store: Store,
+    source: SourceFile,
+    text: SourceText,
+    old: Buffer | None,
+    opts: LoadOptions,
+    report: SyncReport,
+    update_text: Callable[..., Any] | None,
+    to_embed: list[tuple[int, str, int]],
+) -> bool:
+    if old is not None and old.content_hash == text.sha256 and _same_settings(old, opts):
+        with store.transaction():
+            store.update_buffer_meta(old.id, _refreshed(old, text))
+        report.unchanged += 1
+        return True
+    strategy = opts.chunker.lower()
+    if old is not None and update_text is not None:
+        result = update_text(store, old.id, text, opts, None)
+        written = _result_int(result, "added_chunks", "added", "chunks_added")
+        report.chunk_count += written
+        report.reused_chunks += _result_int(result, "kept_chunks", "kept", "chunks_kept")
+        report.changed.append(source.name)
+        report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
+        to_embed.append((old.id, source.name, written))
+        return True
+    if old is None:
+        holder = store.find_buffer_by_name(source.name)
+        if holder is not None and not opts.replace:
+            where = f"collection '{holder.collection}'" if holder.collection else "no collection"
+            report.skipped.append(
+                (
+                    source.name,
+                    f"name already used by buffer {holder.id} ({where}); pass --replace"
+                    " to take it over",
+                )
+            )
+            return False
+    buffer_id, count, _ = store_text(
+        store,
+        text,
+        source.name,
+        replace(opts, replace=True) if old is not None else opts,
+        collection=report.collection,
+    )
+    report.chunk_count += count
+    (report.changed if old is not None else report.added).append(source.name)
+    report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
+    if count:
+        to_embed.append((buffer_id, source.name, count))
+    return True
+
+
+def _refreshed(old: Buffer, text: SourceText) -> NewBuffer:
+    """``old``'s metadata with the new mtime and source (content is identical)."""
+    return NewBuffer(
+        name=old.name,
+        source=text.source,
+        content_type=old.content_type,
+        content_hash=old.content_hash,
+        size=old.size,
+        line_count=old.line_count,
+        collection=old.collection,
+        encoding=old.encoding,
+        source_mtime=text.mtime,
+        chunk_strategy=old.chunk_strategy,
+        chunk_size=old.chunk_size,
+        chunk_overlap=old.chunk_overlap,
+    )
+
+
+def _missing_vectors(store: Store, collection: str) -> list[tuple[int, str, int]]:
+    """Buffers of the collection with chunks lacking a vector (an interrupted run)."""
+    ids = {b.id for b in store.list_buffers(collection)}
+    return [
+        (s.buffer_id, s.name or str(s.buffer_id), s.chunk_count - s.embedded_count)
+        for s in store.embedding_status()
+        if s.buffer_id in ids and s.embedded_count < s.chunk_count
+    ]
+
+
+def _embed_all(
+    store: Store,
+    queue: list[tuple[int, str, int]],
+    embedding: _Embedding,
+    report: SyncReport,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    from rlm.embedding.sync import embed_buffer
+
+    total = sum(n for _, _, n in queue)
+    offset = 0
+    for position, (buffer_id, name, expected) in enumerate(queue):
+
+        def step(done: int, _total: int, base: int = offset) -> None:
+            if progress:
+                progress(min(base + done, total), total)
+
+        try:
+            outcome = embed_buffer(store, buffer_id, embedding.get(), progress=step)
+        except RlmError as exc:
+            left = len(queue) - position
+            report.warnings.append(
+                f"embedding stopped at {name} ({exc.message}); {left} buffers of"
+                f" '{report.collection}' still need vectors: run 'rlm chunk embed'"
+                " or 'rlm load' again"
+            )
+            break
+        report.embedded_count += outcome.embedded + outcome.replaced
+        offset += expected
+    if embedding.embedder is not None and embedding.embedder.fallback_reason:
+        report.warnings.append(
+            f"embedding model unavailable ({embedding.embedder.fallback_reason}); used the hash"
+            " fallback, so semantic search is lexical only. Run 'rlm model doctor'."
+        )
+
+
+# --- grep across a collection ----------------------------------------------------
+
+
+def grep_collection(
+    store: Store,
+    collection: str,
+    pattern: str,
+    *,
+    max_matches: int = 100,
+    max_per_buffer: int = 20,
+    window: int = 120,
+    ignore_case: bool = False,
+) -> list[tuple[Buffer, GrepMatch]]:
+    """Regex matches in every buffer of a collection, in buffer-name order."""
+    results: list[tuple[Buffer, GrepMatch]] = []
+    buffers = sorted(store.list_buffers(collection), key=lambda b: b.label)
+    for buffer in buffers:
+        room = min(max_per_buffer, max_matches - len(results))
+        if room <= 0:
+            break
+        for match in grep_buffer(
+            store, buffer, pattern, max_matches=room, window=window, ignore_case=ignore_case
+        ):
+            results.append((buffer, match))
+    return results
