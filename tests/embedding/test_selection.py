@@ -169,3 +169,14 @@ def test_choosing_the_model_is_lazy_too(tmp_path: Path) -> None:
         f"loaded = [m for m in {HEAVY!r} if m in sys.modules]\n"
         "assert not loaded, loaded"
     )
+
+
+def test_opt_in_models_never_download_when_told_not_to() -> None:
+    from rlm.embedding.registry import get_model
+    from rlm.errors import EmbeddingError
+
+    for name in ("BGE-M3", "BAAI/bge-small-en-v1.5"):
+        embedder = build_embedder(get_model(name), None, allow_download=False)
+        assert isinstance(embedder, OnnxEmbedder)
+        with pytest.raises(EmbeddingError, match="not in the cache"):
+            embedder.embed_query("hello")
