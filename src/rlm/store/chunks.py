@@ -141,6 +141,26 @@ class ChunkQueries(StoreBase):
         """Move a kept chunk to its new position after an update (id unchanged)."""
         self.conn.execute("UPDATE chunks SET chunk_index = ? WHERE id = ?", (index, chunk_id))
 
+    def relocate_chunks(
+        self,
+        moves: Iterable[tuple[int, int, int, int, int | None, int | None, bool, str]],
+    ) -> int:
+        """Move kept chunks after an update, their ids and text unchanged.
+
+        Each move is (chunk id, index, byte start, byte end, line start, line end,
+        has_overlap, content hash). Returns how many rows were given.
+        """
+        rows = [
+            (index, start, end, line_start, line_end, int(overlap), digest, cid)
+            for cid, index, start, end, line_start, line_end, overlap, digest in moves
+        ]
+        self.conn.executemany(
+            "UPDATE chunks SET chunk_index = ?, byte_start = ?, byte_end = ?, line_start = ?,"
+            " line_end = ?, has_overlap = ?, content_hash = ? WHERE id = ?",
+            rows,
+        )
+        return len(rows)
+
     def add_tombstones(self, buffer_id: int, replaced: dict[int, list[int]]) -> None:
         now = self.now()
         self.conn.executemany(
