@@ -72,9 +72,9 @@ def seam(data: ByteText, begin: int, target: int) -> int:
         return len(data)
     lo = max(begin, target - SEAM_LOOKBACK)
     for patterns in _SEAM_BREAKS:
-        best = max((data.rfind(p, lo, target) + len(p) for p in patterns), default=-1)
-        if best > lo:
-            return best
+        found = [i + len(p) for p in patterns if (i := data.rfind(p, lo, target)) >= 0]
+        if found:
+            return max(found)
     pos = floor_boundary(data, target)
     return pos if pos > begin else next_boundary(data, begin)
 
