@@ -28,11 +28,11 @@ which makes the collection mirror the files it finds:
 * **Incremental.** A file whose size and mtime match its buffer (and whose
   chunking settings did not change) is not read. Otherwise it is read and
   hashed: the same SHA-256 only refreshes the stored mtime; a different one
-  re-chunks the file, keeping the ids of unchanged chunks when
-  ``rlm.update.update_text`` is available (else the buffer is replaced), and
-  only the chunks without a vector are embedded. Buffers whose file is gone
-  (or is now skipped as binary, empty, too large...) are removed; a file that
-  could not be read this time keeps its buffer.
+  re-chunks the file with :func:`rlm.update.update_text`, which keeps the ids
+  (and vectors) of unchanged chunks, and only chunks without a vector are
+  embedded. Buffers whose file is gone (or is now skipped as binary, empty,
+  too large...) are removed; a file that could not be read this time keeps
+  its buffer.
 * **Transactions.** Each file is stored, replaced or removed in its own
   transaction: an interruption loses at most the file in progress and never
   leaves a partial buffer. Embedding runs after all files are stored (one model
@@ -42,12 +42,10 @@ which makes the collection mirror the files it finds:
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from rlm.chunking import get_chunker
 from rlm.chunking.base import ChunkConfig
@@ -68,6 +66,7 @@ from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
 from rlm.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
 from rlm.store import NewBuffer, Store
 from rlm.store.models import Buffer
+from rlm.update import update_text
 from rlm.views import GrepMatch, grep_buffer
 
 AUTO_CHUNKER = "semantic"
@@ -236,29 +235,6 @@ def _skip_reason(exc: RlmError) -> str:
     return exc.message
 
 
-# --- re-chunking with stable ids (rlm.update, when present) --------------------
-
-
-def _update_text_fn() -> Callable[..., Any] | None:
-    """``rlm.update.update_text`` if that module exists in this build."""
-    try:
-        module = importlib.import_module("rlm.update")
-    except ImportError:
-        return None
-    fn = getattr(module, "update_text", None)
-    return fn if callable(fn) else None
-
-
-def _result_int(result: Any, *names: str) -> int:
-    for name in names:
-        value = getattr(result, name, None)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, (list, tuple, set, frozenset)):
-            return len(value)
-    return 0
-
-
 # --- the sync ------------------------------------------------------------------
 
 
@@ -309,7 +285,6 @@ def sync_paths(
         )
     keep: set[str] = set()
     to_embed: list[tuple[int, str, int]] = []
-    update_text = _update_text_fn()
     total = sum(f.size for f in found.files)
     done = 0
     if progress:
@@ -317,9 +292,7 @@ def sync_paths(
     for source in found.files:
         file_opts = effective_options(opts, source.name)
         old = existing.get(source.name)
-        outcome = _sync_file(
-            store, source, old, file_opts, report, lossy, max_file_size, update_text, to_embed
-        )
+        outcome = _sync_file(store, source, old, file_opts, report, lossy, max_file_size, to_embed)
         if outcome:
             keep.add(source.name)
         done += source.size
@@ -349,7 +322,6 @@ def _sync_file(
     report: SyncReport,
     lossy: bool,
     max_file_size: int,
-    update_text: Callable[..., Any] | None,
     to_embed: list[tuple[int, str, int]],
 ) -> bool:
     """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
@@ -373,7 +345,7 @@ def _sync_file(
         report.bytes_read += text.size
         text.source = source.path.as_posix()
         try:
-            return _store_file(store, source, text, old, opts, report, update_text, to_embed)
+            return _store_file(store, source, text, old, opts, report, to_embed)
         except RlmError as exc:
             report.skipped.append((source.name, _skip_reason(exc)))
             return old is not None
@@ -386,7 +358,6 @@ def _store_file(
     old: Buffer | None,
     opts: LoadOptions,
     report: SyncReport,
-    update_text: Callable[..., Any] | None,
     to_embed: list[tuple[int, str, int]],
 ) -> bool:
     if old is not None and old.content_hash == text.sha256 and _same_settings(old, opts):
@@ -395,14 +366,15 @@ def _store_file(
         report.unchanged += 1
         return True
     strategy = opts.chunker.lower()
-    if old is not None and update_text is not None:
+    if old is not None:
+        # Embedding waits until every file is stored (one model load for the run).
         result = update_text(store, old.id, text, opts, None)
-        written = _result_int(result, "added_chunks", "added", "chunks_added")
-        report.chunk_count += written
-        report.reused_chunks += _result_int(result, "kept_chunks", "kept", "chunks_kept")
+        report.chunk_count += result.added
+        report.reused_chunks += result.kept
         report.changed.append(source.name)
         report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
-        to_embed.append((old.id, source.name, written))
+        if result.unembedded:
+            to_embed.append((old.id, source.name, result.unembedded))
         return True
     if old is None:
         holder = store.find_buffer_by_name(source.name)
@@ -416,15 +388,9 @@ def _store_file(
                 )
             )
             return False
-    buffer_id, count, _ = store_text(
-        store,
-        text,
-        source.name,
-        replace(opts, replace=True) if old is not None else opts,
-        collection=report.collection,
-    )
+    buffer_id, count, _ = store_text(store, text, source.name, opts, collection=report.collection)
     report.chunk_count += count
-    (report.changed if old is not None else report.added).append(source.name)
+    report.added.append(source.name)
     report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
     if count:
         to_embed.append((buffer_id, source.name, count))
@@ -450,13 +416,16 @@ def _refreshed(old: Buffer, text: SourceText) -> NewBuffer:
 
 
 def _missing_vectors(store: Store, collection: str) -> list[tuple[int, str, int]]:
-    """Buffers of the collection with chunks lacking a vector (an interrupted run)."""
+    """Buffers of the collection with non-blank chunks lacking a vector (an interrupted run)."""
     ids = {b.id for b in store.list_buffers(collection)}
-    return [
-        (s.buffer_id, s.name or str(s.buffer_id), s.chunk_count - s.embedded_count)
-        for s in store.embedding_status()
-        if s.buffer_id in ids and s.embedded_count < s.chunk_count
-    ]
+    out: list[tuple[int, str, int]] = []
+    for status in store.embedding_status():
+        if status.buffer_id in ids and status.embedded_count < status.chunk_count:
+            todo = store.chunks_to_embed(status.buffer_id, "", force=False)
+            missing = sum(1 for _, content, _ in todo if content.strip())
+            if missing:
+                out.append((status.buffer_id, status.name or str(status.buffer_id), missing))
+    return out
 
 
 def _embed_all(
