@@ -19,7 +19,8 @@ these fixes (spec §8 item 1):
   strictly increase.
 * Every position is a UTF-8 character boundary.
 * Size bound: a chunk is at most ``chunk_size`` bytes (rlm-rs allowed
-  ``chunk_size + 750``), except a single character wider than ``chunk_size``.
+  ``chunk_size + 750``), plus at most 3 to finish one character straddling the
+  budget when nothing else fits.
   The end is the definition boundary closest below the budget within its last
   half, else the last line end in that half, else the budget itself.
 * Overlap never exceeds ``overlap``: the next chunk starts at the first

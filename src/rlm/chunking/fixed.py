@@ -12,7 +12,8 @@ rlm-rs behaviour (spec §3.4) with its bugs fixed:
   exactly when the chunk starts before the previous end (rlm-rs: ``index > 0
   and overlap > 0``).
 
-Size bound: at most ``chunk_size`` bytes, except a single wider character.
+Size bound: at most ``chunk_size + 3`` bytes (only to finish one character that
+straddles the budget, when nothing else fits).
 """
 
 from __future__ import annotations

@@ -103,7 +103,9 @@ def segment_pairs(
     ``next_first`` is where the next segment's first chunk starts (``len(data)``
     for the last segment, which gets the ordinary semantic tail merge).
     """
-    pairs = list(raw_pairs(data, config, start=first, stop=end, prev_end=begin))
+    pairs = list(
+        raw_pairs(data, config, start=first, stop=end, prev_end=begin, release_pages=False)
+    )
     if next_first >= len(data):
         return list(tail_merged(pairs, end))
     while len(pairs) > 1 and (pairs[-1][0] >= next_first or pairs[-1][1] - pairs[-1][0] < MIN_TAIL):

@@ -28,9 +28,9 @@ Deviations from rlm-rs (spec §3.5 and §8 item 2), each a bug fix:
 * ``\\r\\n\\r\\n`` counts as a paragraph break and ``.\\r`` as a sentence end, so
   CRLF documents keep their paragraph preference.
 
-Size bound: a chunk is at most ``chunk_size`` bytes, except a single character
-wider than ``chunk_size`` and the tail-merged last chunk (at most
-``chunk_size + 99`` bytes).
+Size bound: a chunk is at most ``chunk_size + 3`` bytes (it only passes the
+budget to finish one character that straddles it, when nothing else fits),
+and the tail-merged last chunk at most ``chunk_size + 3 + 99`` bytes.
 """
 
 from __future__ import annotations
@@ -152,15 +152,18 @@ def raw_pairs(
     start: int = 0,
     stop: int | None = None,
     prev_end: int = 0,
+    release_pages: bool = True,
 ) -> Iterator[Pair]:
     """The un-merged ``(start, end)`` ranges of ``data[start:stop]``.
 
     ``prev_end`` is the end of a chunk emitted before ``start`` (the parallel
     chunker resumes mid-text with it); the first range ends after it.
+    ``release_pages`` drops scanned pages of a memory map as it goes; the
+    parallel chunker turns it off and releases behind its consumer instead.
     """
     limit = len(data) if stop is None else stop
     size, window = config.chunk_size, lookback(config.chunk_size)
-    releaser = PageReleaser(data)
+    releaser = PageReleaser(data if release_pages else b"")
     while start < limit:
         target = start + size
         low = max(start, prev_end)
