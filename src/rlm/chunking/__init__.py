@@ -5,7 +5,12 @@ Strategies (``--chunker``, case-insensitive):
 * ``semantic`` (default): natural breaks near the size budget (:mod:`.semantic`);
 * ``fixed``: size-driven, ending at a nearby line end (:mod:`.fixed`);
 * ``code`` / ``ast``: definitions via tree-sitter or regexes (:mod:`.code_regex`);
-* ``parallel``: segment-parallel semantic for large texts (:mod:`.parallel`).
+* ``parallel``: segment-parallel semantic for large texts (:mod:`.parallel`);
+  its spans say ``semantic`` and equal the semantic chunker's below 100 KB.
+
+Every strategy yields spans lazily from ``bytes`` or a read-only ``mmap``, with
+strictly increasing starts and ends, UTF-8-safe offsets, and an overlap that
+never exceeds ``config.overlap``; the size bounds are in each module's doc.
 
 :func:`chunk_spans` validates the config for every strategy, including the
 50000-byte maximum that rlm-rs skipped for ``code`` (a chunk that large is
