@@ -37,7 +37,7 @@ def small_segments(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-@pytest.mark.parametrize(("size", "overlap"), [(3000, 500), (200, 0), (97, 31), (1, 0)])
+@pytest.mark.parametrize(("size", "overlap"), [(3000, 500), (200, 0), (97, 31), (13, 5)])
 def test_below_threshold_equals_semantic_exactly(size: int, overlap: int) -> None:
     data = PROSE * (90_000 // len(PROSE))
     assert len(data) < PARALLEL_THRESHOLD
