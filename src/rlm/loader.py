@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rlm.chunking import chunk_spans
-from rlm.chunking.base import ByteText, ChunkConfig, estimate_tokens
+from rlm.chunking.base import ByteText, ChunkConfig, PageReleaser, estimate_tokens
 from rlm.embedding.base import Embedder
 from rlm.errors import BufferExistsError, RlmError
 from rlm.io import SourceText
@@ -102,8 +102,10 @@ def _buffer_row(
 
 
 def _segments(text: SourceText, progress: ByteProgress | None) -> Iterator[bytes]:
+    releaser = PageReleaser(text.data)
     for start, end in text.pieces():
         yield bytes(text.data[start:end])
+        releaser.release(end)
         if progress:
             progress(end // 2, text.size)
 

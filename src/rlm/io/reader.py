@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from rlm.chunking.base import ByteText
+from rlm.chunking.base import ByteText, PageReleaser
 from rlm.errors import (
     BinaryFileError,
     EmptyInputError,
@@ -91,8 +91,10 @@ def _scan(data: ByteText, label: str, *, lossy_ok: bool) -> tuple[str, int, int 
     newlines = 0
     bad: int | None = None
     n = len(data)
+    releaser = PageReleaser(data)  # keep RSS flat while scanning a big memory map
     for start in range(0, n, PIECE):
         piece = data[start : min(start + PIECE, n)]
+        releaser.release(start)
         digest.update(piece)
         newlines += piece.count(b"\n")
         if bad is None:
