@@ -717,7 +717,9 @@ def _pack(buf: bytes, pieces: list[_Piece], chunk_size: int) -> Iterator[ChunkSp
         span = emit(cur_start, cur_end, symbols)
         if span is not None:
             yield span
-        elif carry is not None and carry < len(buf):
+        elif carry is not None and ceil_boundary(buf, cur_end) > carry:
+            # Only when the carried piece still holds bytes: invalid UTF-8 can
+            # collapse it to nothing, and an empty span breaks the invariants.
             yield ChunkSpan(
                 carry, ceil_boundary(buf, cur_end), index, STRATEGY, False, _chunk_symbol(symbols)
             )
