@@ -37,6 +37,11 @@ def split_identifier(word: str) -> list[str]:
     return _CAMEL_PART.findall(word)
 
 
+def is_camel_identifier(word: str) -> bool:
+    """``parseConfig``, ``HTTPServer2``: a word the aux index stores as its parts."""
+    return _IDENTIFIER.fullmatch(word) is not None
+
+
 def aux_index_text(content: str) -> str | None:
     """The derived tokens of ``content`` for ``chunks_aux_fts``, or None if none."""
     parts: list[str] = []

@@ -150,3 +150,52 @@ class VectorQueries(StoreBase):
 
     def vector_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM chunk_embeddings").fetchone()[0])
+
+    def vector_signature(self, fingerprint: str, dimensions: int) -> tuple[int, int, int]:
+        """(count, max chunk id, newest created_at) of one model's vectors.
+
+        Cheap enough to run when the database changed; a cached matrix whose
+        signature still matches can be reused (ids only grow, replaced vectors
+        get a new ``created_at``).
+        """
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(chunk_id), 0), COALESCE(MAX(created_at), 0)"
+            " FROM chunk_embeddings WHERE fingerprint = ? AND dimensions = ?",
+            (fingerprint, dimensions),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def change_token(self) -> tuple[int, int]:
+        """Changes whenever any connection (``data_version``) or this one wrote."""
+        version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        return version, self.conn.total_changes
+
+    def load_vectors_with_buffers(
+        self, fingerprint: str, dimensions: int
+    ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
+        """All vectors of one model plus each row's buffer id (for filtering in memory)."""
+        import numpy as np
+
+        rows = self.conn.execute(
+            "SELECT e.chunk_id, c.buffer_id, e.embedding FROM chunk_embeddings e"
+            " JOIN chunks c ON c.id = e.chunk_id"
+            " WHERE e.fingerprint = ? AND e.dimensions = ? AND length(e.embedding) = ?"
+            " ORDER BY e.chunk_id",
+            (fingerprint, dimensions, 4 * dimensions),
+        ).fetchall()
+        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        buffers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        blob = b"".join(r[2] for r in rows)
+        matrix = np.frombuffer(blob, dtype="<f4").reshape(len(rows), dimensions)
+        return VectorMatrix(chunk_ids=ids, matrix=matrix.astype(np.float32, copy=False)), buffers
+
+    def vector_ids_since(self, fingerprint: str, dimensions: int, created_at: int) -> list[int]:
+        """Chunk ids of one model's vectors written at or after ``created_at`` (seconds)."""
+        return [
+            int(r[0])
+            for r in self.conn.execute(
+                "SELECT chunk_id FROM chunk_embeddings WHERE fingerprint = ? AND dimensions = ?"
+                " AND created_at >= ?",
+                (fingerprint, dimensions, created_at),
+            )
+        ]
