@@ -1,0 +1,48 @@
+"""The lexical leg: BM25 over the porter index plus the aux (CJK / identifier) index.
+
+The two indexes hold different tokens of the same chunk: the porter index its
+stemmed words, the aux index what unicode61 cannot split (each CJK character,
+the parts of camelCase identifiers). A chunk's lexical score is the sum of its
+BM25 scores in both, the way multi-field BM25 (Anserini's "multifield", BM25F
+in spirit) adds per-field scores. For prose without CJK or identifiers the aux
+index has no matching rows, so the score *is* the rlm-rs BM25 score; the list
+stays in BM25 units (higher is better) and is monotonic in what is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rlm.search.query import porter_match
+from rlm.store import Store
+from rlm.store.lexical_text import aux_query_terms
+
+
+def aux_match(query: str) -> str | None:
+    terms = aux_query_terms(query)
+    return " OR ".join(terms) if terms else None
+
+
+def lexical_ranking(
+    store: Store,
+    query: str,
+    limit: int,
+    buffer_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score) best first, at most ``limit``; ties by chunk id.
+
+    The buffer filter is applied inside each FTS query, before ranking.
+    """
+    if limit <= 0 or (buffer_ids is not None and not buffer_ids):
+        return []
+    scores: dict[int, float] = {}
+    porter = porter_match(query)
+    if porter is not None:
+        for chunk_id, score in store.bm25(porter, limit, buffer_ids, index="porter"):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + score
+    aux = aux_match(query)
+    if aux is not None:
+        for chunk_id, score in store.bm25(aux, limit, buffer_ids, index="aux"):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + score
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[:limit]
