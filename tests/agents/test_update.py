@@ -259,3 +259,41 @@ def test_update_to_empty_and_back(store: Store) -> None:
         store.get_chunk(old_ids[0])
     again = update_text(store, bid, from_text(text), LoadOptions(), None)
     assert again.added == again.new_chunk_count > 0
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_edits_match_a_fresh_load(store: Store, seed: int) -> None:
+    """Property: after any edit the chunks equal a fresh semantic chunking, kept ids
+    keep their exact text, and replaced ids are tombstoned."""
+    rng = random.Random(seed)
+    text = join(document(12_000, seed=seed)).replace("river", "rivière ✓")
+    bid = load(store, text, chunk_size=400, overlap=80)
+    for _ in range(3):
+        before = {c.id: c.content for c in store.list_chunks(bid)}
+        data = text.encode()
+        a = rng.randrange(len(data))
+        b = min(len(data), a + rng.choice([0, 1, 50, 900]))
+        while a < len(data) and (data[a] & 0xC0) == 0x80:
+            a += 1
+        while b < len(data) and (data[b] & 0xC0) == 0x80:
+            b += 1
+        insert = rng.choice(["", "x", "\n\nNew paragraph here. ", "é" * 30])
+        text = (data[:a] + insert.encode() + data[b:]).decode()
+        result = update_text(
+            store, bid, from_text(text), LoadOptions(chunk_size=400, overlap=80), None
+        )
+        after = store.list_chunks(bid)
+        fresh = [
+            (s.start, s.end, s.has_overlap)
+            for s in chunk_spans(text.encode(), ChunkConfig(400, 80))
+        ]
+        assert [(c.byte_start, c.byte_end, c.has_overlap) for c in after] == fresh
+        for c in after:
+            assert text.encode()[c.byte_start : c.byte_end].decode() == c.content
+            if c.id in before:
+                assert before[c.id] == c.content
+        gone = set(before) - {c.id for c in after}
+        assert gone == set(result.superseded)
+        for old_id in gone:
+            with pytest.raises(ChunkSupersededError):
+                store.get_chunk(old_id)
