@@ -25,7 +25,17 @@ from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
 
-ALL_TOOLS = {"search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers", "load"}
+ALL_TOOLS = {
+    "search",
+    "chunk_get",
+    "chunk_list",
+    "grep",
+    "peek",
+    "list_buffers",
+    "load",
+    "dispatch",
+    "aggregate",
+}
 READ_ONLY = ALL_TOOLS - {"load"}
 
 DOC = "".join(
@@ -196,6 +206,76 @@ def test_arguments_that_look_like_flags_stay_arguments(db: Path) -> None:
     assert [m["matched"] for m in found["grep"]] == ["-x"]
 
 
+def test_dispatch_then_aggregate_reports_coverage(db: Path, cli: Cli) -> None:
+    got: dict[str, Any] = {}
+
+    async def body(c: Client) -> None:
+        ok(
+            await c.call_tool(
+                "load", {"content": DOC, "name": "log", "chunk_size": 300, "overlap": 0}
+            )
+        )
+        plan = ok(await c.call_tool("dispatch", {"buffer": "log", "batch_size": 4}))
+        got["plan"] = plan
+        first = plan["batches"][0]["chunk_ids"]
+        content = ok(await c.call_tool("chunk_get", {"chunk_id": first[0]}))["content"]
+        quote = content.split("\n")[2][:30]
+        findings = [
+            {
+                "chunk_id": first[0],
+                "relevance": "high",
+                "findings": [{"text": "a keeper logs the tide", "evidence": quote}],
+            },
+            {"chunk_id": first[1], "relevance": "none", "findings": []},
+        ]
+        report = await c.call_tool("aggregate", {"findings": findings, "run_id": plan["run_id"]})
+        got["report"] = ok(report)
+        got["warnings"] = [b.text for b in report.content[1:] if isinstance(b, TextContent)]
+        as_text = ok(await c.call_tool("aggregate", {"findings": json.dumps(findings)}))
+        got["as_text"] = as_text
+        got["ids"] = [first[2], first[3]]
+        redo = await c.call_tool("dispatch", {"buffer": "log", "chunks": got["ids"]})
+        got["redo"] = ok(redo)
+
+    in_memory(db, body)
+    plan = got["plan"]
+    assert plan["run_id"] and plan["batch_count"] == len(plan["batches"]) > 1
+    assert all(len(b["chunk_ids"]) <= 4 for b in plan["batches"])
+    # The CLI sees the same store; a second dispatch records another run, so compare sans id.
+    again = cli_json(cli, db, "dispatch", "log", "--batch-size", "4")
+    assert {**again, "run_id": None} == {**plan, "run_id": None}
+    report = got["report"]
+    assert report["summary"]["high_relevance"] == 1
+    assert report["summary"]["unverified_quotes"] == 0
+    coverage = report["coverage"]
+    assert coverage["run_id"] == plan["run_id"] and not coverage["complete"]
+    assert set(got["ids"]) <= set(coverage["missing_chunk_ids"])
+    assert any("dispatched chunks have no finding" in w for w in got["warnings"])
+    assert got["as_text"]["coverage"] is None
+    assert [b["chunk_ids"] for b in got["redo"]["batches"]] == [got["ids"]]
+
+
+def test_read_only_dispatch_records_nothing(db: Path, cli: Cli) -> None:
+    got: dict[str, Any] = {}
+
+    async def load(c: Client) -> None:
+        ok(await c.call_tool("load", {"content": DOC, "name": "log"}))
+
+    async def body(c: Client) -> None:
+        got["plan"] = ok(await c.call_tool("dispatch", {"buffer": "log"}))
+        got["store"] = await c.call_tool("aggregate", {"findings": [], "output_buffer": "report"})
+
+    in_memory(db, load)
+
+    async def main() -> None:
+        async with Client(build_server(str(db), read_only=True)) as client:
+            await body(client)
+
+    anyio.run(main)
+    assert got["plan"]["run_id"] is None
+    assert payload(got["store"])["error"]["type"] == "InvalidArgument"
+
+
 @pytest.mark.parametrize(
     ("tool", "args", "error_type"),
     [
@@ -209,6 +289,10 @@ def test_arguments_that_look_like_flags_stay_arguments(db: Path) -> None:
         ("load", {"path": "-"}, "InvalidArgument"),
         ("load", {"path": "does-not-exist.txt"}, "FileNotFound"),
         ("load", {"content": "x", "name": "n", "chunker": "bogus"}, "UsageError"),
+        ("dispatch", {"buffer": "nope"}, "BufferNotFound"),
+        ("aggregate", {}, "InvalidArgument"),
+        ("aggregate", {"findings": "not json"}, "InvalidFindings"),
+        ("aggregate", {"findings": [], "run_id": "r-missing"}, "RunNotFound"),
     ],
 )
 def test_errors_carry_the_rlm_envelope(

@@ -16,9 +16,12 @@ the only thing written to stdout; logs go to stderr.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
+import tempfile
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
@@ -40,10 +43,16 @@ chunks with stable integer ids. Typical flow: list_buffers (or load) ->
 search (returns chunk ids and scores, no text) -> chunk_get on the few ids
 worth reading (context=N adds neighbouring chunks). grep and peek look inside
 one buffer by regex or byte range. Pass chunk ids around instead of text.
+To fan work out: dispatch splits a buffer (or a query's hits) into batches for
+sub-agents and records a run; aggregate merges their JSON findings, checks
+quoted evidence and, given the run_id, lists chunks nobody answered.
 Every result is JSON; errors carry {"error": {"type", "message", "suggestion"}}."""
 
-READ_ONLY_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers")
-"""Tools that never change the store (all of them with ``rlm mcp --read-only``)."""
+PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers")
+"""Tools that never change the store."""
+READ_ONLY_TOOLS = (*PURE_TOOLS, "dispatch", "aggregate")
+"""The tools of ``rlm mcp --read-only`` (dispatch records no run there, aggregate
+stores no report)."""
 
 BufferRef = Annotated[str, Field(description="Buffer id or name (see list_buffers).")]
 
@@ -77,8 +86,10 @@ class RlmTools:
     CLI's own defaults apply; the descriptions name them.
     """
 
-    def __init__(self, runner: CommandRunner) -> None:
+    def __init__(self, runner: CommandRunner, *, read_only: bool = False) -> None:
         self.runner = runner
+        self.read_only = read_only
+        """Read-only: no load; dispatch records no run; aggregate stores no report."""
 
     def call(self, argv: list[str]) -> CallToolResult:
         try:
@@ -247,7 +258,136 @@ class RlmTools:
         assert content is not None and name is not None
         return self.call([*argv, "--", name, content])
 
-    def tools(self, *, read_only: bool) -> list[Callable[..., CallToolResult]]:
+    def dispatch(
+        self,
+        buffer: BufferRef,
+        batch_size: Annotated[
+            int | None,
+            Field(ge=1, description="Chunks per batch (default 10; no cap with max_tokens)."),
+        ] = None,
+        workers: Annotated[
+            int | None,
+            Field(ge=1, description="Number of sub-agents: overrides batch_size."),
+        ] = None,
+        max_tokens: Annotated[
+            int | None,
+            Field(ge=1, description="Token budget per batch (chunks packed greedily)."),
+        ] = None,
+        query: Annotated[
+            str | None,
+            Field(description="Only chunks relevant to this query, in rank order."),
+        ] = None,
+        mode: Annotated[
+            str | None,
+            Field(description="Search mode for query: hybrid (default), semantic, bm25."),
+        ] = None,
+        threshold: Annotated[
+            float | None, Field(description="Minimum cosine for query (default 0.3).")
+        ] = None,
+        top_k: Annotated[
+            int | None, Field(ge=0, description="At most this many chunks for query.")
+        ] = None,
+        chunks: Annotated[
+            list[int] | None,
+            Field(description="Only these chunk ids (e.g. a re-dispatch of missing chunks)."),
+        ] = None,
+        record: Annotated[
+            bool,
+            Field(description="Record the plan as a run (run_id) so aggregate can audit coverage."),
+        ] = True,
+    ) -> CallToolResult:
+        """Split a buffer's chunks into batches for sub-agents. Each batch has chunk ids and
+        a ready instruction; the run_id lets aggregate report chunks nobody answered."""
+        argv = ["dispatch", *opt("--batch-size", batch_size), *opt("--workers", workers)]
+        argv += opt("--max-tokens", max_tokens) + opt("--query", query) + opt("--mode", mode)
+        argv += opt("--threshold", threshold) + opt("--top-k", top_k)
+        if chunks is not None:
+            argv += ["--chunks", ",".join(str(i) for i in chunks)]
+        argv += flag("--no-record", not record or self.read_only)
+        return self.call([*argv, "--", buffer])
+
+    def aggregate(
+        self,
+        findings: Annotated[
+            str | list[Any] | None,
+            Field(
+                description="The analysts' findings: a JSON array of items (or its text, or"
+                ' NDJSON). Item: {"chunk_id", "relevance": high|medium|low|none, "findings":'
+                ' [{"text", "evidence"}], "summary"}.'
+            ),
+        ] = None,
+        buffer: Annotated[
+            str | None, Field(description="Read the findings from this buffer instead.")
+        ] = None,
+        file: Annotated[
+            str | None, Field(description="Read the findings from this file instead.")
+        ] = None,
+        run_id: Annotated[
+            str | None,
+            Field(description="The dispatch run to audit: lists chunks with no finding."),
+        ] = None,
+        min_relevance: Annotated[
+            str | None,
+            Field(
+                description="Keep items at least this relevant: high, medium, low (default),"
+                " none or all."
+            ),
+        ] = None,
+        group_by: Annotated[
+            str | None, Field(description="relevance (default), chunk_id or none.")
+        ] = None,
+        sort_by: Annotated[
+            str | None,
+            Field(description="relevance (default), chunk_id, findings_count or none."),
+        ] = None,
+        output_buffer: Annotated[
+            str | None,
+            Field(description="Also store the report as a searchable buffer of this name."),
+        ] = None,
+        replace: Annotated[
+            bool, Field(description="With output_buffer: replace a buffer of that name.")
+        ] = False,
+        verify: Annotated[
+            bool, Field(description="Check quoted evidence against the cited chunks.")
+        ] = True,
+        skip_invalid: Annotated[
+            bool, Field(description="Skip invalid items with a warning instead of failing.")
+        ] = False,
+        embed: Annotated[
+            bool, Field(description="With output_buffer: embed the report buffer.")
+        ] = True,
+    ) -> CallToolResult:
+        """Combine sub-agent findings: filter by relevance, group, dedup, verify quoted
+        evidence against the chunks and, with run_id, list dispatched chunks nobody
+        answered (with a re-dispatch hint)."""
+        if sum(x is not None for x in (findings, buffer, file)) != 1:
+            return error_result(
+                InvalidArgumentError(
+                    "pass exactly one of findings, buffer or file",
+                    suggestion="findings takes the JSON array the sub-agents returned",
+                )
+            )
+        if output_buffer is not None and self.read_only:
+            return error_result(
+                InvalidArgumentError(
+                    "output_buffer writes to the store, and this server is read-only",
+                    suggestion="Leave out output_buffer, or run 'rlm mcp' without --read-only",
+                )
+            )
+        argv = ["aggregate", *opt("--buffer", buffer), *opt("--run", run_id)]
+        argv += opt("--min-relevance", min_relevance) + opt("--group-by", group_by)
+        argv += opt("--sort-by", sort_by) + opt("--output-buffer", output_buffer)
+        argv += flag("--replace", replace) + flag("--no-verify", not verify)
+        argv += flag("--skip-invalid", skip_invalid) + flag("--no-embed", not embed)
+        if findings is None:
+            return self.call([*argv, *opt("--file", file)])
+        text = findings if isinstance(findings, str) else json.dumps(findings, ensure_ascii=False)
+        with tempfile.TemporaryDirectory(prefix="rlm-mcp-") as folder:
+            path = Path(folder) / "findings.json"
+            path.write_text(text, encoding="utf-8")
+            return self.call([*argv, "--file", str(path)])
+
+    def tools(self) -> list[Callable[..., CallToolResult]]:
         every: list[Callable[..., CallToolResult]] = [
             self.search,
             self.chunk_get,
@@ -255,9 +395,11 @@ class RlmTools:
             self.grep,
             self.peek,
             self.list_buffers,
+            self.dispatch,
+            self.aggregate,
             self.load,
         ]
-        if read_only:
+        if self.read_only:
             return [t for t in every if t.__name__ in READ_ONLY_TOOLS]
         return every
 
@@ -292,12 +434,12 @@ def build_server(db_path: str | None, *, read_only: bool = False) -> MCPServer[A
         version=__version__,
         log_level="WARNING",
     )
-    tools = RlmTools(CommandRunner(db_path))
-    for fn in tools.tools(read_only=read_only):
-        reads = fn.__name__ in READ_ONLY_TOOLS
+    tools = RlmTools(CommandRunner(db_path), read_only=read_only)
+    for fn in tools.tools():
+        reads = fn.__name__ in PURE_TOOLS or read_only
         annotations = ToolAnnotations(
             read_only_hint=reads,
-            destructive_hint=False,
+            destructive_hint=fn.__name__ in ("load", "aggregate") and not read_only,
             idempotent_hint=reads,
             open_world_hint=False,
         )
