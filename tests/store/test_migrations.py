@@ -110,3 +110,17 @@ def test_failed_migration_leaves_file_untouched(
     assert "_rlm_migrations" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     conn.close()
     assert len(path.read_bytes()) >= len(before)
+
+
+def test_fts_follows_content_updates_only(tmp_path: Path) -> None:
+    from rlm.store import NewBuffer, NewChunk
+
+    store = Store.init(tmp_path / "db.sqlite")
+    with store.transaction():
+        bid = store.insert_buffer(NewBuffer(name="a"))
+        (cid,) = store.insert_chunks(bid, [NewChunk(0, 0, 5, "alpha", None, 1, 1, 1, False, "h")])
+    store.set_token_counts([(cid, 7)])  # metadata update: index unchanged
+    assert [c for c, _ in store.bm25('"alpha"', 5)] == [cid]
+    store.conn.execute("UPDATE chunks SET content = 'omega' WHERE id = ?", (cid,))
+    assert store.bm25('"alpha"', 5) == []
+    assert [c for c, _ in store.bm25('"omega"', 5)] == [cid]

@@ -206,10 +206,30 @@ def m003_add_lexical_aux_index(conn: sqlite3.Connection) -> None:
     )
 
 
+def m004_narrow_fts_update_trigger(conn: sqlite3.Connection) -> None:
+    """Re-index a chunk in FTS only when its text changes.
+
+    rlm-rs's ``chunks_au`` fired on every UPDATE, so recording token counts or
+    moving a kept chunk to a new position re-tokenised its whole text.
+    """
+    _run_script(
+        conn,
+        """
+        DROP TRIGGER IF EXISTS chunks_au;
+        CREATE TRIGGER chunks_au AFTER UPDATE OF content ON chunks BEGIN
+            INSERT INTO chunks_fts(chunks_fts, rowid, content)
+                VALUES ('delete', old.id, old.content);
+            INSERT INTO chunks_fts(rowid, content) VALUES (new.id, new.content);
+        END;
+        """,
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m001_create_rlm_rs_v3", m001_create_rlm_rs_v3),
     ("m002_add_rlm_columns", m002_add_rlm_columns),
     ("m003_add_lexical_aux_index", m003_add_lexical_aux_index),
+    ("m004_narrow_fts_update_trigger", m004_narrow_fts_update_trigger),
 )
 
 
