@@ -293,6 +293,10 @@ def test_read_only_dispatch_records_nothing(db: Path, cli: Cli) -> None:
         ("aggregate", {}, "InvalidArgument"),
         ("aggregate", {"findings": "not json"}, "InvalidFindings"),
         ("aggregate", {"findings": [], "run_id": "r-missing"}, "RunNotFound"),
+        ("grep", {"buffer": "x"}, "UsageError"),
+        ("peek", {"buffer": "x", "start": -1}, "UsageError"),
+        ("chunk_get", {"chunk_id": "abc"}, "UsageError"),
+        ("no_such_tool", {}, "UsageError"),
     ],
 )
 def test_errors_carry_the_rlm_envelope(
@@ -320,3 +324,19 @@ def test_uninitialised_store_is_a_tool_error(isolated_env: Path) -> None:
 
     in_memory(isolated_env / "absent.db", body)
     assert payload(got[0])["error"]["type"] == "NotInitialized"
+
+
+def test_docs_list_every_tool_and_argument(db: Path) -> None:
+    """docs/mcp.md names each tool and each of its arguments (the schema is the source)."""
+    docs = (Path(__file__).parents[2] / "docs" / "mcp.md").read_text(encoding="utf-8")
+    tools: list[Any] = []
+
+    async def body(c: Client) -> None:
+        tools.extend((await c.list_tools()).tools)
+
+    in_memory(db, body)
+    assert {t.name for t in tools} == ALL_TOOLS
+    for tool in tools:
+        assert f"`{tool.name}`" in docs
+        for argument in tool.input_schema["properties"]:
+            assert f"`{argument}`" in docs, (tool.name, argument)

@@ -22,18 +22,17 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import Field, ValidationError
 
 from rlm import __version__
 from rlm.cli.render import Output, to_json
-from rlm.errors import InvalidArgumentError, RlmError
+from rlm.errors import InvalidArgumentError, RlmError, UsageError
 from rlm.mcp.invoke import CommandRunner, flag, opt, repeat
-
-if TYPE_CHECKING:
-    from mcp.server.mcpserver import MCPServer
 
 log = logging.getLogger("rlm.mcp")
 
@@ -423,11 +422,43 @@ def load_argv(path: str | None, content: str | None, name: str | None) -> list[s
     return ["add-buffer"]
 
 
-def build_server(db_path: str | None, *, read_only: bool = False) -> MCPServer[Any]:
-    """An MCPServer exposing the rlm tools for the store at ``db_path``."""
-    from mcp.server.mcpserver import MCPServer
+class RlmServer(MCPServer[Any]):
+    """MCPServer whose own tool errors also carry the rlm error envelope.
 
-    server: MCPServer[Any] = MCPServer(
+    The SDK rejects an unknown tool or arguments that fail the input schema
+    before any rlm code runs; those come back as a ``UsageError`` envelope
+    too, so a client has one error shape to handle.
+    """
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any],
+        context: Context[Any, Any] | None = None,
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc, UnexpectedToolError):
+                raise
+            hint = "See the tool's input schema (tools/list)"
+            return error_result(UsageError(tool_error_message(name, exc), suggestion=hint))
+
+
+def tool_error_message(name: str, exc: ToolError) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+            for err in cause.errors(include_url=False)
+        ]
+        return f"invalid arguments for {name}: " + "; ".join(problems)
+    return str(exc)
+
+
+def build_server(db_path: str | None, *, read_only: bool = False) -> RlmServer:
+    """An MCP server exposing the rlm tools for the store at ``db_path``."""
+    server = RlmServer(
         name="rlm",
         title="rlm context engine",
         instructions=INSTRUCTIONS,
