@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
-from rlm.errors import ChunkNotFoundError, ChunkSupersededError
+from rlm.errors import ChunkNotFoundError, ChunkSupersededError, DatabaseError
 from rlm.store.base import StoreBase
 from rlm.store.lexical_text import aux_index_text
 from rlm.store.models import Chunk, ChunkRef, NewChunk
@@ -46,14 +46,18 @@ class ChunkQueries(StoreBase):
         return ids
 
     def _insert_batch(self, buffer_id: int, batch: Sequence[NewChunk]) -> list[int]:
+        """One ``executemany`` per batch; ids are read back from the id range.
+
+        Inside our write transaction nobody else inserts, and AUTOINCREMENT
+        hands out consecutive ids, so the batch's ids are the last ``n`` ones;
+        a count over that range proves it before anyone relies on them.
+        """
         now = self.now()
-        ids: list[int] = []
-        aux_rows: list[tuple[int, str]] = []
-        for c in batch:
-            cur = self.conn.execute(
-                "INSERT INTO chunks(buffer_id, content, byte_start, byte_end, chunk_index,"
-                " strategy, token_count, line_start, line_end, has_overlap, content_hash,"
-                " symbol, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        self.conn.executemany(
+            "INSERT INTO chunks(buffer_id, content, byte_start, byte_end, chunk_index,"
+            " strategy, token_count, line_start, line_end, has_overlap, content_hash,"
+            " symbol, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
                 (
                     buffer_id,
                     c.content,
@@ -68,13 +72,24 @@ class ChunkQueries(StoreBase):
                     c.content_hash,
                     c.symbol,
                     now,
-                ),
-            )
-            assert cur.lastrowid is not None
-            ids.append(cur.lastrowid)
-            aux = aux_index_text(c.content)
-            if aux:
-                aux_rows.append((cur.lastrowid, aux))
+                )
+                for c in batch
+            ],
+        )
+        last = int(self.conn.execute("SELECT last_insert_rowid()").fetchone()[0])
+        first = last - len(batch) + 1
+        found = self.conn.execute(
+            "SELECT COUNT(*) FROM chunks WHERE id BETWEEN ? AND ? AND buffer_id = ?",
+            (first, last, buffer_id),
+        ).fetchone()[0]
+        if found != len(batch):
+            raise DatabaseError("database error: chunk ids were not allocated consecutively")
+        ids = list(range(first, last + 1))
+        aux_rows = [
+            (cid, aux)
+            for cid, c in zip(ids, batch, strict=True)
+            if (aux := aux_index_text(c.content))
+        ]
         if aux_rows:
             self.conn.executemany(
                 "INSERT INTO chunks_aux_fts(rowid, content) VALUES (?, ?)", aux_rows

@@ -27,6 +27,8 @@ _CJK_RANGES = (
 )
 _CJK_RUN = re.compile(f"[{_CJK_RANGES}]+")
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9]*[a-z0-9][A-Z][A-Za-z0-9]*")
+_CAMEL_HINT = re.compile(r"[a-z0-9][A-Z]")
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 _RUN_SEPARATOR = " \u2063 "
 """An invisible separator token between CJK runs, so phrases never span two runs."""
@@ -45,10 +47,16 @@ def is_camel_identifier(word: str) -> bool:
 def aux_index_text(content: str) -> str | None:
     """The derived tokens of ``content`` for ``chunks_aux_fts``, or None if none."""
     parts: list[str] = []
-    for run in _CJK_RUN.findall(content):
-        parts.append(" ".join(run))
-    for ident in _IDENTIFIER.findall(content):
-        parts.append(" ".join(split_identifier(ident)))
+    if not content.isascii():  # str.isascii is O(1) for ASCII-only strings
+        for run in _CJK_RUN.findall(content):
+            parts.append(" ".join(run))
+    # Cheap scans first (islower: no capital letter at all). Prose rarely has a
+    # lower-then-upper pair, and a full identifier pattern backtracks on every
+    # word (it was 40% of load time).
+    if not content.islower() and _CAMEL_HINT.search(content):
+        for word in _WORD.findall(content):
+            if _CAMEL_HINT.search(word):
+                parts.append(" ".join(split_identifier(word)))
     if not parts:
         return None
     return _RUN_SEPARATOR.join(parts)
