@@ -316,6 +316,19 @@ def test_errors_carry_the_rlm_envelope(
     assert result.structured_content == envelope
 
 
+def test_the_served_store_wins_over_the_environment(
+    db: Path, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RLM_DB_PATH", str(isolated_env / "other.db"))
+    got: list[CallToolResult] = []
+
+    async def body(c: Client) -> None:
+        got.append(await c.call_tool("list_buffers", {}))
+
+    in_memory(db, body)
+    assert ok(got[0]) == []
+
+
 def test_uninitialised_store_is_a_tool_error(isolated_env: Path) -> None:
     got: list[CallToolResult] = []
 

@@ -11,7 +11,8 @@ from rlm.cli.context import AppContext, pass_app
 @click.option(
     "--read-only",
     is_flag=True,
-    help="Expose only the tools that never change the store (no load).",
+    help="Nothing changes the store: no load tool, dispatch records no run,"
+    " aggregate stores no report.",
 )
 @click.option(
     "--warm",
