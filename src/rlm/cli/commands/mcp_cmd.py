@@ -32,7 +32,15 @@ def mcp_command(app: AppContext, read_only: bool, warm: bool) -> None:
     import logging
     import sys
 
-    from rlm.mcp.server import serve
+    try:
+        from rlm.mcp.server import serve
+    except ImportError as exc:
+        from rlm.errors import ConfigError
+
+        raise ConfigError(
+            f"the MCP SDK 2.x is needed for 'rlm mcp' ({exc})",
+            suggestion="pip install 'mcp>=2.3,<3'",
+        ) from None
 
     logging.basicConfig(
         stream=sys.stderr,
