@@ -262,3 +262,15 @@ def test_chunk_status_and_embed(cli: Cli, loaded: Path) -> None:
     forced = cli("--format", "json", "chunk", "embed", "doc.txt", "--force").json()
     assert forced["replaced_count"] == status["total_chunks"]
     assert "complete" in cli("chunk", "status").out
+
+
+def test_db_path_flag_beats_environment(
+    cli: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("-d", "a.db", "init").code == 0
+    assert cli("--db-path", "b.db", "init").code == 0
+    assert cli("-d", "b.db", "add-buffer", "only-in-b", "x", "--no-embed").code == 0
+    monkeypatch.setenv("RLM_DB_PATH", "a.db")
+    assert cli("--format", "json", "status").json()["buffer_count"] == 0
+    assert cli("status", "--db-path", "b.db", "--format", "json").json()["buffer_count"] == 1
+    assert cli("-d", "b.db", "--format", "json", "status").json()["buffer_count"] == 1

@@ -98,7 +98,9 @@ def cli(ctx: click.Context, db_path: str | None, fmt: str, debug: bool, verbose:
     batches and aggregate their findings. Everything stays on this machine.
     """
     app = ctx.ensure_object(AppContext)
-    app.db_path = db_path or app.db_path
+    # A --db-path pulled out by split_global_options beats RLM_DB_PATH (which
+    # click would otherwise hand us here as db_path).
+    app.db_path = app.db_path or db_path
     app.debug = app.debug or debug
     app.verbose = app.verbose or verbose
     if fmt != "text":
@@ -115,8 +117,35 @@ def _quiet_stdout() -> None:
         pass
 
 
+class ClickUsageError(UsageError):
+    """A click usage error, kept so text mode can print click's own usage text."""
+
+    def __init__(self, original: click.ClickException) -> None:
+        super().__init__(original.format_message())
+        self.original = original
+
+
+def execute(argv: Sequence[str], app: AppContext) -> Output | None:
+    """Run one command and return its :class:`Output` without printing it.
+
+    Every failure a user can cause comes out as an :class:`RlmError` (click's
+    usage errors as :class:`UsageError`). ``--help``/``--version`` print
+    themselves and raise ``click.exceptions.Exit``. The CLI (:func:`run`) and
+    the MCP server both go through here.
+    """
+    try:
+        result = cli.main(list(argv), prog_name="rlm", standalone_mode=False, obj=app)
+    except click.exceptions.Abort:
+        raise RlmError("operation cancelled by user", error_type="Cancelled") from None
+    except click.UsageError as exc:
+        raise ClickUsageError(exc) from None
+    except click.ClickException as exc:
+        raise RlmError(exc.format_message(), error_type="ExecutionFailed") from None
+    return result if isinstance(result, Output) else None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code (used by tests and ``main``)."""
+    """Run one command, print its result, return the exit code (tests and ``main``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     app = AppContext()
     try:
@@ -126,32 +155,29 @@ def run(argv: Sequence[str] | None = None) -> int:
         app.verbose = bool(found.get("--verbose", False))
         if "--format" in found:
             app.fmt = normalise_format(str(found["--format"]))
-        result = cli.main(args, prog_name="rlm", standalone_mode=False, obj=app)
-        if isinstance(result, Output):
+        result = execute(args, app)
+        if result is not None:
             emit(result, app.fmt)
             return result.exit_code
         return 0
+    except ClickUsageError as exc:
+        if app.fmt == "text":
+            exc.original.show()
+        else:
+            emit_error(exc, app.fmt)
+        return exc.exit_code
     except RlmError as exc:
         emit_error(exc, app.fmt)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("Aborted.\n")
-        return 1
-    except click.ClickException as exc:
-        if app.fmt == "text":
-            exc.show()
-        else:
-            emit_error(UsageError(exc.format_message()), app.fmt)
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
     except BrokenPipeError:
         _quiet_stdout()
         return 0
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         return 130
-    except Exception as exc:
+    except Exception as exc:  # the one catch-all, by design: never a traceback
         if app.debug:
             traceback.print_exc()
         error = RlmError(
@@ -161,6 +187,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         )
         emit_error(error, app.fmt)
         return 1
+    finally:
+        app.close()
 
 
 def main() -> None:

@@ -46,21 +46,17 @@ class CommandRunner:
 
 
 def run_command(argv: Sequence[str], *, db_path: str | None = None) -> Output:
-    """Run one command like :func:`rlm.cli.main.run` does, but return its Output."""
-    from rlm.cli.main import cli
+    """Run one command through :func:`rlm.cli.main.execute` and return its Output."""
+    from rlm.cli.main import execute
 
     app = AppContext(db_path=db_path, fmt="json")
     args = ["--db-path", db_path, *argv] if db_path else list(argv)
     try:
-        result = cli.main(args, prog_name="rlm", standalone_mode=False, obj=app)
+        result = execute(args, app)
     except RlmError:
         raise
     except click.exceptions.Exit as exc:
         raise UsageError(f"command exited early with code {exc.exit_code}") from None
-    except click.exceptions.Abort:
-        raise RlmError("aborted", error_type="ExecutionFailed") from None
-    except click.ClickException as exc:
-        raise UsageError(exc.format_message()) from None
     except Exception as exc:
         log.exception("rlm %s failed unexpectedly", " ".join(argv[:2]))
         raise RlmError(
@@ -70,7 +66,7 @@ def run_command(argv: Sequence[str], *, db_path: str | None = None) -> Output:
         ) from exc
     finally:
         app.close()
-    if not isinstance(result, Output):
+    if result is None:
         raise RlmError(
             f"internal error: 'rlm {' '.join(argv[:2])}' returned no output",
             error_type="InternalError",
