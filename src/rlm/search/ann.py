@@ -39,9 +39,23 @@ EXPANSION_ADD = 200
 EXPANSION_SEARCH = 128
 
 
+def _import_usearch() -> Any:
+    """``usearch.index``, imported after onnxruntime.
+
+    Importing usearch 2.26 first and onnxruntime second segfaults the process
+    (seen with onnxruntime 1.32); the other order is fine. The embedder may be
+    loaded after the index is built (MCP server, eval), so force the order.
+    """
+    with contextlib.suppress(ImportError):
+        import onnxruntime  # noqa: F401
+    import usearch.index
+
+    return usearch.index
+
+
 def available() -> bool:
     try:
-        import usearch.index  # noqa: F401
+        _import_usearch()
     except ImportError:
         return False
     return True
@@ -70,9 +84,7 @@ class AnnIndex:
 
 
 def new_index(dimensions: int) -> Any:
-    from usearch.index import Index
-
-    return Index(
+    return _import_usearch().Index(
         ndim=dimensions,
         metric="ip",
         dtype="f32",

@@ -127,33 +127,43 @@ def vector_index(
     """The (cached) vectors of one model in ``store``.
 
     ``use_ann``: None = automatic (at least :data:`ANN_MIN_VECTORS` vectors and
-    usearch installed), True = whenever usearch is installed, False = never.
+    usearch installed), True = build/open the index whenever usearch is
+    installed, False = do not build one (an index already open stays; pass
+    ``exact=True`` to :meth:`VectorIndex.search` to bypass it).
     """
     key = (_store_key(store), fingerprint, dimensions)
     with _lock:
         token = (id(store.conn), *store.change_token())
         entry = _cache.get(key)
-        if entry is not None and entry.token == token:
-            return entry
-        signature = store.vector_signature(fingerprint, dimensions)
-        if entry is None or entry.signature != signature:
-            vectors, buffers = store.load_vectors_with_buffers(fingerprint, dimensions)
-            entry = VectorIndex(
-                chunk_ids=vectors.chunk_ids,
-                buffer_ids=buffers,
-                matrix=_normalise(vectors.matrix),
-                signature=signature,
-            )
-            _cache[key] = entry
-        entry.token = token
+        if entry is None or entry.token != token:
+            entry = _refresh(store, key, entry, fingerprint, dimensions)
+            entry.token = token
         want_ann = entry.size >= ANN_MIN_VECTORS if use_ann is None else use_ann
         if want_ann and entry.ann is None and entry.size:
             from rlm.search.ann import load_or_build
 
             entry.ann = load_or_build(store, fingerprint, entry)
-        elif not want_ann:
-            entry.ann = None
         return entry
+
+
+def _refresh(
+    store: Store,
+    key: tuple[str, str, int],
+    entry: VectorIndex | None,
+    fingerprint: str,
+    dimensions: int,
+) -> VectorIndex:
+    signature = store.vector_signature(fingerprint, dimensions)
+    if entry is None or entry.signature != signature:
+        vectors, buffers = store.load_vectors_with_buffers(fingerprint, dimensions)
+        entry = VectorIndex(
+            chunk_ids=vectors.chunk_ids,
+            buffer_ids=buffers,
+            matrix=_normalise(vectors.matrix),
+            signature=signature,
+        )
+        _cache[key] = entry
+    return entry
 
 
 def clear_cache() -> None:
