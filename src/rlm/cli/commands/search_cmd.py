@@ -1,0 +1,162 @@
+"""``rlm search QUERY``: hybrid (default), semantic or BM25 search over chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from rlm.cli.context import AppContext, pass_app
+from rlm.cli.options import embedder_factory, model_options
+from rlm.cli.render import Output, format_score
+
+
+def _location(r: Any) -> str:
+    where = r.source or r.buffer_name or f"buffer {r.buffer_id}"
+    if r.line_start is not None:
+        end = r.line_end if r.line_end is not None else r.line_start
+        where += f":{r.line_start}-{end}"
+    if r.symbol:
+        where += f"  ({r.symbol})"
+    return where
+
+
+@click.command(name="search")
+@click.argument("query")
+@click.option(
+    "-k",
+    "--top-k",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Maximum number of results.",
+)
+@click.option(
+    "-t",
+    "--threshold",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="Minimum cosine similarity for semantic matches (semantic and hybrid).",
+)
+@click.option(
+    "-m",
+    "--mode",
+    default="hybrid",
+    show_default=True,
+    metavar="MODE",
+    help="hybrid, semantic or bm25. (rlm-rs treated any unknown value as hybrid; rlm rejects it.)",
+)
+@click.option(
+    "--rrf-k",
+    type=click.FloatRange(min=0),
+    default=60,
+    show_default=True,
+    help="RRF constant k for hybrid fusion.",
+)
+@click.option(
+    "-b",
+    "--buffer",
+    "buffers",
+    multiple=True,
+    metavar="BUFFER",
+    help="Search only this buffer (id or name); repeatable. Applied before top-k.",
+)
+@click.option(
+    "--collection",
+    default=None,
+    metavar="NAME",
+    help="Search only buffers of this collection. Applied before top-k.",
+)
+@click.option("-p", "--preview", is_flag=True, help="Show the start of each chunk.")
+@click.option(
+    "--preview-len",
+    type=click.IntRange(min=0),
+    default=150,
+    show_default=True,
+    help="Preview length in characters.",
+)
+@model_options
+@pass_app
+def search_command(
+    app: AppContext,
+    query: str,
+    top_k: int,
+    threshold: float,
+    mode: str,
+    rrf_k: float,
+    buffers: tuple[str, ...],
+    collection: str | None,
+    preview: bool,
+    preview_len: int,
+    model: str | None,
+    model_path: str | None,
+) -> Output:
+    """Search chunks by meaning and keywords; results are chunk IDs for 'rlm chunk get'.
+
+    Modes: hybrid (default; Reciprocal Rank Fusion of both lists), semantic
+    (cosine >= threshold), bm25 (keywords; needs no model).
+    """
+    from rlm.search.engine import normalise_mode, search, validate_query
+
+    validate_query(query)
+    mode = normalise_mode(mode)
+    store = app.store()
+    buffer_ids: list[int] | None = None
+    if buffers:
+        buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
+    warnings: list[str] = []
+    if collection is not None:
+        in_collection = {b.id for b in store.list_buffers(collection=collection)}
+        if not in_collection:
+            warnings.append(f"no buffers in collection '{collection}'")
+        buffer_ids = sorted(
+            in_collection if buffer_ids is None else in_collection.intersection(buffer_ids)
+        )
+    response = search(
+        store,
+        query,
+        mode=mode,
+        top_k=top_k,
+        threshold=threshold,
+        rrf_k=rrf_k,
+        buffer_ids=buffer_ids,
+        embedder=embedder_factory(model, model_path),
+        preview_len=preview_len if preview else None,
+    )
+    warnings.extend(response.warnings)
+    items = [r.to_json(with_preview=preview) for r in response.results]
+    data: dict[str, Any] = {
+        "count": response.count,
+        "mode": response.mode,
+        "model": response.model,
+        "query": query,
+        "results": items,
+        "semantic_available": response.semantic_available,
+    }
+
+    def text() -> str:
+        if not response.results:
+            return f'No results found for query: "{query}"\n'
+        out = [
+            f'Search results for "{query}" ({response.mode} mode, {response.count} results):',
+            "",
+            f"{'Chunk ID':<10} {'Score':<12} {'Semantic':<12} {'BM25':<12}",
+            "-" * 50,
+        ]
+        for r in response.results:
+            out.append(
+                f"{r.chunk_id:<10} {r.score:<12.4f} {format_score(r.semantic_score):<12}"
+                f" {format_score(r.bm25_score):<12}"
+            )
+            out.append(f"  {_location(r)}")
+            if preview and r.preview is not None:
+                out.append(f"  Preview: {r.preview}")
+        out += ["", "Use 'rlm chunk get <id>' to retrieve chunk content."]
+        return "\n".join(out) + "\n"
+
+    return Output(data=data, text=text, items=items, warnings=warnings)
+
+
+def register(root: click.Group) -> None:
+    root.add_command(search_command)
