@@ -1,0 +1,119 @@
+"""FTS5 query building: every user query is safe, and means what it says."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm.embedding.hashing import HashEmbedder
+from rlm.search import search
+from rlm.search.lexical import lexical_ranking
+from rlm.search.query import porter_match
+from rlm.store import Store
+from tests.search.conftest import AddBuffer
+
+HOSTILE = [
+    '"',
+    '""',
+    '"unterminated',
+    "'",
+    "(",
+    ")",
+    "()",
+    "(fox",
+    "fox)",
+    "*",
+    "fox*",
+    "*fox",
+    "NEAR",
+    "NEAR(fox dog)",
+    "NEAR(fox dog, 2)",
+    "AND",
+    "OR",
+    "NOT",
+    "fox AND",
+    "AND fox",
+    "fox OR OR dog",
+    "fox NOT dog",
+    "-",
+    "- -",
+    "-fox",
+    "fox -dog",
+    "C++",
+    "c#",
+    "^fox",
+    "content:fox",
+    "{content}: fox",
+    "fox:",
+    ":",
+    "+",
+    "a+b=c",
+    "tool?",
+    "?!.,;",
+    "“quoted” ‘text’ — dash … ellipsis",
+    "«fox»",
+    "\u200b",
+    "\u0301",
+    "e\u0301",
+    "fox\x00dog",
+    "\x00",
+    "\x01\x02",
+    "\t\nfox\r\n",
+    "___",
+    "__init__",
+    "select * from chunks; drop table chunks; --",
+    "'; DELETE FROM chunks; --",
+    "日本語",
+    "東京 AND 大阪",
+    "🦊",
+    "👩\u200d💻",
+    "x" * 5000,
+    " ".join(["fox"] * 300),
+    "%",
+    "%fox%",
+    "\\",
+    "fox\\",
+    "[fox]",
+    "$fox",
+    "#",
+    "@",
+]
+
+
+@pytest.mark.parametrize("query", HOSTILE)
+@pytest.mark.parametrize("mode", ["bm25", "hybrid", "semantic"])
+def test_hostile_queries_never_raise(store: Store, add: AddBuffer, query: str, mode: str) -> None:
+    add("doc", ["The quick brown fox jumps over the lazy dog.", "C++ and c# tool? yes"])
+    response = search(store, query, mode=mode, embedder=HashEmbedder())
+    assert response.mode == mode
+    assert all(r.chunk_id > 0 for r in response.results)
+    assert store.chunk_count_total() == 2  # nothing was injected
+
+
+def test_rlm_rs_quoting_is_kept() -> None:
+    assert porter_match("CLI tool?") == '"CLI" OR "tool?"'
+    assert porter_match('say "hi"') == '"say" OR """hi"""'
+    assert porter_match("NEAR(a b)") == '"NEAR(a" OR "b)"'
+
+
+def test_pieces_without_word_characters_are_dropped() -> None:
+    assert porter_match('- * ( ) "') is None
+    assert porter_match("fox - *") == '"fox"'
+    assert porter_match("fox\x00dog") == '"foxdog"'
+
+
+def test_camel_case_adds_the_phrase_of_its_parts() -> None:
+    assert porter_match("parseConfigFile") == '"parseConfigFile" OR "parse config file"'
+
+
+def test_operators_are_literals(store: Store, add: AddBuffer) -> None:
+    ids = add("doc", ["fox only here", "dog only here", "nothing relevant"])
+    hits = [c for c, _ in lexical_ranking(store, "fox AND dog", 10)]
+    # AND is a word, not an operator: "fox" or "dog" matches (rlm-rs OR semantics).
+    assert set(hits) == {ids[0], ids[1]}
+    assert [c for c, _ in lexical_ranking(store, "NOT fox", 10)] == [ids[0]]
+    assert lexical_ranking(store, "- * ()", 10) == []
+
+
+def test_cplusplus_matches_token_c(store: Store, add: AddBuffer) -> None:
+    ids = add("doc", ["written in C++ mostly", "written in rust"])
+    assert [c for c, _ in lexical_ranking(store, "C++", 10)] == [ids[0]]
