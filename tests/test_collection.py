@@ -343,3 +343,19 @@ def test_grep_collection(store: Store, project: Path) -> None:
         ("src/util.py", 196),
     ]
     assert len(grep_collection(store, "proj", "def ", max_matches=7)) == 7
+
+
+def test_explicit_cwd(
+    store: Store, project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = collect_files(["proj/src/*.py", "proj/README.md"], cwd=project.parent)
+    assert [f.name for f in found.files] == [
+        "proj/README.md",
+        "proj/src/app.py",
+        "proj/src/util.py",
+    ]
+    assert found.collection == "proj"
+    assert all(f.path.is_file() for f in found.files)
+    folder = collect_files(["proj"], cwd=project.parent)
+    assert folder.collection == "proj" and len(folder.files) == 4

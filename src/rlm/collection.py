@@ -148,7 +148,12 @@ def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
     is not a glob. A glob that matches nothing is a warning-free empty match.
     """
     here = Path(os.path.abspath(cwd or Path.cwd()))
-    single_folder = len(paths) == 1 and not is_glob(paths[0]) and Path(paths[0]).is_dir()
+
+    def at(raw: str) -> Path:
+        """``raw`` as given, or joined to an explicit ``cwd``."""
+        return Path(raw) if cwd is None or Path(raw).is_absolute() else here / raw
+
+    single_folder = len(paths) == 1 and not is_glob(paths[0]) and at(paths[0]).is_dir()
     roots: list[Path] = []
     skipped: list[tuple[str, str]] = []
     named: dict[str, SourceFile] = {}
@@ -160,7 +165,7 @@ def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
         named[name] = SourceFile(path, name, size, mtime)
 
     for raw in paths:
-        target = Path(raw)
+        target = at(raw)
         if target.is_dir():
             roots.append(target)
             prefix = None if single_folder else target
@@ -172,15 +177,16 @@ def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
             st = target.stat()
             add(target, _cwd_name(target, here), st.st_size, st.st_mtime)
         elif is_glob(raw):
-            base = split_glob(raw)[0]
+            pattern = str(target)
+            base = split_glob(pattern)[0]
             roots.append(base)
-            _, matched = expand_glob(raw, on_skip=_skip_to(skipped, base, here))
+            _, matched = expand_glob(pattern, on_skip=_skip_to(skipped, base, here))
             for e in matched:
                 add(e.path, _entry_name(e.rel, base, here), e.size, e.mtime)
         else:
             raise FileNotFoundInputError(raw)
     if single_folder:
-        collection = _folder_name(Path(paths[0]))
+        collection = _folder_name(at(paths[0]))
     else:
         common = os.path.commonpath([os.path.abspath(r) for r in roots]) if roots else str(here)
         collection = _folder_name(Path(common))
