@@ -1,12 +1,13 @@
 """Eight reader processes and one writer on one database: no lock errors, no wrong answers.
 
-Readers loop over ``chunk get`` (raw and JSON), ``grep``, ``list``, ``chunk
-list``, ``status`` and ``chunk status`` against a buffer whose text is known,
-checking every answer (see ``_reader.py``). Meanwhile a writer process runs
-``rlm load --replace`` (one write transaction per load) and ``rlm chunk embed
---force`` (one transaction per embedding batch) with the hash embedder, back
-to back. Readers also check that the writer's buffer is never visible
-half-written. See docs/concurrency.md for the model this exercises.
+Readers loop over ``search --mode bm25``, ``chunk get`` (raw and JSON),
+``grep``, ``list``, ``chunk list``, ``status`` and ``chunk status`` against a
+buffer whose text is known, checking every answer (see ``_reader.py``).
+Meanwhile a writer process runs ``rlm load --replace`` (one write transaction
+per load) and ``rlm chunk embed --force`` (one transaction per embedding
+batch) with the hash embedder, back to back. Readers also check that the
+writer's buffer is never visible half-written. See docs/concurrency.md for the
+model this exercises.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ def test_readers_and_a_writer_never_see_locks_or_wrong_results(tmp_path: Path) -
         "markers": markers,
         "stop": str(tmp_path / "stop"),
         "max_seconds": SECONDS * 4,
-        "search": False,
+        "search": True,
     }
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(spec))
@@ -108,5 +109,5 @@ def test_readers_and_a_writer_never_see_locks_or_wrong_results(tmp_path: Path) -
     assert errors == []
     # The run must have been a real overlap of reads and writes.
     assert all(proc.returncode == 0 for proc in readers)
-    assert sum(ops.values()) >= 200 and len(ops) >= 6, ops
+    assert sum(ops.values()) >= 200 and len(ops) >= 7, ops
     print(f"reader calls {sum(ops.values())} {ops}; writer {writes}")
