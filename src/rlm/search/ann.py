@@ -13,7 +13,8 @@ last sync (new chunks, ``--force`` re-embeds) are (re)inserted. Files are
 written to a temporary name and renamed, so a reader never sees half a file.
 
 Parameters: inner-product metric on unit vectors (= cosine), connectivity
-(M) 32, expansion 200 at build time and ``max(128, 2 * limit)`` at query time.
+(M) 16, expansion 128 at build time (as rlm-rs's unused HNSW module) and
+``max(128, 2 * limit)`` at query time.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 
     from rlm.search.vector import VectorIndex
 
-CONNECTIVITY = 32
-EXPANSION_ADD = 200
+CONNECTIVITY = 16
+EXPANSION_ADD = 128
 EXPANSION_SEARCH = 128
 
 

@@ -41,6 +41,8 @@ so ``-k 10`` and an evaluation at ``-k 100`` rank the top alike."""
 
 EmbedderLike = Embedder | Callable[[], Embedder] | None
 
+_warning_cache: dict[tuple[str, str, int], tuple[tuple[int, int], list[str]]] = {}
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -250,6 +252,18 @@ class SearchEngine:
         )
 
     def _semantic_warnings(self, emb: Embedder) -> list[str]:
+        """Warnings about the model and coverage, recomputed only when the store changed
+        (they take table scans; a long-lived process must not pay them per query)."""
+        key = (str(self.store.path), emb.fingerprint, id(self.store.conn))
+        token = self.store.change_token()
+        cached = _warning_cache.get(key)
+        if cached is not None and cached[0] == token:
+            return list(cached[1])
+        out = self._compute_warnings(emb)
+        _warning_cache[key] = (token, out)
+        return list(out)
+
+    def _compute_warnings(self, emb: Embedder) -> list[str]:
         out: list[str] = []
         if not emb.is_semantic:
             reason = f" ({emb.fallback_reason})" if emb.fallback_reason else ""
