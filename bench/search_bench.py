@@ -1,0 +1,264 @@
+"""Search latency benchmark (prints figures; not a test).
+
+For each size N it builds a synthetic store and times hybrid queries
+*excluding query embedding* (the query vector is precomputed), next to a bare
+NumPy matrix-vector product over the same matrix in the same run:
+
+* N <= --fts-max (default 100k): a real SQLite store (one buffer, N chunks of
+  ~40 words drawn from a Zipf vocabulary, so the FTS5 and aux indexes are real)
+  plus N 384-d vectors stored as rlm stores them; the timed call is
+  ``SearchEngine.rank(query, ["hybrid"], query_vector=q)`` = lexical leg +
+  vector leg (cached matrix) + RRF.
+* N > --fts-max (the 1M case): vectors only (building a 1M-row FTS index and
+  1.5 GB of BLOBs in SQLite takes longer than the benchmark is worth); the
+  timed call is the vector leg of the same engine code (``VectorIndex.search``)
+  with the exact matrix and, with --ann, the usearch HNSW index, whose
+  recall@10 against exact search is reported.
+
+Vectors are clustered by default (unit vectors around 2,000 random centroids,
+queries are perturbed corpus vectors), which resembles real embeddings;
+``--uniform`` uses i.i.d. random unit vectors, the worst case for HNSW.
+
+    python bench/search_bench.py                       # 10k and 100k, ~1-2 minutes
+    python bench/search_bench.py --sizes 1000000 --ann # 1M vectors with HNSW
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from rlm.search.engine import SearchEngine
+from rlm.search.vector import VectorIndex, clear_cache, vector_index
+from rlm.store import NewBuffer, NewChunk, Store, VectorRow
+
+DIMS = 384
+FINGERPRINT = "bench-synthetic-384"
+
+
+class StubEmbedder:
+    """Matches the stored vectors' fingerprint; queries come precomputed."""
+
+    name = "bench-synthetic"
+    dimensions = DIMS
+    fingerprint = FINGERPRINT
+    is_semantic = True
+    max_tokens = 256
+    fallback_reason = None
+
+    def embed_documents(self, texts: Any) -> Any:
+        raise NotImplementedError
+
+    def embed_query(self, text: str) -> Any:
+        raise NotImplementedError("the benchmark passes query vectors")
+
+    def count_tokens(self, texts: Any) -> None:
+        return None
+
+
+def make_vectors(n: int, rng: np.random.Generator, uniform: bool) -> npt.NDArray[np.float32]:
+    if uniform:
+        m = rng.standard_normal((n, DIMS), dtype=np.float32)
+    else:
+        centroids = rng.standard_normal((2000, DIMS), dtype=np.float32)
+        m = centroids[rng.integers(0, len(centroids), n)]
+        m += 0.6 * rng.standard_normal((n, DIMS), dtype=np.float32)
+    m /= np.linalg.norm(m, axis=1, keepdims=True)
+    return np.ascontiguousarray(m, dtype=np.float32)
+
+
+def make_queries(
+    matrix: npt.NDArray[np.float32], count: int, rng: np.random.Generator
+) -> npt.NDArray[np.float32]:
+    rows = matrix[rng.integers(0, len(matrix), count)]
+    q = rows + (0.5 / np.sqrt(DIMS)) * rng.standard_normal(rows.shape, dtype=np.float32)
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    out: npt.NDArray[np.float32] = q.astype(np.float32)
+    return out
+
+
+def vocabulary(size: int = 20000) -> list[str]:
+    rnd = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    words = {"".join(rnd.choice(letters) for _ in range(rnd.randint(3, 9))) for _ in range(size)}
+    return sorted(words)
+
+
+def make_store(path: Path, n: int, matrix: npt.NDArray[np.float32]) -> tuple[Store, list[str]]:
+    vocab = vocabulary()
+    weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
+    rnd = random.Random(11)
+    store = Store(path, _create=True)
+    batch = 20000
+    offset = 0
+    with store.transaction():
+        bid = store.insert_buffer(NewBuffer(name="bench", source="bench", size=0))
+    for start in range(0, n, batch):
+        chunks = []
+        for i in range(start, min(n, start + batch)):
+            words = rnd.choices(vocab, weights, k=40)
+            if i % 50 == 0:  # some identifiers for the aux index
+                words.append("parse" + words[0].capitalize() + "Config")
+            text = " ".join(words)
+            size = len(text)
+            chunks.append(
+                NewChunk(
+                    index=i,
+                    byte_start=offset,
+                    byte_end=offset + size,
+                    content=text,
+                    strategy="bench",
+                    token_count=None,
+                    line_start=i + 1,
+                    line_end=i + 1,
+                    has_overlap=False,
+                    content_hash=f"{i:016x}",
+                )
+            )
+            offset += size + 1
+        with store.transaction():
+            ids = store.insert_chunks(bid, chunks)
+            store.store_vectors(
+                VectorRow(cid, matrix[j].astype("<f4").tobytes(), DIMS, "bench", FINGERPRINT, 1)
+                for cid, j in zip(ids, range(start, start + len(ids)), strict=True)
+            )
+    return store, [w for w in vocab[:3000]]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def time_matvec(matrix: npt.NDArray[np.float32], queries: npt.NDArray[np.float32]) -> list[float]:
+    out = []
+    for q in queries:
+        t = time.perf_counter()
+        scores = matrix @ q
+        scores.argmax()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
+    matrix = make_vectors(n, rng, args.uniform)
+    queries = make_queries(matrix, args.queries, rng)
+    with tempfile.TemporaryDirectory(prefix="rlm-bench-") as tmp:
+        t0 = time.perf_counter()
+        store, vocab = make_store(Path(tmp) / "bench.db", n, matrix)
+        build = time.perf_counter() - t0
+        engine = SearchEngine(store, StubEmbedder())  # type: ignore[arg-type]
+        rnd = random.Random(3)
+        texts = [" ".join(rnd.choices(vocab, k=rnd.randint(2, 6))) for _ in queries]
+        t0 = time.perf_counter()
+        index = vector_index(store, FINGERPRINT, DIMS, use_ann=False)
+        load = time.perf_counter() - t0
+        engine.rank(texts[0], ["hybrid"], query_vector=queries[0])  # warm-up
+        hybrid, lexical, vector = [], [], []
+        for text, q in zip(texts, queries, strict=True):
+            t = time.perf_counter()
+            engine.rank(text, ["hybrid"], query_vector=q)
+            hybrid.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            engine.lexical_leg(text, 200, None)
+            lexical.append((time.perf_counter() - t) * 1000)
+            t = time.perf_counter()
+            index.search(q, 200, 0.3, exact=True)
+            vector.append((time.perf_counter() - t) * 1000)
+        bare = time_matvec(index.matrix, queries)
+        store.close()
+    report(
+        n,
+        f"store build {build:.1f}s, matrix load {load * 1000:.0f} ms",
+        [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)],
+        bare,
+    )
+
+
+def bench_vectors(n: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
+    matrix = make_vectors(n, rng, args.uniform)
+    queries = make_queries(matrix, args.queries, rng)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    index = VectorIndex(
+        chunk_ids=ids, buffer_ids=np.ones(n, dtype=np.int64), matrix=matrix, signature=(n, n, 0)
+    )
+    exact, exact_hits = [], []
+    for q in queries:
+        t = time.perf_counter()
+        hits = index.search(q, 200, 0.3, exact=True)
+        exact.append((time.perf_counter() - t) * 1000)
+        exact_hits.append([c for c, _ in hits[:10]])
+    rows = [("vector leg exact", exact)]
+    note = "vectors only (no FTS)"
+    if args.ann:
+        from rlm.search.ann import available, build
+
+        if not available():
+            print("usearch not installed: pip install usearch", file=sys.stderr)
+        else:
+            t0 = time.perf_counter()
+            index.ann = build(ids, matrix)
+            note += f", HNSW build {time.perf_counter() - t0:.0f}s"
+            ann_times, recalls = [], []
+            for q, want in zip(queries, exact_hits, strict=True):
+                t = time.perf_counter()
+                hits = index.search(q, 200, 0.3)
+                ann_times.append((time.perf_counter() - t) * 1000)
+                got = {c for c, _ in hits[:10]}
+                recalls.append(len(got & set(want)) / max(len(want), 1))
+            rows.append(("vector leg HNSW", ann_times))
+            note += f", HNSW recall@10 {statistics.mean(recalls):.3f}"
+    report(n, note, rows, time_matvec(matrix, queries))
+
+
+def report(n: int, note: str, rows: list[tuple[str, list[float]]], bare: list[float]) -> None:
+    bare50 = pct(bare, 50)
+    print(f"\nN = {n:,} ({note})")
+    print(f"  {'':<20} {'p50 ms':>8} {'p95 ms':>8} {'p50 / matvec':>13}")
+    for label, values in rows:
+        p50 = pct(values, 50)
+        print(f"  {label:<20} {p50:>8.2f} {pct(values, 95):>8.2f} {p50 / bare50:>13.1f}")
+    print(f"  {'bare numpy M @ q':<20} {bare50:>8.2f} {pct(bare, 95):>8.2f} {1.0:>13.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated chunk counts")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument(
+        "--fts-max",
+        type=int,
+        default=100_000,
+        help="largest N built as a full store with FTS; above: vectors only",
+    )
+    parser.add_argument(
+        "--ann", action="store_true", help="also time the HNSW index (vectors only)"
+    )
+    parser.add_argument("--uniform", action="store_true", help="i.i.d. random unit vectors")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    print(
+        f"search benchmark: {DIMS}-d, {args.queries} queries per size, "
+        f"{'uniform' if args.uniform else 'clustered'} vectors, {os.cpu_count()} CPUs"
+    )
+    for size in (int(s) for s in args.sizes.split(",") if s.strip()):
+        clear_cache()
+        if size <= args.fts_max:
+            bench_store(size, args, rng)
+        else:
+            bench_vectors(size, args, rng)
+
+
+if __name__ == "__main__":
+    main()
