@@ -85,13 +85,22 @@ def top_scores(
     limit: int,
     threshold: float | None,
 ) -> list[tuple[int, float]]:
-    """The ``limit`` best (id, score), ties by id, never ``-inf`` (filtered out)."""
+    """The ``limit`` best (id, score), ties by id, never ``-inf`` (filtered out).
+
+    One pass selects the candidates (threshold, else a partial sort), so the
+    cost over a bare matrix-vector product is a few linear scans.
+    """
     import numpy as np
 
-    keep = scores > -np.inf
     if threshold is not None:
-        keep &= scores >= np.float32(threshold)
-    rows = np.flatnonzero(keep)
+        rows = np.flatnonzero(scores >= np.float32(threshold))
+    elif scores.size > limit:
+        rows = np.argpartition(scores, scores.size - limit)[scores.size - limit :]
+        # Every row tied with the weakest kept score competes on chunk id.
+        rows = np.flatnonzero(scores >= scores[rows].min())
+    else:
+        rows = np.arange(scores.size)
+    rows = rows[scores[rows] > -np.inf]
     if rows.size > limit:
         sub = scores[rows]
         kth = np.partition(sub, sub.size - limit)[sub.size - limit]
