@@ -7,9 +7,11 @@ the store layer cannot hide itself from the test that looks for it.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import sqlite3
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,3 +125,31 @@ def store_problems(conn: sqlite3.Connection) -> list[str]:
     except sqlite3.DatabaseError as exc:
         problems.append(f"chunks_fts integrity-check: {exc}")
     return problems
+
+
+_LAUNCHER = """
+import json, os, subprocess, sys
+with open(sys.argv[1], "wb") as out:
+    proc = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.PIPE)
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "maxrss_kb": usage.ru_maxrss,
+                  "stderr": err.decode("utf-8", "replace")[-2000:]}))
+"""
+
+
+def run_measuring_rss(cmd: list[str], env: dict[str, str], stdout: Path) -> tuple[int, float, str]:
+    """Run ``cmd`` and return (exit code, its own peak RSS in MB, stderr tail).
+
+    Linux keeps ``ru_maxrss`` across ``execve``, so a child forked straight from
+    a large pytest process reports pytest's size. A small launcher process in
+    between makes the figure the command's own.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, str(stdout), *cmd],
+        env=env,
+        capture_output=True,
+        check=True,
+    )
+    report = json.loads(done.stdout)
+    return int(report["code"]), report["maxrss_kb"] / 1024, str(report["stderr"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import json
-import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability._support import RLM, raw_connect, rlm_env
+from tests.reliability._support import RLM, raw_connect, rlm_env, run_measuring_rss
 
 Cli = Callable[..., Any]
 
@@ -141,16 +140,12 @@ def test_single_50mb_line_loads_with_bounded_memory(tmp_path: Path) -> None:
     env = rlm_env()
     subprocess.run([str(RLM), "--db-path", str(db), "init"], env=env, check=True)
     out_file = tmp_path / "out.json"
-    with out_file.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(RLM), "--db-path", str(db), "load", str(src), "--no-embed", "--format", "json"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.PIPE,
-        )
-        _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS
-    assert os.waitstatus_to_exitcode(status) == 0, proc.stderr.read() if proc.stderr else ""
-    peak_mb = usage.ru_maxrss / 1024
+    code, peak_mb, err = run_measuring_rss(
+        [str(RLM), "--db-path", str(db), "load", str(src), "--no-embed", "--format", "json"],
+        env,
+        out_file,
+    )
+    assert code == 0, err
     assert peak_mb < 250, f"peak RSS {peak_mb:.0f} MB loading a 50 MB single line"
     out = out_file.read_bytes()
     result = json.loads(out)
