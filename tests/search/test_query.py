@@ -7,7 +7,7 @@ import pytest
 from rlm.embedding.hashing import HashEmbedder
 from rlm.search import search
 from rlm.search.lexical import lexical_ranking
-from rlm.search.query import porter_match
+from rlm.search.query import porter_match, porter_terms
 from rlm.store import Store
 from tests.search.conftest import AddBuffer
 
@@ -117,3 +117,24 @@ def test_operators_are_literals(store: Store, add: AddBuffer) -> None:
 def test_cplusplus_matches_token_c(store: Store, add: AddBuffer) -> None:
     ids = add("doc", ["written in C++ mostly", "written in rust"])
     assert [c for c, _ in lexical_ranking(store, "C++", 10)] == [ids[0]]
+
+
+def test_weighted_term_sum_equals_the_or_query(store: Store, add: AddBuffer) -> None:
+    words = ["alpha", "beta", "gamma", "delta", "eps"]
+    add("a", [" ".join(words[: i + 1]) + f" filler{i}" for i in range(5)])
+    add("b", ["alpha alpha beta", "gamma zeta"])
+    query = "alpha beta alpha gamma zeta nothing"
+    terms = porter_terms(query)
+    expected = store.bm25(" OR ".join(terms), 50)
+    weighted = [(t, float(terms.count(t))) for t in dict.fromkeys(terms)]
+    got = store.bm25_sum(weighted, 50)
+    assert [c for c, _ in got] == [c for c, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected])
+    # Buffer filter and the batched path (> 400 distinct terms) agree too.
+    many = weighted + [(f'"unused{i}"', 1.0) for i in range(450)]
+    batched = store.bm25_sum(many, 50)
+    assert [c for c, _ in batched] == [c for c, _ in got]
+    assert [s for _, s in batched] == pytest.approx([s for _, s in got])
+    assert [c for c, _ in store.bm25_sum(weighted, 50, [2])] == [
+        c for c, _ in store.bm25(" OR ".join(terms), 50, [2])
+    ]

@@ -4,23 +4,24 @@ The two indexes hold different tokens of the same chunk: the porter index its
 stemmed words, the aux index what unicode61 cannot split (each CJK character,
 the parts of camelCase identifiers). A chunk's lexical score is the sum of its
 BM25 scores in both, the way multi-field BM25 (Anserini's "multifield", BM25F
-in spirit) adds per-field scores. For prose without CJK or identifiers the aux
-index has no matching rows, so the score *is* the rlm-rs BM25 score; the list
-stays in BM25 units (higher is better) and is monotonic in what is reported.
+in spirit) adds per-field scores.
+
+Each index is queried as the rlm-rs OR of per-token FTS5 strings, executed as
+a weighted sum of per-term BM25 scores (``Store.bm25_sum``): the same scores,
+without FTS5's rows x phrases cost on long (pasted-paragraph) queries.
+
+For prose without CJK or identifiers the aux index has no matching rows, so
+the score *is* the rlm-rs BM25 score; the list stays in BM25 units (higher is better) and is monotonic in what is reported.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
-from rlm.search.query import porter_match
+from rlm.search.query import porter_terms
 from rlm.store import Store
 from rlm.store.lexical_text import aux_query_terms
-
-
-def aux_match(query: str) -> str | None:
-    terms = aux_query_terms(query)
-    return " OR ".join(terms) if terms else None
 
 
 def lexical_ranking(
@@ -36,13 +37,15 @@ def lexical_ranking(
     if limit <= 0 or (buffer_ids is not None and not buffer_ids):
         return []
     scores: dict[int, float] = {}
-    porter = porter_match(query)
-    if porter is not None:
-        for chunk_id, score in store.bm25(porter, limit, buffer_ids, index="porter"):
+    porter = Counter(porter_terms(query))
+    if porter:
+        weighted = [(term, float(n)) for term, n in porter.items()]
+        for chunk_id, score in store.bm25_sum(weighted, limit, buffer_ids, index="porter"):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + score
-    aux = aux_match(query)
-    if aux is not None:
-        for chunk_id, score in store.bm25(aux, limit, buffer_ids, index="aux"):
+    aux = aux_query_terms(query)
+    if aux:
+        weighted = [(term, 1.0) for term in aux]
+        for chunk_id, score in store.bm25_sum(weighted, limit, buffer_ids, index="aux"):
             scores[chunk_id] = scores.get(chunk_id, 0.0) + score
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return ranked[:limit]

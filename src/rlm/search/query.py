@@ -44,10 +44,16 @@ def query_pieces(query: str) -> list[str]:
 
 
 def porter_match(query: str) -> str | None:
-    """The MATCH expression for the porter index, or None if nothing can match.
+    """The rlm-rs style MATCH expression (``"a" OR "b"``), or None if nothing can match."""
+    terms = porter_terms(query)
+    return " OR ".join(terms) if terms else None
 
-    Pieces keep their multiplicity (a word said twice weighs twice, as query
-    term frequency does in BM25 engines).
+
+def porter_terms(query: str) -> list[str]:
+    """The FTS5 strings of ``query`` for the porter index, in order, repeats kept.
+
+    A word said twice weighs twice (query term frequency, as BM25 engines do,
+    and as the OR of rlm-rs did).
     """
     terms: list[str] = []
     for piece in query_pieces(query):
@@ -56,7 +62,7 @@ def porter_match(query: str) -> str | None:
             if is_camel_identifier(word):
                 parts = split_identifier(word)
                 terms.append(fts_string(" ".join(p.lower() for p in parts)))
-    return " OR ".join(terms) if terms else None
+    return terms
 
 
 def _alnum_runs(piece: str) -> list[str]:
