@@ -179,3 +179,9 @@ def test_top_scores_ties_at_the_cut_prefer_lower_ids() -> None:
     ids = np.array([50, 10, 30, 20, 40], dtype=np.int64)
     assert [i for i, _ in top_scores(scores, ids, 3, None)] == [10, 20, 30]
     assert [i for i, _ in top_scores(scores, ids, 9, 0.5)] == [10, 20, 30, 50]
+
+
+def test_huge_top_k_is_clamped_not_an_overflow(store: Store, add: AddBuffer) -> None:
+    ids = add("doc", ["alpha", "alpha beta"])
+    res = search(store, "alpha", top_k=10**20, threshold=0.0, embedder=HashEmbedder())
+    assert sorted(r.chunk_id for r in res.results) == sorted(ids)

@@ -132,8 +132,12 @@ def _resolve_embedder(embedder: EmbedderLike) -> Embedder:
     return embedder()
 
 
+MAX_TOP_K = 1_000_000_000
+"""Larger ``top_k`` values mean "everything"; clamped so SQL limits stay in int64."""
+
+
 def candidate_depth(top_k: int) -> int:
-    return max(2 * top_k, MIN_CANDIDATES)
+    return max(2 * min(top_k, MAX_TOP_K), MIN_CANDIDATES)
 
 
 class SearchEngine:
@@ -186,6 +190,7 @@ class SearchEngine:
     ) -> dict[str, list[Ranked]]:
         """Rankings for several modes of one query, each leg computed once."""
         out: dict[str, list[Ranked]] = {}
+        top_k = min(top_k, MAX_TOP_K)
         if top_k <= 0:
             return {mode: [] for mode in modes}
         depth = candidate_depth(top_k)

@@ -11,7 +11,8 @@ a weighted sum of per-term BM25 scores (``Store.bm25_sum``): the same scores,
 without FTS5's rows x phrases cost on long (pasted-paragraph) queries.
 
 For prose without CJK or identifiers the aux index has no matching rows, so
-the score *is* the rlm-rs BM25 score; the list stays in BM25 units (higher is better) and is monotonic in what is reported.
+the score *is* the rlm-rs BM25 score; the list stays in BM25 units (higher
+is better) and is monotonic in what is reported.
 """
 
 from __future__ import annotations
