@@ -74,7 +74,8 @@ class CliResult:
         return json.loads(self.out)
 
     def lines(self) -> list[Any]:
-        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+        # NDJSON records end at "\n"; splitlines would also cut at U+2028 inside strings.
+        return [json.loads(line) for line in self.out.split("\n") if line.strip()]
 
 
 @pytest.fixture

@@ -51,14 +51,12 @@ def _run(db: Path, args: list[str | bytes]) -> subprocess.CompletedProcess[bytes
         ["delete", HUGE, "--yes"],
         ["peek", HUGE],
         ["chunk", "get", HUGE],
-        ["chunk", "get", "1", "--context", HUGE],
         ["chunk", "embed", HUGE],
-        ["search", "text", "--mode", "bm25", "--top-k", HUGE],
     ],
     ids=lambda a: " ".join(a).replace(HUGE, "2**64"),
 )
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_numbers_beyond_int64_are_clean_errors(db: Path, args: list[str], fmt: str) -> None:
+def test_ids_beyond_int64_are_clean_errors(db: Path, args: list[str], fmt: str) -> None:
     done = _run(db, [*args, "--format", fmt])
     output = (done.stdout + done.stderr).decode("utf-8", "replace")
     assert done.returncode in (1, 2), output
@@ -66,6 +64,22 @@ def test_numbers_beyond_int64_are_clean_errors(db: Path, args: list[str], fmt: s
     if fmt == "json":
         error = json.loads(done.stdout)["error"]
         assert error["type"] in {"BufferNotFound", "ChunkNotFound", "UsageError"}, error
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["chunk", "get", "1", "--context", HUGE], "some text here"),
+        (["search", "text", "--mode", "bm25", "--top-k", HUGE], "notes:1-1"),
+    ],
+    ids=["chunk get --context 2**64", "search --top-k 2**64"],
+)
+def test_sizes_beyond_int64_mean_everything(db: Path, args: list[str], expected: str) -> None:
+    """A context or result count past int64 is clamped: it asks for all there is."""
+    done = _run(db, args)
+    output = (done.stdout + done.stderr).decode("utf-8", "replace")
+    assert done.returncode == 0, output
+    assert expected in done.stdout.decode(), output
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,9 @@ def parse_documents(text: str) -> list[Any]:
     try:
         return [_loads(stripped, "input")]
     except ValueError as whole:
-        lines = [(n, line) for n, line in enumerate(stripped.splitlines(), 1) if line.strip()]
+        # NDJSON lines end at "\n" only: str.splitlines would also break at
+        # U+2028, U+0085... which JSON strings may hold unescaped.
+        lines = [(n, line) for n, line in enumerate(stripped.split("\n"), 1) if line.strip()]
         if len(lines) < 2:
             raise InvalidFindingsError(f"Invalid JSON input: {whole}") from None
         docs: list[Any] = []

@@ -47,7 +47,19 @@ def to_json(data: Any, *, pretty: bool) -> str:
 
 
 def _write(stream: Any, text: str) -> None:
-    stream.write(text)
+    """Write ``text``; characters the stream cannot encode come out escaped.
+
+    A file or buffer name holding bytes that are not UTF-8 reaches Python as
+    lone surrogates (``\\udc80``), which a strict UTF-8 stream refuses. The
+    message is still worth printing, so those characters are backslash-escaped
+    instead of the command dying in its error handler. The encoder works on the
+    whole string before writing, so nothing is written twice.
+    """
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
     stream.flush()
 
 
@@ -60,9 +72,7 @@ def emit(output: Output, fmt: str) -> None:
         items = output.items
         if items is None:
             items = output.data if isinstance(output.data, list) else [output.data]
-        for item in items:
-            sys.stdout.write(to_json(item, pretty=False) + "\n")
-        sys.stdout.flush()
+        _write(sys.stdout, "".join(to_json(item, pretty=False) + "\n" for item in items))
     elif output.raw is not None:
         sys.stdout.buffer.write(output.raw)
         sys.stdout.flush()

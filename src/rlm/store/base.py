@@ -9,6 +9,27 @@ from contextlib import contextmanager
 
 from rlm.store.connection import immediate_transaction
 
+SQLITE_MAX_INTEGER = 2**63 - 1
+"""SQLite INTEGER is signed 64-bit; Python refuses to bind anything larger."""
+
+
+def fits_sqlite_integer(value: int) -> bool:
+    """Whether ``value`` can be bound as an SQLite INTEGER (ids from argv may not)."""
+    return -SQLITE_MAX_INTEGER - 1 <= value <= SQLITE_MAX_INTEGER
+
+
+def storable_text(value: str) -> bool:
+    """Whether ``value`` can be bound as SQLite TEXT: no lone surrogates.
+
+    Names from argv holding bytes that are not UTF-8 arrive as lone surrogates,
+    which cannot name anything stored, so lookups treat them as absent.
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
 
 class StoreBase:
     """Owns the connection; the query mixins only use ``self.conn``."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rlm.errors import BufferExistsError, BufferNotFoundError
-from rlm.store.base import StoreBase
+from rlm.store.base import StoreBase, fits_sqlite_integer, storable_text
 from rlm.store.migrations import SEGMENT_SIZE
 from rlm.store.models import Buffer
 
@@ -157,6 +157,8 @@ class BufferQueries(StoreBase):
         return _row_to_buffer(row)
 
     def find_buffer_by_name(self, name: str) -> Buffer | None:
+        if not storable_text(name):
+            return None  # a name SQLite cannot even receive cannot name a buffer
         row = self.conn.execute(
             f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE name = ? ORDER BY id LIMIT 1", (name,)
         ).fetchone()
@@ -169,7 +171,7 @@ class BufferQueries(StoreBase):
             as_id = int(text)
         except ValueError:
             as_id = None
-        if as_id is not None:
+        if as_id is not None and fits_sqlite_integer(as_id):
             row = self.conn.execute(
                 f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE id = ?", (as_id,)
             ).fetchone()

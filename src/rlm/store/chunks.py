@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Sequence
 
 from rlm.errors import ChunkNotFoundError, ChunkSupersededError, DatabaseError
-from rlm.store.base import StoreBase
+from rlm.store.base import SQLITE_MAX_INTEGER, StoreBase, fits_sqlite_integer
 from rlm.store.lexical_text import aux_index_text
 from rlm.store.models import Chunk, ChunkRef, NewChunk
 
@@ -98,6 +98,8 @@ class ChunkQueries(StoreBase):
 
     def get_chunk(self, chunk_id: int) -> Chunk:
         """A chunk by id; a replaced id says what replaced it instead of 'not found'."""
+        if not fits_sqlite_integer(chunk_id):
+            raise ChunkNotFoundError(chunk_id)
         row = self.conn.execute(
             f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id = ?", (chunk_id,)
         ).fetchone()
@@ -139,6 +141,7 @@ class ChunkQueries(StoreBase):
 
     def neighbour_chunks(self, chunk: Chunk, before: int, after: int) -> list[Chunk]:
         """Up to ``before``/``after`` chunks around ``chunk`` in its buffer, in order."""
+        before, after = min(before, chunk.index), min(after, SQLITE_MAX_INTEGER - chunk.index)
         rows = self.conn.execute(
             f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE buffer_id = ?"
             " AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index, id",
