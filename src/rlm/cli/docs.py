@@ -21,13 +21,15 @@ Exit codes: 0 success, 1 command error, 2 usage error.
 
 
 def _help(command: click.Command, path: list[str], parent: click.Context | None) -> str:
-    ctx = click.Context(command, info_name=path[-1], parent=parent,
-                        max_content_width=100, terminal_width=100)
+    ctx = click.Context(
+        command, info_name=path[-1], parent=parent, max_content_width=100, terminal_width=100
+    )
     return command.get_help(ctx)
 
 
-def _walk(command: click.Command, path: list[str], parent: click.Context | None,
-          out: list[str]) -> None:
+def _walk(
+    command: click.Command, path: list[str], parent: click.Context | None, out: list[str]
+) -> None:
     title = " ".join(path)
     out.append(f"\n## {title}\n\n```\n{_help(command, path, parent)}\n```\n")
     if isinstance(command, click.Group):
@@ -49,8 +51,12 @@ def render_cli_docs() -> str:
         command = load_command(name)
         if command is not None:
             _walk(command, ["rlm", name], root_ctx, out)
-    out.append("\n## Aliases\n\n" + "".join(
-        f"- `rlm {alias}` = `rlm {target}`\n" for alias, target in sorted(aliases.items())))
+    out.append(
+        "\n## Aliases\n\n"
+        + "".join(
+            f"- `rlm {alias}` = `rlm {target}`\n" for alias, target in sorted(aliases.items())
+        )
+    )
     return "".join(out)
 
 
