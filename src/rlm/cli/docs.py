@@ -42,7 +42,9 @@ def _walk(
 
 def render_cli_docs() -> str:
     out = [HEADER]
-    root_ctx = click.Context(cli, info_name="rlm", max_content_width=100, terminal_width=100)
+    # The root's own context_settings (``-h``, width 100), as ``rlm`` itself
+    # uses; click caches each command's help option, so every path must agree.
+    root_ctx = click.Context(cli, info_name="rlm", terminal_width=100, **cli.context_settings)
     out.append(f"\n## rlm\n\n```\n{cli.get_help(root_ctx)}\n```\n")
     aliases = {"ls": "list", "rm": "delete", "update": "update-buffer"}
     for name in sorted(COMMAND_MODULES):
