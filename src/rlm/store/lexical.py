@@ -38,15 +38,7 @@ class LexicalQueries(StoreBase):
             params.extend(buffer_ids)
         sql += " ORDER BY score DESC, rowid ASC LIMIT ?"
         params.append(limit)
-        try:
-            rows = self.conn.execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise SearchError(
-                f"query error: {exc}",
-                error_type="SearchError",
-                suggestion="This is a bug in query escaping; please report the query",
-            ) from exc
-        return [(int(r[0]), float(r[1])) for r in rows]
+        return self._scored_rows(sql, params)
 
     def bm25_sum(
         self,
@@ -108,6 +100,13 @@ class LexicalQueries(StoreBase):
         if limit is not None:
             sql += " ORDER BY score DESC, id ASC LIMIT ?"
             params.append(limit)
+        return self._scored_rows(sql, params)
+
+    def chunk_count_total(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def _scored_rows(self, sql: str, params: Sequence[object]) -> list[tuple[int, float]]:
+        """(chunk id, score) rows of a lexical query; an FTS5 syntax error is a SearchError."""
         try:
             rows = self.conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:
@@ -117,6 +116,3 @@ class LexicalQueries(StoreBase):
                 suggestion="This is a bug in query escaping; please report the query",
             ) from exc
         return [(int(r[0]), float(r[1])) for r in rows]
-
-    def chunk_count_total(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
