@@ -34,3 +34,64 @@ def test_load_folder_twice_then_edit(cli: Callable[..., Any], isolated_env: Path
     listed = cli("--format", "json", "list", "--collection", "site").json()
     names = sorted(b["name"] for b in (listed["buffers"] if isinstance(listed, dict) else listed))
     assert names == [".gitignore", "b.py"]
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_grep_across_a_collection_and_all_buffers(
+    cli: Callable[..., Any], isolated_env: Path
+) -> None:
+    root = isolated_env / "repo"
+    (root / "pkg").mkdir(parents=True)
+    (root / "pkg" / "one.py").write_text("def handle_retry():\n    pass\n")
+    (root / "pkg" / "two.py").write_text("x = 1\n\n\ndef handle_retry_later():\n    pass\n")
+    assert cli("init").code == 0
+    assert cli("load", "repo").code == 0
+    assert cli("add-buffer", "loose", "handle_retry is mentioned here too").code == 0
+
+    in_repo = cli("--format", "json", "grep", "--collection", "repo", r"def handle_retry\w*")
+    assert in_repo.code == 0, in_repo.err
+    hits = in_repo.json()
+    assert [(h["buffer_name"], h["line"], h["matched"]) for h in hits] == [
+        ("pkg/one.py", 1, "def handle_retry"),
+        ("pkg/two.py", 4, "def handle_retry_later"),
+    ]
+    assert all(h["source"].endswith(h["buffer_name"]) for h in hits)
+
+    everywhere = cli("--format", "json", "grep", "--all", "handle_retry", "-n", "1").json()
+    assert sorted(h["buffer_name"] for h in everywhere) == ["loose", "pkg/one.py", "pkg/two.py"]
+
+    text = cli("grep", "-c", "repo", "handle_retry_later")
+    assert "Match 1 in " in text.out and "two.py at byte" in text.out
+
+    # rlm-rs's single-buffer form keeps its JSON shape: no buffer fields.
+    single = cli("--format", "json", "grep", "pkg/one.py", "handle").json()
+    assert single and set(single[0]) == {"offset", "matched", "snippet", "line"}
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_grep_argument_errors_are_usage_errors(cli: Callable[..., Any], isolated_env: Path) -> None:
+    assert cli("init").code == 0
+    assert cli("add-buffer", "notes", "some text").code == 0
+    assert cli("grep", "only-a-pattern").code == 2
+    assert cli("grep", "--all", "notes", "text").code == 2
+    assert cli("grep", "--all", "--collection", "c", "text").code == 2
+    bad = cli("--format", "json", "grep", "--all", "(unclosed")
+    assert bad.code != 0 and "regex" in bad.json()["error"]["message"].lower()
+    empty = cli("grep", "--collection", "nothing-here", "text")
+    assert empty.code == 0 and "no buffers in collection 'nothing-here'" in empty.err
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_buffers_resolve_by_the_source_path_results_show(
+    cli: Callable[..., Any], isolated_env: Path
+) -> None:
+    root = isolated_env / "docs"
+    root.mkdir()
+    (root / "guide.md").write_text("# Guide\n\nread me\n")
+    assert cli("init").code == 0
+    assert cli("load", "docs").code == 0
+    by_name = cli("--format", "json", "show", "guide.md").json()["buffer"]
+    assert by_name["source"] != by_name["name"]
+    by_source = cli("--format", "json", "show", by_name["source"]).json()["buffer"]
+    assert by_source["id"] == by_name["id"]
+    assert cli("show", "docs/nope.md").code == 1

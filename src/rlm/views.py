@@ -94,6 +94,36 @@ def grep_buffer(
     return matches
 
 
+def grep_buffers(
+    store: Store,
+    buffers: list[Buffer],
+    pattern: str,
+    *,
+    max_matches: int = 20,
+    window: int = 120,
+    ignore_case: bool = False,
+) -> list[tuple[Buffer, GrepMatch]]:
+    """Matches in several buffers (a collection), at most ``max_matches`` per buffer.
+
+    The limit is per buffer, as ripgrep's ``-m`` is per file, so one noisy
+    file cannot hide the others. The pattern is checked once, before any
+    buffer is read.
+    """
+    _compile(pattern, ignore_case)
+    found: list[tuple[Buffer, GrepMatch]] = []
+    for buffer in buffers:
+        for match in grep_buffer(
+            store,
+            buffer,
+            pattern,
+            max_matches=max_matches,
+            window=window,
+            ignore_case=ignore_case,
+        ):
+            found.append((buffer, match))
+    return found
+
+
 def chunk_indices(
     store: Store, buffer: Buffer, chunk_size: int, overlap: int
 ) -> list[tuple[int, int]]:

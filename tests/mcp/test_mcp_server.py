@@ -181,6 +181,9 @@ def test_tools_match_cli_json(db: Path, cli: Cli) -> None:
                 {"buffer": "notes", "pattern": "LIGHTHOUSE", "ignore_case": True, "max_matches": 2},
             )
         )
+        results["grep_all"] = ok(
+            await c.call_tool("grep", {"pattern": "lighthouse", "all_buffers": True})
+        )
 
     in_memory(db, body)
     assert results["load"]["name"] == "notes" and results["load"]["chunk_count"] > 3
@@ -193,6 +196,8 @@ def test_tools_match_cli_json(db: Path, cli: Cli) -> None:
     assert results["hybrid"]["results"][0]["content_preview"]
     assert len(results["grep_i"]) == 2
     assert results["grep_i"] == cli_json(cli, db, "grep", "notes", "LIGHTHOUSE", "-i", "-n", "2")
+    assert results["grep_all"] == cli_json(cli, db, "grep", "--all", "lighthouse")
+    assert {m["buffer_name"] for m in results["grep_all"]} == {"notes"}
 
 
 def test_arguments_that_look_like_flags_stay_arguments(db: Path) -> None:

@@ -161,10 +161,18 @@ class RlmTools:
 
     def grep(
         self,
-        buffer: BufferRef,
         pattern: Annotated[str, Field(description="Regular expression (Python 're' syntax).")],
+        buffer: Annotated[
+            str | None,
+            Field(description="Buffer id or name; omit with collection or all_buffers."),
+        ] = None,
+        collection: Annotated[
+            str | None, Field(description="Search every buffer of this collection.")
+        ] = None,
+        all_buffers: Annotated[bool, Field(description="Search every buffer.")] = False,
         max_matches: Annotated[
-            int | None, Field(ge=0, description="Stop after this many matches (default 20).")
+            int | None,
+            Field(ge=0, description="Stop after this many matches, per buffer (default 20)."),
         ] = None,
         window: Annotated[
             int | None,
@@ -172,10 +180,11 @@ class RlmTools:
         ] = None,
         ignore_case: Annotated[bool, Field(description="Case-insensitive matching.")] = False,
     ) -> CallToolResult:
-        """Regex search inside one buffer: byte offset, line, match and snippet per hit."""
+        """Regex search in a buffer, a collection or all buffers: offset, line, match, snippet."""
         argv = ["grep", *opt("--max-matches", max_matches), *opt("--window", window)]
-        argv += flag("--ignore-case", ignore_case)
-        return self.call([*argv, "--", buffer, pattern])
+        argv += flag("--ignore-case", ignore_case) + flag("--all", all_buffers)
+        argv += opt("--collection", collection)
+        return self.call([*argv, "--", *([buffer] if buffer is not None else []), pattern])
 
     def peek(
         self,

@@ -165,7 +165,7 @@ class BufferQueries(StoreBase):
         return _row_to_buffer(row) if row else None
 
     def resolve_buffer(self, identifier: str | int) -> Buffer:
-        """rlm-rs resolution: an existing numeric id first, then the exact name."""
+        """rlm-rs resolution (an existing numeric id, then the exact name), then the source path."""
         text = str(identifier)
         try:
             as_id = int(text)
@@ -177,10 +177,25 @@ class BufferQueries(StoreBase):
             ).fetchone()
             if row is not None:
                 return _row_to_buffer(row)
-        found = self.find_buffer_by_name(text)
+        found = self.find_buffer_by_name(text) or self._only_buffer_from_source(text)
         if found is None:
             raise BufferNotFoundError(text)
         return found
+
+    def _only_buffer_from_source(self, source: str) -> Buffer | None:
+        """The one buffer loaded from ``source`` (the path search results show), if unique.
+
+        Folder loads name buffers relative to the folder (``findings.py``)
+        while results show the path as loaded (``agents/findings.py``); both
+        should work. Two buffers from the same path resolve to neither.
+        """
+        if not storable_text(source):
+            return None
+        rows = self.conn.execute(
+            f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE source_path = ? ORDER BY id LIMIT 2",
+            (source,),
+        ).fetchall()
+        return _row_to_buffer(rows[0]) if len(rows) == 1 else None
 
     def list_buffers(self, collection: str | None = None) -> list[Buffer]:
         if collection is None:

@@ -10,8 +10,8 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
-from rlm.errors import InvalidArgumentError, PathTraversalError, WriteError
-from rlm.views import chunk_indices, grep_buffer, peek_buffer
+from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
+from rlm.views import chunk_indices, grep_buffers, peek_buffer
 
 
 @click.command()
@@ -38,9 +38,15 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
 
 
 @click.command()
-@click.argument("buffer")
-@click.argument("pattern")
-@click.option("-n", "--max-matches", type=click.IntRange(min=0), default=20, show_default=True)
+@click.argument("targets", nargs=-1, required=True, metavar="[BUFFER] PATTERN")
+@click.option(
+    "-n",
+    "--max-matches",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="Stop after this many matches (per buffer with --collection/--all).",
+)
 @click.option(
     "-w",
     "--window",
@@ -49,32 +55,76 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
     show_default=True,
     help="Context bytes on each side of a match.",
 )
-@click.option("-i", "--ignore-case", is_flag=True)
+@click.option("-i", "--ignore-case", is_flag=True, help="Case-insensitive matching.")
+@click.option(
+    "-c",
+    "--collection",
+    metavar="NAME",
+    help="Search every buffer of this collection (then give only PATTERN).",
+)
+@click.option("-a", "--all", "all_buffers", is_flag=True, help="Search every buffer.")
 @pass_app
 def grep(
-    app: AppContext, buffer: str, pattern: str, max_matches: int, window: int, ignore_case: bool
+    app: AppContext,
+    targets: tuple[str, ...],
+    max_matches: int,
+    window: int,
+    ignore_case: bool,
+    collection: str | None,
+    all_buffers: bool,
 ) -> Output:
-    """Regex search inside one buffer (Python 're' syntax); offsets are bytes."""
+    """Regex search inside a buffer, a collection or all buffers (Python 're' syntax).
+
+    `rlm grep BUFFER PATTERN` searches one buffer (rlm-rs's form; JSON is a
+    list of matches). `rlm grep --collection NAME PATTERN` and `rlm grep --all
+    PATTERN` search many; each match then also carries buffer_id, buffer_name
+    and source. Offsets are bytes, lines count from 1.
+    """
+    many = collection is not None or all_buffers
+    if collection is not None and all_buffers:
+        raise UsageError("use either --collection or --all, not both")
+    if len(targets) != (1 if many else 2):
+        expected = "PATTERN" if many else "BUFFER PATTERN"
+        raise UsageError(
+            f"expected {expected}, got {len(targets)} argument(s)",
+            suggestion="rlm grep BUFFER PATTERN, or rlm grep --collection NAME PATTERN",
+        )
+    pattern = targets[-1]
     store = app.store()
-    b = store.resolve_buffer(buffer)
-    matches = grep_buffer(
-        store, b, pattern, max_matches=max_matches, window=window, ignore_case=ignore_case
+    if many:
+        buffers = store.list_buffers(collection=collection)
+        warnings = (
+            [] if buffers or collection is None else [f"no buffers in collection '{collection}'"]
+        )
+    else:
+        buffers = [store.resolve_buffer(targets[0])]
+        warnings = []
+    found = grep_buffers(
+        store, buffers, pattern, max_matches=max_matches, window=window, ignore_case=ignore_case
     )
-    data = [
-        {"offset": m.offset, "matched": m.matched, "snippet": m.snippet, "line": m.line}
-        for m in matches
-    ]
+    data: list[dict[str, object]] = []
+    for b, m in found:
+        item: dict[str, object] = {
+            "offset": m.offset,
+            "matched": m.matched,
+            "snippet": m.snippet,
+            "line": m.line,
+        }
+        if many:
+            item |= {"buffer_id": b.id, "buffer_name": b.name, "source": b.source}
+        data.append(item)
 
     def text() -> str:
-        if not matches:
+        if not found:
             return f"No matches found for pattern: {pattern}\n"
-        out = [f"Found {len(matches)} matches for pattern: {pattern}", ""]
-        for i, m in enumerate(matches, 1):
-            out.append(f"Match {i} at byte {m.offset} (line {m.line}):")
+        out = [f"Found {len(found)} matches for pattern: {pattern}", ""]
+        for i, (b, m) in enumerate(found, 1):
+            where = f"in {b.source or b.name or b.id} " if many else ""
+            out.append(f"Match {i} {where}at byte {m.offset} (line {m.line}):")
             out.append("  " + m.snippet.replace("\n", "\\n"))
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text)
+    return Output(data=data, text=text, warnings=warnings)
 
 
 @click.command(name="chunk-indices")
