@@ -95,3 +95,17 @@ def test_buffers_resolve_by_the_source_path_results_show(
     by_source = cli("--format", "json", "show", by_name["source"]).json()["buffer"]
     assert by_source["id"] == by_name["id"]
     assert cli("show", "docs/nope.md").code == 1
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_chunk_list_shows_symbols_for_code(cli: Callable[..., Any], isolated_env: Path) -> None:
+    (isolated_env / "shapes.py").write_text(
+        "class Square:\n    def area(self):\n        return 4\n", encoding="utf-8"
+    )
+    assert cli("init").code == 0
+    assert cli("load", "shapes.py", "--chunker", "code").code == 0
+    listing = cli("chunk", "list", "shapes.py").out.splitlines()
+    assert listing[2].split()[-1] == "Symbol"
+    assert "Square" in listing[4]
+    assert cli("add-buffer", "prose", "just words").code == 0
+    assert "Symbol" not in cli("chunk", "list", "prose").out

@@ -111,11 +111,15 @@ def list_chunks(app: AppContext, buffer: str, preview: bool, preview_len: int) -
         if not chunks:
             return f"No chunks found for buffer: {b.label}\n"
         out = [f"Chunks for buffer '{b.label}' ({len(chunks)} chunks):", ""]
+        symbols = any(c.symbol for c in chunks)  # code chunks: show what they define
         head = f"{'ID':<8} {'Index':<6} {'Start':<12} {'Size':<12} {'Lines':<14}"
-        out += [head + (" Preview" if preview else ""), "-" * (70 if preview else 54)]
+        head += " Symbol" if symbols and not preview else ""
+        out += [head + (" Preview" if preview else ""), "-" * (70 if preview or symbols else 54)]
         for c in chunks:
             lines = f"{c.line_start}-{c.line_end}" if c.line_start is not None else "-"
             line = f"{c.id:<8} {c.index:<6} {c.byte_start:<12} {c.size:<12} {lines:<14}"
+            if symbols and not preview:
+                line += " " + (c.symbol or "-")
             if preview:
                 line += " " + truncate(c.content.replace("\n", " "), preview_len + 3)
             out.append(line)
