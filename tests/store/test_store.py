@@ -91,3 +91,36 @@ def test_reset_keeps_ids_counting(store: Store) -> None:
     with store.transaction():
         second = store.insert_buffer(NewBuffer(name="a"))
     assert second > first
+
+
+@pytest.mark.parametrize("per_statement", [1, 7, 500])
+def test_chunks_insert_in_multi_row_statements_with_fts_rows(
+    store: Store, monkeypatch: pytest.MonkeyPatch, per_statement: int
+) -> None:
+    """However a batch is cut into statements, ids are consecutive and every chunk is indexed."""
+    import rlm.store.chunks as chunk_queries
+
+    monkeypatch.setattr(chunk_queries, "_rows_per_statement", lambda conn: per_statement)
+    words = [f"word{i:03d} parseConfig{i} 東京{i}" for i in range(23)]
+    with store.transaction():
+        bid = store.insert_buffer(NewBuffer(name="many", size=1))
+        ids = store.insert_chunks(bid, [_chunk(i, w, i * 40) for i, w in enumerate(words)])
+    assert ids == list(range(ids[0], ids[0] + len(words)))
+    stored = store.list_chunks(bid)
+    assert [(c.id, c.index, c.content) for c in stored] == list(
+        zip(ids, range(len(words)), words, strict=True)
+    )
+    for i in (0, 6, 7, 22):  # statement edges for 7
+        assert [cid for cid, _ in store.bm25(f'"word{i:03d}"', 5)] == [ids[i]]
+    aux = store.conn.execute("SELECT COUNT(*) FROM chunks_aux_fts").fetchone()[0]
+    assert aux == len(words)
+
+
+def test_rows_per_statement_respects_the_parameter_limit() -> None:
+    import rlm.store.chunks as chunk_queries
+
+    class OldSqlite:
+        def getlimit(self, category: int) -> int:
+            return 999
+
+    assert chunk_queries._rows_per_statement(OldSqlite()) == 999 // 13  # type: ignore[arg-type]
