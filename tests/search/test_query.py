@@ -123,6 +123,7 @@ def test_weighted_term_sum_equals_the_or_query(store: Store, add: AddBuffer) -> 
     words = ["alpha", "beta", "gamma", "delta", "eps"]
     add("a", [" ".join(words[: i + 1]) + f" filler{i}" for i in range(5)])
     add("b", ["alpha alpha beta", "gamma zeta"])
+    add("c", [f"other{i}" for i in range(10)])  # no term in half the chunks: nothing pruned
     query = "alpha beta alpha gamma zeta nothing"
     terms = porter_terms(query)
     expected = store.bm25(" OR ".join(terms), 50)
@@ -138,3 +139,25 @@ def test_weighted_term_sum_equals_the_or_query(store: Store, add: AddBuffer) -> 
     assert [c for c, _ in store.bm25_sum(weighted, 50, [2])] == [
         c for c, _ in store.bm25(" OR ".join(terms), 50, [2])
     ]
+
+
+def test_long_queries_skip_terms_with_clamped_idf(store: Store, add: AddBuffer) -> None:
+    """Terms in half the chunks or more add ~1e-6 to BM25; long queries skip them."""
+    texts = [f"the report {w} of the day" for w in ("alpha", "beta", "gamma", "delta")]
+    texts += ["the the the", "the report", "zeta and the report"]
+    ids = add("doc", texts)
+    query = "the report about alpha and beta of the zeta day"  # >= 8 distinct terms
+    terms = porter_terms(query)
+    weighted = [(t, float(terms.count(t))) for t in dict.fromkeys(terms)]
+    assert len(weighted) >= 8
+    full = store.bm25(" OR ".join(terms), 50)
+    got = store.bm25_sum(weighted, 50)
+    # "the", "report", "of", "day" are in >= half of the 7 chunks: skipped. What is left
+    # ranks exactly as the full OR query ranks the chunks that match informative terms.
+    informative = {ids[0], ids[1], ids[6]}  # alpha, beta, zeta/and
+    assert [c for c, _ in got] == [c for c, _ in full if c in informative]
+    assert {c for c, _ in full} - informative  # the full query also had near-zero rows
+    # A query made only of such terms keeps them: "the" still finds "the".
+    common = ["the", "report", "of", "day", "the report", "of the", "the day", "reports"]
+    found = store.bm25_sum([(f'"{t}"', 1.0) for t in common], 50)
+    assert {c for c, _ in found} == set(ids)

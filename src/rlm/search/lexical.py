@@ -8,7 +8,11 @@ in spirit) adds per-field scores.
 
 Each index is queried as the rlm-rs OR of per-token FTS5 strings, executed as
 a weighted sum of per-term BM25 scores (``Store.bm25_sum``): the same scores,
-without FTS5's rows x phrases cost on long (pasted-paragraph) queries.
+without FTS5's rows x phrases cost on long (pasted-paragraph) queries. Queries
+of 8+ distinct terms also skip terms found in half the chunks or more (FTS5
+clamps their IDF to 1e-6): a 155-word ArguAna query went from 0.56 s to 0.13 s
+with identical nDCG/recall/MRR; only chunks matching nothing but such terms
+drop off the end of the list.
 
 For prose without CJK or identifiers the aux index has no matching rows, so
 the score *is* the rlm-rs BM25 score; the list stays in BM25 units (higher

@@ -13,6 +13,8 @@ from rlm.errors import SearchError
 from rlm.store.base import StoreBase
 
 _INDEXES = {"porter": "chunks_fts", "aux": "chunks_aux_fts"}
+_PRUNE_FROM_TERMS = 8
+"""Queries with this many distinct terms or more skip near-zero-IDF terms."""
 _MAX_COMPOUND = 400
 """Terms per statement (SQLite's compound-SELECT limit is 500); more are batched."""
 
@@ -58,6 +60,8 @@ class LexicalQueries(StoreBase):
         """
         if not terms or limit <= 0:
             return []
+        if index == "porter":
+            terms = self._informative_terms(terms)
         if len(terms) > _MAX_COMPOUND:
             totals: dict[int, float] = {}
             for start in range(0, len(terms), _MAX_COMPOUND):
@@ -67,6 +71,28 @@ class LexicalQueries(StoreBase):
             ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
             return ranked[:limit]
         return self._bm25_sum(terms, limit, buffer_ids, index)
+
+    def _informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+        """``terms`` without those that occur in at least half of the chunks.
+
+        FTS5's BM25 clamps such a term's IDF, log((N - n + 0.5) / (n + 0.5)),
+        to 1e-6, so it adds at most ~2e-6 to a score, yet scoring it walks the
+        longest doclists: in a pasted paragraph ("the", "of", "is"...) those
+        terms were 60% of the lexical leg's time. Only long queries are
+        pruned (a doc-frequency count costs a little per term), and a query
+        made only of such terms keeps them all, so "the" still finds "the".
+        """
+        if len(terms) < _PRUNE_FROM_TERMS:
+            return list(terms)
+        total = self.chunk_count_total()
+        kept = []
+        for term, weight in terms:
+            rows = self._scored_rows(
+                "SELECT COUNT(*), 0 FROM chunks_fts WHERE chunks_fts MATCH ?", [term]
+            )
+            if 2 * rows[0][0] < total:
+                kept.append((term, weight))
+        return kept or list(terms)
 
     def _bm25_sum(
         self,
