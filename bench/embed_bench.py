@@ -11,7 +11,7 @@ a second baseline embeds exactly rlm's windows with bare fastembed: that ratio
 is rlm's own overhead.
 
     python bench/embed_bench.py               # 300 chunks
-    python bench/embed_bench.py --chunks 3000
+    python bench/embed_bench.py --size-mb 5   # a 5 MB document (~1,700 chunks, ~15 minutes)
     python bench/embed_bench.py --json
 """
 
@@ -61,6 +61,7 @@ def bench(count: int) -> dict[str, Any]:
     batch = embedder.embed_documents(texts)
     rlm_seconds = time.perf_counter() - started
     windows = [piece for plan in embedder._plan(texts, "") for piece, _ in plan]
+    tokens = sum(embedder.count_tokens(texts) or [0])
 
     bare = TextEmbedding(
         model_name=embedder._fastembed_name(),
@@ -80,7 +81,10 @@ def bench(count: int) -> dict[str, Any]:
         "threads": embedder.threads,
         "chunks": count,
         "windows": sum(batch.windows),
+        "tokens": tokens,
         "rlm_chunks_s": count / rlm_seconds,
+        "rlm_tokens_s": tokens / rlm_seconds,
+        "bare_windows_tokens_s": tokens / bare_windows_seconds,
         "bare_chunks_s": count / bare_seconds,
         "ratio": bare_seconds / rlm_seconds,
         "bare_windows_chunks_s": count / bare_windows_seconds,
@@ -91,17 +95,23 @@ def bench(count: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=300)
+    parser.add_argument(
+        "--size-mb", type=float, default=None, help="embed this much text (overrides --chunks)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    f = bench(args.chunks)
+    count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
+    f = bench(count)
     if args.json:
         print(json.dumps(f))
         return
     print(f"{f['model']}, {f['threads']} threads, {f['chunks']} chunks of ~3000 bytes")
     print(f"  rlm embed_documents   {f['rlm_chunks_s']:8.1f} chunks/s ({f['windows']} windows)")
+    print(f"  rlm tokens/s          {f['rlm_tokens_s']:8.0f} ({f['tokens']} tokens)")
     print(f"  bare fastembed        {f['bare_chunks_s']:8.1f} chunks/s (truncated to 1 window)")
     print(f"  ratio                 {f['ratio']:8.2f}")
     print(f"  bare, rlm's windows   {f['bare_windows_chunks_s']:8.1f} chunks/s")
+    print(f"  bare, tokens/s        {f['bare_windows_tokens_s']:8.0f}")
     print(f"  overhead ratio        {f['overhead_ratio']:8.2f}")
 
 
