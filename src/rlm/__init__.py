@@ -9,6 +9,7 @@ The library API is what the CLI and the MCP server call::
     import rlm
     with rlm.Store.init(".rlm/rlm-state.db") as store:
         result = rlm.load_file(store, "book.txt")
+        report = rlm.load(store, ["src/", "notes.md"])  # files, folders, globs
 
 Names are imported on first use, so ``import rlm`` stays cheap; heavy
 dependencies (numpy, onnxruntime) load only when something embeds.
@@ -28,7 +29,10 @@ _EXPORTS = {
     "LoadResult": "rlm.loader",
     "load_text": "rlm.loader",
     "load_file": "rlm.loader",
+    "sync_paths": "rlm.collection",
 }
+_ALIASES = {"load": "sync_paths"}
+"""``rlm.load(store, ["docs/", "notes.md"])``: what ``rlm load PATH...`` does."""
 
 __all__ = [
     "LoadOptions",
@@ -36,17 +40,22 @@ __all__ = [
     "RlmError",
     "Store",
     "__version__",
+    "load",
     "load_file",
     "load_text",
+    "sync_paths",
 ]
 
 if TYPE_CHECKING:
+    from rlm.collection import sync_paths
+    from rlm.collection import sync_paths as load
     from rlm.errors import RlmError
     from rlm.loader import LoadOptions, LoadResult, load_file, load_text
     from rlm.store import Store
 
 
 def __getattr__(name: str) -> Any:
+    name = _ALIASES.get(name, name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rlm' has no attribute {name!r}")
