@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,8 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from rlm.cli.main import run
+
+# CI must pass or fail for the code, not for the dice or the machine's speed:
+# property tests replay the same examples on every run and have no deadline.
+# HYPOTHESIS_PROFILE=explore looks for new failures with fresh random examples.
+settings.register_profile("ci", derandomize=True, database=None, deadline=None)
+settings.register_profile("explore", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _is_loopback(address: Any) -> bool:
