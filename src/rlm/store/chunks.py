@@ -27,9 +27,7 @@ _CHUNK_INSERT_COLUMNS = (
     "buffer_id, content, byte_start, byte_end, chunk_index, strategy, token_count,"
     " line_start, line_end, has_overlap, content_hash, symbol, created_at"
 )
-
-
-_INSERT_VALUES = 13
+_INSERT_VALUES = _CHUNK_INSERT_COLUMNS.count(",") + 1
 
 
 def _rows_per_statement(conn: sqlite3.Connection) -> int:

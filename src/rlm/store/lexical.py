@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from rlm.errors import SearchError
 from rlm.store.base import StoreBase
@@ -87,10 +88,10 @@ class LexicalQueries(StoreBase):
         total = self.chunk_count_total()
         kept = []
         for term, weight in terms:
-            rows = self._scored_rows(
-                "SELECT COUNT(*), 0 FROM chunks_fts WHERE chunks_fts MATCH ?", [term]
+            rows = self._fts_rows(
+                "SELECT COUNT(*) FROM chunks_fts WHERE chunks_fts MATCH ?", [term]
             )
-            if 2 * rows[0][0] < total:
+            if 2 * int(rows[0][0]) < total:
                 kept.append((term, weight))
         return kept or list(terms)
 
@@ -131,14 +132,17 @@ class LexicalQueries(StoreBase):
     def chunk_count_total(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
-    def _scored_rows(self, sql: str, params: Sequence[object]) -> list[tuple[int, float]]:
-        """(chunk id, score) rows of a lexical query; an FTS5 syntax error is a SearchError."""
+    def _fts_rows(self, sql: str, params: Sequence[object]) -> list[Any]:
+        """The rows of an FTS5 MATCH query; an FTS5 syntax error is a SearchError."""
         try:
-            rows = self.conn.execute(sql, params).fetchall()
+            return list(self.conn.execute(sql, params).fetchall())
         except sqlite3.OperationalError as exc:
             raise SearchError(
                 f"query error: {exc}",
                 error_type="SearchError",
                 suggestion="This is a bug in query escaping; please report the query",
             ) from exc
-        return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _scored_rows(self, sql: str, params: Sequence[object]) -> list[tuple[int, float]]:
+        """(chunk id, score) rows of a lexical query."""
+        return [(int(r[0]), float(r[1])) for r in self._fts_rows(sql, params)]
