@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import rlm
-from rlm.collection import sync_paths
+from rlm.ingest.collection import sync_paths
 
 
 def test_public_names_resolve() -> None:

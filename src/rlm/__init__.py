@@ -25,11 +25,11 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "RlmError": "rlm.errors",
     "Store": "rlm.store",
-    "LoadOptions": "rlm.loader",
-    "LoadResult": "rlm.loader",
-    "load_text": "rlm.loader",
-    "load_file": "rlm.loader",
-    "sync_paths": "rlm.collection",
+    "LoadOptions": "rlm.ingest.loader",
+    "LoadResult": "rlm.ingest.loader",
+    "load_text": "rlm.ingest.loader",
+    "load_file": "rlm.ingest.loader",
+    "sync_paths": "rlm.ingest.collection",
 }
 _ALIASES = {"load": "sync_paths"}
 """``rlm.load(store, ["docs/", "notes.md"])``: what ``rlm load PATH...`` does."""
@@ -47,10 +47,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from rlm.collection import sync_paths
-    from rlm.collection import sync_paths as load
     from rlm.errors import RlmError
-    from rlm.loader import LoadOptions, LoadResult, load_file, load_text
+    from rlm.ingest.collection import sync_paths
+    from rlm.ingest.collection import sync_paths as load
+    from rlm.ingest.loader import LoadOptions, LoadResult, load_file, load_text
     from rlm.store import Store
 
 

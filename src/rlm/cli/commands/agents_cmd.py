@@ -54,7 +54,7 @@ def update_buffer(
     not given default to the buffer's own settings (from its load).
     """
     from rlm.cli.context import app_of
-    from rlm.update import options_for_buffer, update_text
+    from rlm.ingest.update import options_for_buffer, update_text
 
     del embed
     app: AppContext = app_of(ctx)

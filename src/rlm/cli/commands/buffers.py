@@ -11,8 +11,8 @@ from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, human_size, to_json, truncate
 from rlm.errors import ConfirmationRequiredError, WriteError
+from rlm.ingest.loader import LoadOptions, LoadResult, load_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, from_bytes, read_stdin
-from rlm.loader import LoadOptions, LoadResult, load_text
 from rlm.store import Buffer, Chunk, Store
 
 

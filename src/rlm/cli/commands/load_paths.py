@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 from rlm.cli.context import AppContext
 from rlm.cli.options import embedder_factory, progress_bar
 from rlm.cli.render import Output
+from rlm.ingest.loader import LoadOptions
 from rlm.io import open_file
-from rlm.loader import LoadOptions
 
 if TYPE_CHECKING:
-    from rlm.collection import SyncReport
+    from rlm.ingest.collection import SyncReport
 
 
 def load_paths(
@@ -34,7 +34,7 @@ def load_paths(
         with open_file(paths[0], lossy=lossy, max_size=max_file_size) as text:
             result = run_load(app, text, name or Path(paths[0]).name, opts, model, model_path)
         return _single_output(result)
-    from rlm.collection import sync_paths
+    from rlm.ingest.collection import sync_paths
 
     with progress_bar("Loading files") as progress, progress_bar("Embedding") as embed_progress:
         report = sync_paths(

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 from rlm.chunking import chunk_spans, get_chunker
 from rlm.chunking.base import ByteText, ChunkConfig, estimate_tokens
 from rlm.errors import RlmError
+from rlm.ingest.loader import EmbedderFactory, LoadOptions, chunk_hash
 from rlm.io import SourceText
-from rlm.loader import EmbedderFactory, LoadOptions, chunk_hash
 from rlm.store import Buffer, Chunk, NewBuffer, NewChunk, Store
 
 Progress = Callable[[int, int], None]

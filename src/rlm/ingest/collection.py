@@ -28,7 +28,7 @@ which makes the collection mirror the files it finds:
 * **Incremental.** A file whose size and mtime match its buffer (and whose
   chunking settings did not change) is not read. Otherwise it is read and
   hashed: the same SHA-256 only refreshes the stored mtime; a different one
-  re-chunks the file with :func:`rlm.update.update_text`, which keeps the ids
+  re-chunks the file with :func:`rlm.ingest.update.update_text`, which keeps the ids
   (and vectors) of unchanged chunks, and only chunks without a vector are
   embedded. Buffers whose file is gone (or is now skipped as binary, empty,
   too large...) are removed; a file that could not be read this time keeps
@@ -60,13 +60,13 @@ from rlm.errors import (
     ReadError,
     RlmError,
 )
+from rlm.ingest.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
+from rlm.ingest.update import update_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, SourceText, open_file
 from rlm.io.reader import content_type_for
 from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
-from rlm.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
 from rlm.store import NewBuffer, Store
 from rlm.store.models import Buffer
-from rlm.update import update_text
 from rlm.views import GrepMatch, grep_buffer
 
 AUTO_CHUNKER = "semantic"

@@ -1,4 +1,4 @@
-"""Folder loading into collections and incremental re-indexing (``rlm.collection``)."""
+"""Folder loading into collections and incremental re-indexing (``rlm.ingest.collection``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rlm.collection import collect_files, effective_options, grep_collection, sync_paths
 from rlm.embedding.base import Embedder
 from rlm.embedding.hashing import HashEmbedder
 from rlm.errors import EmbeddingError, EmptyInputError, FileNotFoundInputError
-from rlm.loader import LoadOptions
+from rlm.ingest.collection import collect_files, effective_options, grep_collection, sync_paths
+from rlm.ingest.loader import LoadOptions
 from rlm.store import Store
 
 PARAGRAPH = "Plain prose about the subject of this file, repeated to make chunks. "
@@ -285,7 +285,7 @@ def test_embedding_failure_is_a_warning_and_the_next_run_resumes(
 def test_interrupted_sync_leaves_no_partial_buffer(
     store: Store, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rlm.loader import store_text as real
+    from rlm.ingest.loader import store_text as real
 
     calls: list[str] = []
 
@@ -295,13 +295,13 @@ def test_interrupted_sync_leaves_no_partial_buffer(
             raise KeyboardInterrupt
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("rlm.collection.store_text", flaky)
+    monkeypatch.setattr("rlm.ingest.collection.store_text", flaky)
     with pytest.raises(KeyboardInterrupt):
         sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     stored = store.list_buffers("proj")
     assert sorted(b.label for b in stored) == ["README.md", "docs/guide.txt"]
     assert all((b.chunk_count or 0) > 0 for b in stored)
-    monkeypatch.setattr("rlm.collection.store_text", real)
+    monkeypatch.setattr("rlm.ingest.collection.store_text", real)
     report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     assert report.added == ["src/app.py", "src/util.py"] and report.unchanged == 2
 
