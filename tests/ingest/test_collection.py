@@ -143,11 +143,14 @@ def test_edit_one_file_rechunks_and_embeds_only_its_changed_chunks(
     assert counts["src/util.py"] == len(new_ids)
 
 
-def test_deleted_file_removes_its_buffer(store: Store, project: Path) -> None:
+def test_deleted_file_keeps_its_buffer_unless_sync(store: Store, project: Path) -> None:
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     (project / "docs" / "guide.txt").unlink()
-    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
-    assert report.removed == ["docs/guide.txt"]
+    kept = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    assert kept.removed == [] and not kept.sync
+    assert store.find_buffer_by_name("docs/guide.txt") is not None
+    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False), sync=True)
+    assert report.removed == ["docs/guide.txt"] and report.sync
     assert store.find_buffer_by_name("docs/guide.txt") is None
     assert report.unchanged == 3
 
@@ -175,10 +178,12 @@ def test_unloadable_files_are_skipped_with_reasons(store: Store, isolated_env: P
     assert buffer is not None and store.read_buffer(buffer.id) == "caf\ufffd\n"
 
 
-def test_file_that_becomes_binary_is_removed(store: Store, project: Path) -> None:
+def test_file_that_becomes_binary_is_removed_by_sync(store: Store, project: Path) -> None:
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     write(project / "docs" / "guide.txt", b"\x00binary now")
-    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    kept = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    assert kept.removed == [] and store.find_buffer_by_name("docs/guide.txt") is not None
+    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False), sync=True)
     assert report.removed == ["docs/guide.txt"]
     assert [n for n, _ in report.skipped] == ["docs/guide.txt"]
 
@@ -262,7 +267,17 @@ def test_missing_path_and_empty_result(store: Store, project: Path) -> None:
         sync_paths(store, ["nope"], options=LoadOptions(embed=False))
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     with pytest.raises(EmptyInputError):
-        sync_paths(store, ["proj/*.nothing"], options=LoadOptions(embed=False), collection="proj")
+        sync_paths(
+            store,
+            ["proj/*.nothing"],
+            options=LoadOptions(embed=False),
+            collection="proj",
+            sync=True,
+        )
+    empty = sync_paths(
+        store, ["proj/*.nothing"], options=LoadOptions(embed=False), collection="proj"
+    )
+    assert empty.file_count == 0 and empty.warnings == ["no files to load in proj/*.nothing"]
     assert len(store.list_buffers("proj")) == 4
 
 

@@ -1,7 +1,9 @@
-"""Collections: folders and globs loaded as one buffer per file, kept in sync.
+"""Collections: folders and globs loaded as one buffer per file.
 
 ``rlm load DIR`` (or ``GLOB``, or several paths) calls :func:`sync_paths`,
-which makes the collection mirror the files it finds:
+which adds and updates one buffer per file it finds. It removes buffers only
+when asked (``sync=True``, ``rlm load --sync``): the collection then mirrors
+the paths, and buffers of files no longer found there are deleted.
 
 * **Files.** :func:`collect_files` walks folders with :func:`rlm.io.walk.walk`
   (sorted; ``.gitignore`` / ``.rlmignore``; ``.git``, ``.rlm``, ``.venv``,
@@ -30,9 +32,13 @@ which makes the collection mirror the files it finds:
   hashed: the same SHA-256 only refreshes the stored mtime; a different one
   re-chunks the file with :func:`rlm.ingest.update.update_text`, which keeps the ids
   (and vectors) of unchanged chunks, and only chunks without a vector are
-  embedded. Buffers whose file is gone (or is now skipped as binary, empty,
-  too large...) are removed; a file that could not be read this time keeps
-  its buffer.
+  embedded.
+* **Removal, only with ``sync``.** Buffers of the collection whose file is not
+  among the paths (gone, outside the glob, or now skipped as binary, empty,
+  too large...) are removed and listed in ``SyncReport.removed``; a file that
+  could not be read this time keeps its buffer. Without ``sync`` nothing is
+  ever removed: ``rlm load 'docs/a*.md'`` then ``rlm load 'docs/b*.md'``
+  keeps both files' buffers.
 * **Transactions.** Each file is stored, replaced or removed in its own
   transaction: an interruption loses at most the file in progress and never
   leaves a partial buffer. Embedding runs after all files are stored (one model
@@ -104,7 +110,9 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)
     """Names of buffers whose file content (or chunking settings) changed."""
     removed: list[str] = field(default_factory=list)
-    """Names of buffers deleted because their file is gone or no longer loadable."""
+    """With ``sync``: names of buffers deleted because their file is no longer in the paths."""
+    sync: bool = False
+    """Whether the run mirrored the paths (and so could remove buffers)."""
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(name, reason) of files not loaded."""
@@ -122,7 +130,7 @@ class SyncReport:
 
     @property
     def file_count(self) -> int:
-        """Files the collection holds after the sync."""
+        """Files of these paths the collection holds after the run."""
         return len(self.added) + len(self.changed) + self.unchanged
 
 
@@ -270,8 +278,12 @@ def sync_paths(
     progress: ByteProgress | None = None,
     embed_progress: Callable[[int, int], None] | None = None,
     cwd: Path | None = None,
+    sync: bool = False,
 ) -> SyncReport:
     """Load ``paths`` into a collection, or bring it up to date (see the module docstring).
+
+    ``sync=True`` also removes the collection's buffers whose files are not in
+    ``paths`` any more; without it nothing is removed.
 
     ``progress(done, total)`` counts bytes of the files found (unchanged files
     count at once); ``embed_progress(done, total)`` counts chunks to embed.
@@ -281,14 +293,16 @@ def sync_paths(
     ChunkConfig(opts.chunk_size, opts.overlap).validate()
     found = collect_files(paths, cwd=cwd)
     name = collection or found.collection
-    report = SyncReport(collection=name, skipped=list(found.skipped))
+    report = SyncReport(collection=name, skipped=list(found.skipped), sync=sync)
     existing = {b.name: b for b in store.list_buffers(name) if b.name is not None}
-    if not found.files and existing:
+    if not found.files and existing and sync:
         raise EmptyInputError(
             f"no files to load in {' '.join(paths)}; collection '{name}' left as it was",
             suggestion="Check the paths and the ignore files; to empty the collection,"
             " delete its buffers",
         )
+    if not found.files:
+        report.warnings.append(f"no files to load in {' '.join(paths)}")
     keep: set[str] = set()
     to_embed: list[tuple[int, str, int]] = []
     total = sum(f.size for f in found.files)
@@ -305,7 +319,7 @@ def sync_paths(
         if progress:
             progress(done, total)
     for old_name, buffer in existing.items():
-        if old_name not in keep:
+        if sync and old_name not in keep:
             with store.transaction():
                 store.delete_buffer(buffer.id)
                 store.context_remove_buffer(buffer.id)

@@ -249,6 +249,13 @@ class RlmTools:
             str | None,
             Field(description="Folder loads: the collection name (default: folder name)."),
         ] = None,
+        sync: Annotated[
+            bool,
+            Field(
+                description="Folders and globs: mirror them, removing the collection's buffers"
+                " whose files are no longer there (the result lists them). Default: never remove."
+            ),
+        ] = False,
     ) -> CallToolResult:
         """Load a file, folder or glob (path) or a text (content + name) into the store:
         chunk, index and embed it. Returns the buffer id and chunk count (folders: a
@@ -262,6 +269,7 @@ class RlmTools:
         argv += flag("--replace", replace) + flag("--no-embed", not embed)
         if path is not None:
             argv += flag("--lossy", lossy) + opt("--collection", collection)
+            argv += flag("--sync", sync)
             return self.call([*argv, "--", path])
         assert content is not None and name is not None
         return self.call([*argv, "--", name, content])

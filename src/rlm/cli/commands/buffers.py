@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from rlm.cli.commands.load_paths import load_output, load_result_json, load_warnings
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, human_size, to_json, truncate
@@ -62,34 +63,6 @@ def chunk_json(chunk: Chunk, *, with_content: bool = True) -> dict[str, Any]:
     return data
 
 
-def load_result_json(result: LoadResult) -> dict[str, Any]:
-    return {
-        "buffer_id": result.buffer_id,
-        "chunk_count": result.chunk_count,
-        "embedded_count": result.embedded_count,
-        "model": result.model,
-        "name": result.name,
-        "replaced": result.replaced_buffer,
-        "size": result.size,
-        "source": result.source,
-    }
-
-
-def load_warnings(result: LoadResult) -> list[str]:
-    warnings = []
-    if result.fallback_reason:
-        warnings.append(
-            f"embedding model unavailable ({result.fallback_reason}); used the hash fallback,"
-            " so semantic search is lexical only. Run 'rlm model doctor'."
-        )
-    if result.embed_error is not None:
-        warnings.append(
-            f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run 'rlm chunk embed {result.name or result.buffer_id}'"
-        )
-    return warnings
-
-
 def run_load(
     app: AppContext,
     text_source: Any,
@@ -127,6 +100,12 @@ def run_load(
     help="Refuse files larger than this many bytes.",
 )
 @click.option("--collection", help="Folder loads: the collection name (default: folder name).")
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Folders and globs: mirror them, removing the collection's buffers whose files"
+    " are not in PATH any more (listed in the output). Without it a load never removes.",
+)
 @pass_app
 def load(
     app: AppContext,
@@ -143,9 +122,13 @@ def load(
     no_embed: bool,
     max_file_size: int,
     collection: str | None,
+    sync: bool,
 ) -> Output:
-    """Load files, folders or stdin (-) into buffers, chunk, index and embed them."""
-    from rlm.cli.commands.load_paths import load_paths
+    """Load files, folders or stdin (-) into buffers, chunk, index and embed them.
+
+    A load adds and updates buffers; it removes one only with --sync.
+    """
+    from rlm.ingest.load import load as load_paths
 
     opts = LoadOptions(
         chunker=chunker.lower(),
@@ -155,30 +138,21 @@ def load(
         embed=not no_embed,
         language=language,
     )
-    if paths == ("-",):
-        text = read_stdin(lossy=lossy, allow_empty=False)
-        result = run_load(app, text, name or "stdin", opts, model, model_path)
-        return _single_output(result)
-    return load_paths(
-        app,
-        paths,
-        name=name,
-        opts=opts,
-        model=model,
-        model_path=model_path,
-        lossy=lossy,
-        max_file_size=max_file_size,
-        collection=collection,
-    )
-
-
-def _single_output(result: LoadResult) -> Output:
-    text = (
-        f"Loaded buffer {result.name or 'unnamed'} (ID: {result.buffer_id}) with"
-        f" {result.chunk_count} chunks ({result.embedded_count} embedded)"
-        f" from {result.source or '<stdin>'}\n"
-    )
-    return Output(data=load_result_json(result), text=text, warnings=load_warnings(result))
+    with progress_bar("Loading") as progress, progress_bar("Embedding") as embed_progress:
+        result = load_paths(
+            app.store(),
+            paths,
+            name=name,
+            options=opts,
+            collection=collection,
+            sync=sync,
+            lossy=lossy,
+            max_file_size=max_file_size,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
+            embed_progress=embed_progress,
+        )
+    return load_output(result)
 
 
 @click.command(name="list")

@@ -1,54 +1,62 @@
-"""``rlm load PATH...``: one file keeps rlm-rs's output; folders and globs report a summary."""
+"""How ``rlm load`` reports: one buffer keeps rlm-rs's output; folders and globs a summary.
+
+The decision what to load (stdin, one file, folders, globs) is the library's
+(:func:`rlm.ingest.load.load`); this module only renders its result.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rlm.cli.context import AppContext
-from rlm.cli.options import embedder_factory, progress_bar
 from rlm.cli.render import Output
-from rlm.ingest.loader import LoadOptions
-from rlm.io import open_file
+from rlm.ingest.collection import SyncReport
+from rlm.ingest.loader import LoadResult
 
-if TYPE_CHECKING:
-    from rlm.ingest.collection import SyncReport
+LISTED = 20
+"""Text mode lists at most this many skipped or removed names (JSON lists all)."""
 
 
-def load_paths(
-    app: AppContext,
-    paths: tuple[str, ...],
-    *,
-    name: str | None,
-    opts: LoadOptions,
-    model: str | None,
-    model_path: str | None,
-    lossy: bool,
-    max_file_size: int,
-    collection: str | None,
-) -> Output:
-    single = len(paths) == 1 and not any(ch in paths[0] for ch in "*?[")
-    if single and not Path(paths[0]).is_dir():
-        from rlm.cli.commands.buffers import _single_output, run_load
+def load_output(result: LoadResult | SyncReport) -> Output:
+    if isinstance(result, SyncReport):
+        return Output(data=report_json(result), text=report_text(result), warnings=result.warnings)
+    return single_output(result)
 
-        with open_file(paths[0], lossy=lossy, max_size=max_file_size) as text:
-            result = run_load(app, text, name or Path(paths[0]).name, opts, model, model_path)
-        return _single_output(result)
-    from rlm.ingest.collection import sync_paths
 
-    with progress_bar("Loading files") as progress, progress_bar("Embedding") as embed_progress:
-        report = sync_paths(
-            app.store(),
-            paths,
-            options=opts,
-            collection=collection,
-            lossy=lossy,
-            max_file_size=max_file_size,
-            embedder_factory=embedder_factory(model, model_path),
-            progress=progress,
-            embed_progress=embed_progress,
+def load_result_json(result: LoadResult) -> dict[str, Any]:
+    return {
+        "buffer_id": result.buffer_id,
+        "chunk_count": result.chunk_count,
+        "embedded_count": result.embedded_count,
+        "model": result.model,
+        "name": result.name,
+        "replaced": result.replaced_buffer,
+        "size": result.size,
+        "source": result.source,
+    }
+
+
+def load_warnings(result: LoadResult) -> list[str]:
+    warnings = []
+    if result.fallback_reason:
+        warnings.append(
+            f"embedding model unavailable ({result.fallback_reason}); used the hash fallback,"
+            " so semantic search is lexical only. Run 'rlm model doctor'."
         )
-    return Output(data=report_json(report), text=report_text(report), warnings=report.warnings)
+    if result.embed_error is not None:
+        warnings.append(
+            f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
+            f" run 'rlm chunk embed {result.name or result.buffer_id}'"
+        )
+    return warnings
+
+
+def single_output(result: LoadResult) -> Output:
+    text = (
+        f"Loaded buffer {result.name or 'unnamed'} (ID: {result.buffer_id}) with"
+        f" {result.chunk_count} chunks ({result.embedded_count} embedded)"
+        f" from {result.source or '<stdin>'}\n"
+    )
+    return Output(data=load_result_json(result), text=text, warnings=load_warnings(result))
 
 
 def report_json(report: SyncReport) -> dict[str, Any]:
@@ -62,6 +70,7 @@ def report_json(report: SyncReport) -> dict[str, Any]:
         "removed": report.removed,
         "reused_chunks": report.reused_chunks,
         "skipped": [{"path": p, "reason": r} for p, r in report.skipped],
+        "sync": report.sync,
         "unchanged": report.unchanged,
     }
 
@@ -74,10 +83,17 @@ def report_text(report: SyncReport) -> str:
         f"  {report.chunk_count} chunks written, {report.embedded_count} embedded,"
         f" {report.reused_chunks} reused",
     ]
+    if report.removed:
+        lines.append(f"  removed {len(report.removed)} (--sync: not in the paths any more):")
+        lines += _listed(report.removed)
     if report.skipped:
         lines.append(f"  skipped {len(report.skipped)}:")
-        for path, reason in report.skipped[:20]:
-            lines.append(f"    {path}: {reason}")
-        if len(report.skipped) > 20:
-            lines.append(f"    ... and {len(report.skipped) - 20} more (see --format json)")
+        lines += _listed([f"{path}: {reason}" for path, reason in report.skipped])
     return "\n".join(lines) + "\n"
+
+
+def _listed(items: list[str]) -> list[str]:
+    lines = [f"    {item}" for item in items[:LISTED]]
+    if len(items) > LISTED:
+        lines.append(f"    ... and {len(items) - LISTED} more (see --format json)")
+    return lines
