@@ -66,12 +66,14 @@ from rlm.errors import (
     ReadError,
     RlmError,
 )
-from rlm.ingest.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
+from rlm.ingest.loader import EmbedderFactory, store_text
+from rlm.ingest.options import LoadOptions
+from rlm.ingest.rows import ByteProgress, refreshed_row, same_settings
 from rlm.ingest.update import update_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, SourceText, open_file
 from rlm.io.reader import content_type_for
 from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
-from rlm.store import NewBuffer, Store
+from rlm.store import Store
 from rlm.store.models import Buffer
 from rlm.views import GrepMatch, grep_buffer
 
@@ -227,14 +229,6 @@ def effective_options(options: LoadOptions, name: str) -> LoadOptions:
     return options
 
 
-def _same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
-    return (
-        buffer.chunk_strategy == opts.chunker.lower()
-        and buffer.chunk_size == opts.chunk_size
-        and buffer.chunk_overlap == opts.overlap
-    )
-
-
 def _skip_reason(exc: RlmError) -> str:
     if isinstance(exc, BinaryFileError):
         return "binary file" + exc.detail[exc.detail.rfind(" (") :]
@@ -349,7 +343,7 @@ def _sync_file(
         old is not None
         and old.size == source.size
         and old.source_mtime == source.mtime
-        and _same_settings(old, opts)
+        and same_settings(old, opts)
     ):
         report.unchanged += 1
         return True
@@ -380,9 +374,9 @@ def _store_file(
     report: SyncReport,
     to_embed: list[tuple[int, str, int]],
 ) -> bool:
-    if old is not None and old.content_hash == text.sha256 and _same_settings(old, opts):
+    if old is not None and old.content_hash == text.sha256 and same_settings(old, opts):
         with store.transaction():
-            store.update_buffer_meta(old.id, _refreshed(old, text))
+            store.update_buffer_meta(old.id, refreshed_row(old, text.source, text.mtime))
         report.unchanged += 1
         return True
     strategy = opts.chunker.lower()
@@ -415,24 +409,6 @@ def _store_file(
     if count:
         to_embed.append((buffer_id, source.name, count))
     return True
-
-
-def _refreshed(old: Buffer, text: SourceText) -> NewBuffer:
-    """``old``'s metadata with the new mtime and source (content is identical)."""
-    return NewBuffer(
-        name=old.name,
-        source=text.source,
-        content_type=old.content_type,
-        content_hash=old.content_hash,
-        size=old.size,
-        line_count=old.line_count,
-        collection=old.collection,
-        encoding=old.encoding,
-        source_mtime=text.mtime,
-        chunk_strategy=old.chunk_strategy,
-        chunk_size=old.chunk_size,
-        chunk_overlap=old.chunk_overlap,
-    )
 
 
 def _missing_vectors(store: Store, collection: str) -> list[tuple[int, str, int]]:

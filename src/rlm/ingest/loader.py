@@ -9,29 +9,38 @@ and the result says how many chunks still need ``rlm chunk embed``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from rlm.chunking import chunk_spans
-from rlm.chunking.base import ByteText, ChunkConfig, PageReleaser, estimate_tokens
+from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.embedding.base import Embedder
 from rlm.errors import BufferExistsError, RlmError
+from rlm.ingest.options import LoadOptions
+from rlm.ingest.rows import (
+    ByteProgress,
+    SpanText,
+    buffer_row,
+    chunk_hash,
+    chunk_rows,
+    segments,
+)
 from rlm.io import SourceText
-from rlm.store import NewBuffer, NewChunk, Store
+from rlm.store import NewChunk, Store
 
-ByteProgress = Callable[[int, int], None]
+__all__ = [
+    "ByteProgress",
+    "EmbedderFactory",
+    "LoadOptions",
+    "LoadResult",
+    "build_chunks",
+    "chunk_hash",
+    "load_file",
+    "load_text",
+    "store_text",
+]
+
 EmbedderFactory = Callable[[], Embedder]
-
-
-@dataclass(frozen=True)
-class LoadOptions:
-    chunker: str = "semantic"
-    chunk_size: int = 3000
-    overlap: int = 500
-    replace: bool = False
-    embed: bool = True
-    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,62 +61,13 @@ class LoadResult:
         return self.chunk_count - self.embedded_count
 
 
-def chunk_hash(content: bytes) -> str:
-    """16 hex digits of SHA-256: short enough to cite, long enough never to collide."""
-    return hashlib.sha256(content).hexdigest()[:16]
-
-
 def build_chunks(data: ByteText, config: ChunkConfig, strategy: str) -> Iterator[NewChunk]:
-    """Chunk spans turned into rows: exact text, line span, hash, token estimate."""
-    line = 1
-    cursor = 0
-    for span in chunk_spans(data, config, strategy):
-        raw = data[span.start : span.end]
-        # Starts strictly increase (a chunker invariant), so lines only move forward.
-        line += data[cursor : span.start].count(b"\n")
-        cursor = span.start
-        last_newlines = raw.count(b"\n", 0, max(len(raw) - 1, 0))
-        yield NewChunk(
-            index=span.index,
-            byte_start=span.start,
-            byte_end=span.end,
-            content=raw.decode("utf-8"),
-            strategy=span.strategy,
-            token_count=estimate_tokens(len(raw)),
-            line_start=line,
-            line_end=line + last_newlines,
-            has_overlap=span.has_overlap,
-            content_hash=chunk_hash(raw),
-            symbol=span.symbol,
-        )
-
-
-def _buffer_row(
-    text: SourceText, name: str | None, opts: LoadOptions, collection: str | None
-) -> NewBuffer:
-    return NewBuffer(
-        name=name,
-        source=text.source,
-        content_type=text.content_type,
-        content_hash=text.sha256,
-        size=text.size,
-        line_count=text.line_count,
-        collection=collection,
-        encoding=text.encoding,
-        source_mtime=text.mtime,
-        chunk_strategy=opts.chunker.lower(),
-        chunk_size=opts.chunk_size,
-        chunk_overlap=opts.overlap,
+    """Chunk spans turned into rows (blank ones dropped: see :mod:`rlm.ingest.rows`)."""
+    spans = (
+        SpanText(s.start, s.end, s.strategy, s.has_overlap, s.symbol)
+        for s in chunk_spans(data, config, strategy)
     )
-
-
-def _segments(text: SourceText, progress: ByteProgress | None) -> Iterator[bytes]:
-    releaser = PageReleaser(text.data)
-    for start, end in text.pieces():
-        yield bytes(text.data[start:end])
-        releaser.release(end)
-        if progress:
-            progress(end // 2, text.size)
+    return chunk_rows(data, spans)
 
 
 def store_text(
@@ -132,8 +92,8 @@ def store_text(
                 store.delete_buffer(existing.id)
                 store.context_remove_buffer(existing.id)
                 replaced = True
-        buffer_id = store.insert_buffer(_buffer_row(text, name, opts, collection))
-        store.write_buffer_segments(buffer_id, _segments(text, progress))
+        buffer_id = store.insert_buffer(buffer_row(text, name, opts, collection))
+        store.write_buffer_segments(buffer_id, segments(text, progress))
         rows = build_chunks(text.data, config, opts.chunker)
         if progress:
             rows = _report_chunks(rows, text.size, progress)

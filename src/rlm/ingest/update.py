@@ -37,11 +37,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from rlm.chunking import chunk_spans, get_chunker
-from rlm.chunking.base import ByteText, ChunkConfig, estimate_tokens
+from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import RlmError
-from rlm.ingest.loader import EmbedderFactory, LoadOptions, chunk_hash
+from rlm.ingest.loader import EmbedderFactory
+from rlm.ingest.options import LoadOptions
+from rlm.ingest.rows import (
+    LineCounter,
+    SpanText,
+    buffer_row,
+    chunk_hash,
+    chunk_row,
+    is_blank_span,
+    same_settings,
+    segments,
+)
 from rlm.io import SourceText
-from rlm.store import Buffer, Chunk, NewBuffer, NewChunk, Store
+from rlm.store import Buffer, Chunk, NewChunk, Store
 
 Progress = Callable[[int, int], None]
 
@@ -149,10 +160,18 @@ def common_suffix(a: ByteText, b: ByteText, limit: int) -> int:
 
 
 def _old_chunks_consistent(old_data: ByteText, old: Sequence[Chunk]) -> bool:
-    """Stored chunks match the stored text and are ordered (else: full mode)."""
-    prev_start, prev_end = -1, -1
+    """Stored chunks match the stored text, are ordered and cover it (else: full mode).
+
+    A gap means a blank chunk was not stored (:mod:`rlm.ingest.rows`): the
+    chunker's state at the gap is unknown, so the region shortcut is unsafe.
+    """
+    if old and (old[0].byte_start != 0 or old[-1].byte_end != len(old_data)):
+        return False
+    prev_start, prev_end = -1, 0
     for i, c in enumerate(old):
         if c.index != i or c.byte_start <= prev_start or c.byte_end <= prev_end:
+            return False
+        if c.byte_start > prev_end:
             return False
         if c.byte_end > len(old_data) or old_data[c.byte_start : c.byte_end] != c.content.encode(
             "utf-8"
@@ -275,6 +294,7 @@ def plan_update(
         ]
         candidates = list(old)
         mode = "full"
+    entries = [e for e in entries if not is_blank_span(new_data, e.start, e.end)]
     _match_by_hash(new_data, entries, candidates)
     prev_end = 0
     for i, e in enumerate(entries):
@@ -291,14 +311,8 @@ def plan_update(
 
 def _line_spans(data: ByteText, entries: Sequence[_Entry]) -> list[tuple[int, int]]:
     """(line start, line end) of every entry; entries' starts strictly increase."""
-    spans: list[tuple[int, int]] = []
-    line, cursor = 1, 0
-    for e in entries:
-        line += data[cursor : e.start].count(b"\n")
-        cursor = e.start
-        last = data[e.start : max(e.end - 1, e.start)].count(b"\n")
-        spans.append((line, line + last))
-    return spans
+    lines = LineCounter(data)
+    return [lines.span(e.start, e.end) for e in entries]
 
 
 def _replacements(
@@ -327,31 +341,6 @@ def _replacements(
             chosen = [ids[first]]
         out[c.id] = chosen
     return out
-
-
-def _buffer_row(buffer: Buffer, text: SourceText, opts: LoadOptions) -> NewBuffer:
-    return NewBuffer(
-        name=buffer.name,
-        source=text.source or buffer.source,
-        content_type=text.content_type or buffer.content_type,
-        content_hash=text.sha256,
-        size=text.size,
-        line_count=text.line_count,
-        collection=buffer.collection,
-        encoding=text.encoding,
-        source_mtime=text.mtime,
-        chunk_strategy=opts.chunker.lower(),
-        chunk_size=opts.chunk_size,
-        chunk_overlap=opts.overlap,
-    )
-
-
-def _same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
-    return (
-        buffer.chunk_strategy == opts.chunker.lower()
-        and buffer.chunk_size == opts.chunk_size
-        and buffer.chunk_overlap == opts.overlap
-    )
 
 
 def options_for_buffer(buffer: Buffer, **overrides: object) -> LoadOptions:
@@ -389,32 +378,18 @@ def update_text(
         if progress:
             progress(0, text.size)
         plan = plan_update(
-            old_data, new_data, old, config, strategy, same_settings=_same_settings(buffer, options)
+            old_data, new_data, old, config, strategy, same_settings=same_settings(buffer, options)
         )
         lines = _line_spans(new_data, plan.entries)
         store.delete_chunks([c.id for c in plan.removed])
         moves: list[tuple[int, int, int, int, int | None, int | None, bool, str]] = []
         fresh: list[NewChunk] = []
         for index, (e, (l0, l1)) in enumerate(zip(plan.entries, lines, strict=True)):
-            raw = bytes(new_data[e.start : e.end])
-            digest = e.digest or chunk_hash(raw)
+            digest = e.digest or chunk_hash(bytes(new_data[e.start : e.end]))
             c = e.old
             if c is None:
-                fresh.append(
-                    NewChunk(
-                        index=index,
-                        byte_start=e.start,
-                        byte_end=e.end,
-                        content=raw.decode("utf-8"),
-                        strategy=e.strategy,
-                        token_count=estimate_tokens(len(raw)),
-                        line_start=l0,
-                        line_end=l1,
-                        has_overlap=e.has_overlap,
-                        content_hash=digest,
-                        symbol=e.symbol,
-                    )
-                )
+                span = SpanText(e.start, e.end, e.strategy, e.has_overlap, e.symbol)
+                fresh.append(chunk_row(new_data, span, index, (l0, l1), digest))
             elif (c.index, c.byte_start, c.byte_end, c.line_start, c.line_end) != (
                 index,
                 e.start,
@@ -430,8 +405,9 @@ def update_text(
         superseded = _replacements(plan, len(old_data), len(new_data), ids, added)
         store.add_tombstones(buffer_id, superseded)
         if plan.mode != "unchanged" or old_data != new_data:
-            store.write_buffer_segments(buffer_id, _pieces(text))
-        store.update_buffer_meta(buffer_id, _buffer_row(buffer, text, options))
+            store.write_buffer_segments(buffer_id, segments(text))
+        row = buffer_row(text, buffer.name, options, buffer.collection, fallback=buffer)
+        store.update_buffer_meta(buffer_id, row)
         store.set_chunk_count(buffer_id, len(ids))
     if progress:
         progress(text.size, text.size)
@@ -450,11 +426,6 @@ def update_text(
         superseded=superseded,
     )
     return _embed(store, result, options, embedder_factory)
-
-
-def _pieces(text: SourceText) -> Iterator[bytes]:
-    for start, end in text.pieces():
-        yield bytes(text.data[start:end])
 
 
 def _unembedded(store: Store, buffer_id: int) -> int:
