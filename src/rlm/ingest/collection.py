@@ -52,10 +52,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from rlm import notices
 from rlm.chunking import get_chunker
 from rlm.chunking.base import ChunkConfig
 from rlm.chunking.languages import detect_language
+from rlm.defaults import DEFAULT_CHUNKER
 from rlm.embedding.base import Embedder
 from rlm.errors import (
     BinaryFileError,
@@ -66,7 +69,8 @@ from rlm.errors import (
     ReadError,
     RlmError,
 )
-from rlm.ingest.loader import EmbedderFactory, store_text
+from rlm.ingest.embed import EmbedderFactory, embed_after_write, missing_vectors
+from rlm.ingest.loader import store_text
 from rlm.ingest.options import LoadOptions
 from rlm.ingest.rows import ByteProgress, refreshed_row, same_settings
 from rlm.ingest.update import update_text
@@ -77,7 +81,7 @@ from rlm.store import Store
 from rlm.store.models import Buffer
 from rlm.views import GrepMatch, grep_buffer
 
-AUTO_CHUNKER = "semantic"
+AUTO_CHUNKER = DEFAULT_CHUNKER
 """The chunker value that means "code chunker for code files, this one otherwise"."""
 
 
@@ -135,6 +139,22 @@ class SyncReport:
         """Files of these paths the collection holds after the run."""
         return len(self.added) + len(self.changed) + self.unchanged
 
+    def to_json(self) -> dict[str, Any]:
+        """What ``rlm load DIR --format json`` prints."""
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "chunk_count": self.chunk_count,
+            "collection": self.collection,
+            "embedded_count": self.embedded_count,
+            "file_count": self.file_count,
+            "removed": self.removed,
+            "reused_chunks": self.reused_chunks,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "sync": self.sync,
+            "unchanged": self.unchanged,
+        }
+
 
 # --- finding files -----------------------------------------------------------
 
@@ -151,11 +171,19 @@ def _folder_name(path: Path) -> str:
     return Path(os.path.abspath(path)).resolve().name or "default"
 
 
-def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
+FileCheck = Callable[[Path], "str | None"]
+"""Why a found file may not be loaded (a skip reason), or None when it may."""
+
+
+def collect_files(
+    paths: Sequence[str], *, cwd: Path | None = None, check: FileCheck | None = None
+) -> FileSet:
     """The files ``paths`` (folders, globs, files) name, with their buffer names.
 
     Raises :class:`FileNotFoundInputError` for a path that does not exist and
     is not a glob. A glob that matches nothing is a warning-free empty match.
+    ``check`` (the MCP server's access policy) can refuse single files; they
+    are reported as skipped.
     """
     here = Path(os.path.abspath(cwd or Path.cwd()))
 
@@ -171,6 +199,10 @@ def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
     def add(path: Path, name: str, size: int, mtime: float) -> None:
         if name in named:
             skipped.append((name, "listed twice"))
+            return
+        refused = check(path) if check is not None else None
+        if refused is not None:
+            skipped.append((name, refused))
             return
         named[name] = SourceFile(path, name, size, mtime)
 
@@ -246,13 +278,20 @@ def _skip_reason(exc: RlmError) -> str:
 # --- the sync ------------------------------------------------------------------
 
 
+class Pending(NamedTuple):
+    """A buffer waiting for vectors after every file of the run is stored."""
+
+    buffer_id: int
+    name: str
+    missing: int
+
+
 class _Embedding:
-    """Creates the embedder once, lazily; turns failures into one warning."""
+    """Creates the embedder once, lazily, for every buffer of the run."""
 
     def __init__(self, factory: EmbedderFactory) -> None:
         self.factory = factory
         self.embedder: Embedder | None = None
-        self.error: RlmError | None = None
 
     def get(self) -> Embedder:
         if self.embedder is None:
@@ -273,6 +312,7 @@ def sync_paths(
     embed_progress: Callable[[int, int], None] | None = None,
     cwd: Path | None = None,
     sync: bool = False,
+    check: FileCheck | None = None,
 ) -> SyncReport:
     """Load ``paths`` into a collection, or bring it up to date (see the module docstring).
 
@@ -285,7 +325,7 @@ def sync_paths(
     opts = options or LoadOptions()
     get_chunker(opts.chunker)  # an unknown strategy fails before anything is written
     ChunkConfig(opts.chunk_size, opts.overlap).validate()
-    found = collect_files(paths, cwd=cwd)
+    found = collect_files(paths, cwd=cwd, check=check)
     name = collection or found.collection
     report = SyncReport(collection=name, skipped=list(found.skipped), sync=sync)
     existing = {b.name: b for b in store.list_buffers(name) if b.name is not None}
@@ -296,9 +336,9 @@ def sync_paths(
             " delete its buffers",
         )
     if not found.files:
-        report.warnings.append(f"no files to load in {' '.join(paths)}")
+        report.warnings.append(notices.no_files(" ".join(paths)))
     keep: set[str] = set()
-    to_embed: list[tuple[int, str, int]] = []
+    to_embed: list[Pending] = []
     total = sum(f.size for f in found.files)
     done = 0
     if progress:
@@ -319,10 +359,8 @@ def sync_paths(
                 store.context_remove_buffer(buffer.id)
             report.removed.append(old_name)
     if opts.embed and embedder_factory is not None:
-        queued = {bid for bid, _, _ in to_embed}
-        for bid, bname, missing in _missing_vectors(store, name):
-            if bid not in queued:
-                to_embed.append((bid, bname, missing))
+        queued = {p.buffer_id for p in to_embed}
+        to_embed += [p for p in _missing_vectors(store, name) if p.buffer_id not in queued]
         _embed_all(store, to_embed, _Embedding(embedder_factory), report, embed_progress)
     report.skipped.sort()
     return report
@@ -336,7 +374,7 @@ def _sync_file(
     report: SyncReport,
     lossy: bool,
     max_file_size: int,
-    to_embed: list[tuple[int, str, int]],
+    to_embed: list[Pending],
 ) -> bool:
     """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
     if (
@@ -372,7 +410,7 @@ def _store_file(
     old: Buffer | None,
     opts: LoadOptions,
     report: SyncReport,
-    to_embed: list[tuple[int, str, int]],
+    to_embed: list[Pending],
 ) -> bool:
     if old is not None and old.content_hash == text.sha256 and same_settings(old, opts):
         with store.transaction():
@@ -388,7 +426,7 @@ def _store_file(
         report.changed.append(source.name)
         report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
         if result.unembedded:
-            to_embed.append((old.id, source.name, result.unembedded))
+            to_embed.append(Pending(old.id, source.name, result.unembedded))
         return True
     if old is None:
         holder = store.find_buffer_by_name(source.name)
@@ -407,57 +445,50 @@ def _store_file(
     report.added.append(source.name)
     report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
     if count:
-        to_embed.append((buffer_id, source.name, count))
+        to_embed.append(Pending(buffer_id, source.name, count))
     return True
 
 
-def _missing_vectors(store: Store, collection: str) -> list[tuple[int, str, int]]:
-    """Buffers of the collection with non-blank chunks lacking a vector (an interrupted run)."""
+def _missing_vectors(store: Store, collection: str) -> list[Pending]:
+    """Buffers of the collection with chunks lacking a vector (an interrupted run)."""
     ids = {b.id for b in store.list_buffers(collection)}
-    out: list[tuple[int, str, int]] = []
+    out: list[Pending] = []
     for status in store.embedding_status():
         if status.buffer_id in ids and status.embedded_count < status.chunk_count:
-            todo = store.chunks_to_embed(status.buffer_id, "", force=False)
-            missing = sum(1 for _, content, _ in todo if content.strip())
+            missing = missing_vectors(store, status.buffer_id)
             if missing:
-                out.append((status.buffer_id, status.name or str(status.buffer_id), missing))
+                out.append(Pending(status.buffer_id, status.name or str(status.buffer_id), missing))
     return out
 
 
 def _embed_all(
     store: Store,
-    queue: list[tuple[int, str, int]],
+    queue: list[Pending],
     embedding: _Embedding,
     report: SyncReport,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    from rlm.embedding.sync import embed_buffer
-
-    total = sum(n for _, _, n in queue)
+    total = sum(p.missing for p in queue)
     offset = 0
-    for position, (buffer_id, name, expected) in enumerate(queue):
+    for position, pending in enumerate(queue):
 
         def step(done: int, _total: int, base: int = offset) -> None:
             if progress:
                 progress(min(base + done, total), total)
 
-        try:
-            outcome = embed_buffer(store, buffer_id, embedding.get(), progress=step)
-        except RlmError as exc:
+        summary = embed_after_write(store, pending.buffer_id, embedding.get, progress=step)
+        if summary.error is not None:
             left = len(queue) - position
             report.warnings.append(
-                f"embedding stopped at {name} ({exc.message}); {left} buffers of"
-                f" '{report.collection}' still need vectors: run 'rlm chunk embed'"
-                " or 'rlm load' again"
+                notices.embedding_stopped(
+                    pending.name, summary.error.message, left, report.collection
+                )
             )
             break
-        report.embedded_count += outcome.embedded + outcome.replaced
-        offset += expected
+        report.embedded_count += summary.embedded
+        offset += pending.missing
     if embedding.embedder is not None and embedding.embedder.fallback_reason:
-        report.warnings.append(
-            f"embedding model unavailable ({embedding.embedder.fallback_reason}); used the hash"
-            " fallback, so semantic search is lexical only. Run 'rlm model doctor'."
-        )
+        report.warnings.append(notices.hash_fallback(embedding.embedder.fallback_reason))
 
 
 # --- grep across a collection ----------------------------------------------------

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rlm.embedding.base import Embedder
 from rlm.errors import InvalidArgumentError
-from rlm.ingest.collection import SyncReport, sync_paths
+from rlm.ingest.collection import FileCheck, SyncReport, sync_paths
+from rlm.ingest.embed import default_embedder
 from rlm.ingest.loader import (
     ByteProgress,
     EmbedderFactory,
@@ -31,13 +31,6 @@ from rlm.io.walk import is_glob
 from rlm.store import Store
 
 STDIN = "-"
-
-
-def default_embedder() -> Embedder:
-    """The process-wide default model, imported only when something is embedded."""
-    from rlm.embedding import get_embedder
-
-    return get_embedder()
 
 
 def is_single_file(paths: Sequence[str], *, cwd: Path | None = None) -> bool:
@@ -64,11 +57,13 @@ def load(
     progress: ByteProgress | None = None,
     embed_progress: Callable[[int, int], None] | None = None,
     cwd: Path | None = None,
+    check: FileCheck | None = None,
 ) -> LoadResult | SyncReport:
     """Load stdin (``"-"``), a file, folders or globs: what ``rlm load`` does.
 
     ``embedder_factory`` defaults to the bundled model (loaded on first use);
-    ``options.embed=False`` stores and indexes without embedding.
+    ``options.embed=False`` stores and indexes without embedding. ``check``
+    may refuse files a folder or glob finds (they are reported as skipped).
     """
     targets = [paths] if isinstance(paths, str) else list(paths)
     factory = embedder_factory or default_embedder
@@ -113,4 +108,5 @@ def load(
         embed_progress=embed_progress,
         cwd=cwd,
         sync=sync,
+        check=check,
     )

@@ -10,12 +10,13 @@ and the result says how many chunks still need ``rlm chunk embed``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ByteText, ChunkConfig
-from rlm.embedding.base import Embedder
 from rlm.errors import BufferExistsError, RlmError
+from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write
 from rlm.ingest.options import LoadOptions
 from rlm.ingest.rows import (
     ByteProgress,
@@ -40,25 +41,55 @@ __all__ = [
     "store_text",
 ]
 
-EmbedderFactory = Callable[[], Embedder]
-
 
 @dataclass(frozen=True)
 class LoadResult:
+    """One text stored as one buffer (``rlm load FILE``, stdin, ``add-buffer``)."""
+
     buffer_id: int
     name: str | None
     source: str | None
     size: int
     chunk_count: int
-    embedded_count: int
-    embed_error: RlmError | None = None
-    model: str | None = None
-    fallback_reason: str | None = None
+    embed: EmbedSummary = field(default_factory=EmbedSummary)
     replaced_buffer: bool = False
+
+    @property
+    def embedded_count(self) -> int:
+        return self.embed.embedded
+
+    @property
+    def model(self) -> str | None:
+        return self.embed.model
+
+    @property
+    def embed_error(self) -> RlmError | None:
+        return self.embed.error
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.embed.fallback_reason
 
     @property
     def unembedded(self) -> int:
         return self.chunk_count - self.embedded_count
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.embed.warnings(self.name or str(self.buffer_id))
+
+    def to_json(self) -> dict[str, Any]:
+        """The rlm-rs load object (also what ``add-buffer`` prints)."""
+        return {
+            "buffer_id": self.buffer_id,
+            "chunk_count": self.chunk_count,
+            "embedded_count": self.embedded_count,
+            "model": self.model,
+            "name": self.name,
+            "replaced": self.replaced_buffer,
+            "size": self.size,
+            "source": self.source,
+        }
 
 
 def build_chunks(data: ByteText, config: ChunkConfig, strategy: str) -> Iterator[NewChunk]:
@@ -111,29 +142,6 @@ def _report_chunks(
         progress(total // 2 + row.byte_end // 2, total)
 
 
-def embed_after_load(
-    store: Store,
-    buffer_id: int,
-    embedder_factory: EmbedderFactory,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[int, RlmError | None, str | None, str | None]:
-    """Embed a freshly loaded buffer: (embedded, error, model, fallback reason)."""
-    from rlm.embedding.sync import embed_buffer
-
-    try:
-        embedder = embedder_factory()
-        outcome = embed_buffer(store, buffer_id, embedder, progress=progress)
-    except RlmError as exc:
-        done = store.embedding_status_for(buffer_id)
-        return done, exc, None, None
-    return (
-        store.embedding_status_for(buffer_id),
-        None,
-        outcome.model,
-        embedder.fallback_reason,
-    )
-
-
 def load_text(
     store: Store,
     text: SourceText,
@@ -150,21 +158,16 @@ def load_text(
     buffer_id, count, replaced = store_text(
         store, text, name, opts, collection=collection, progress=progress
     )
-    embedded, error, model, fallback = 0, None, None, None
+    embed = EmbedSummary()
     if opts.embed and count and embedder_factory is not None:
-        embedded, error, model, fallback = embed_after_load(
-            store, buffer_id, embedder_factory, embed_progress
-        )
+        embed = embed_after_write(store, buffer_id, embedder_factory, progress=embed_progress)
     return LoadResult(
         buffer_id=buffer_id,
         name=name,
         source=text.source,
         size=text.size,
         chunk_count=count,
-        embedded_count=embedded,
-        embed_error=error,
-        model=model,
-        fallback_reason=fallback,
+        embed=embed,
         replaced_buffer=replaced,
     )
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rlm.chunking.base import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
-
-DEFAULT_CHUNKER = "semantic"
-"""The default strategy; for folder loads it means "code chunker for code files"."""
+from rlm.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP
 
 
 @dataclass(frozen=True)

@@ -34,12 +34,13 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rlm.chunking import chunk_spans, get_chunker
 from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import RlmError
-from rlm.ingest.loader import EmbedderFactory
+from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write, missing_vectors
 from rlm.ingest.options import LoadOptions
 from rlm.ingest.rows import (
     LineCounter,
@@ -80,13 +81,59 @@ class UpdateResult:
     """``unchanged``, ``region`` or ``full`` (see the module docstring)."""
     superseded: dict[int, list[int]] = field(default_factory=dict)
     """Old id -> the new ids now covering its place (also stored as tombstones)."""
-    embedded_count: int = 0
-    """Chunks embedded by this update (new and changed chunks)."""
-    model: str | None = None
-    embed_error: RlmError | None = None
-    fallback_reason: str | None = None
-    unembedded: int = 0
-    """Chunks of the buffer still without a vector after the update."""
+    embed: EmbedSummary = field(default_factory=EmbedSummary)
+    """The embedding of new and changed chunks after the update."""
+
+    @property
+    def embedded_count(self) -> int:
+        return self.embed.embedded
+
+    @property
+    def model(self) -> str | None:
+        return self.embed.model
+
+    @property
+    def embed_error(self) -> RlmError | None:
+        return self.embed.error
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.embed.fallback_reason
+
+    @property
+    def unembedded(self) -> int:
+        """Chunks of the buffer still without a vector after the update."""
+        return self.embed.missing
+
+    @property
+    def label(self) -> str:
+        return self.buffer_name or str(self.buffer_id)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.embed.warnings(self.label)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``rlm update-buffer --format json`` prints."""
+        embedded = (
+            {"count": self.embedded_count, "model": self.model} if self.model is not None else None
+        )
+        return {
+            "added": self.added,
+            "buffer_id": self.buffer_id,
+            "buffer_name": self.buffer_name,
+            "content_size": self.size,
+            "embedded": embedded,
+            "kept": self.kept,
+            "mode": self.mode,
+            "moved": self.moved,
+            "new_chunk_count": self.new_chunk_count,
+            "old_chunk_count": self.old_chunk_count,
+            "removed": self.removed,
+            "strategy": self.strategy,
+            "superseded": {str(k): v for k, v in self.superseded.items()},
+            "unembedded": self.unembedded,
+        }
 
 
 @dataclass
@@ -428,13 +475,6 @@ def update_text(
     return _embed(store, result, options, embedder_factory)
 
 
-def _unembedded(store: Store, buffer_id: int) -> int:
-    """Chunks with text but no vector (whitespace-only chunks are never embedded)."""
-    return sum(
-        1 for _, content, _ in store.chunks_to_embed(buffer_id, "", force=False) if content.strip()
-    )
-
-
 def _embed(
     store: Store,
     result: UpdateResult,
@@ -443,25 +483,9 @@ def _embed(
 ) -> UpdateResult:
     """Embed the chunks that have no vector (new and changed ones); never load the
     model when there is nothing to embed."""
-    from dataclasses import replace
-
-    missing = _unembedded(store, result.buffer_id)
-    if not options.embed or embedder_factory is None or missing == 0:
-        return replace(result, unembedded=missing)
-    from rlm.embedding.sync import embed_buffer
-
-    try:
-        embedder = embedder_factory()
-        outcome = embed_buffer(store, result.buffer_id, embedder)
-    except RlmError as exc:
-        return replace(result, embed_error=exc, unembedded=_unembedded(store, result.buffer_id))
-    return replace(
-        result,
-        embedded_count=outcome.embedded + outcome.replaced,
-        model=outcome.model,
-        fallback_reason=embedder.fallback_reason,
-        unembedded=_unembedded(store, result.buffer_id),
-    )
+    if not options.embed or embedder_factory is None:
+        return replace(result, embed=EmbedSummary(missing=missing_vectors(store, result.buffer_id)))
+    return replace(result, embed=embed_after_write(store, result.buffer_id, embedder_factory))
 
 
 __all__ = ["UpdatePlan", "UpdateResult", "options_for_buffer", "plan_update", "update_text"]
