@@ -19,7 +19,7 @@ the paths, and buffers of files no longer found there are deleted.
   (for globs, files or several paths: of the folder they have in common).
 * **Chunking.** ``options.chunker == "semantic"`` (the default) means *auto*:
   files whose extension is a known programming language
-  (:data:`rlm.chunking.languages.EXTENSIONS`) are cut with the ``code``
+  (:data:`rlm.chunking.languages.TABLE`) are cut with the ``code``
   chunker (tree-sitter, with symbols); everything else with ``semantic``. Any
   other ``--chunker`` (or a ``--language``) applies to every file as given;
   to force semantic chunking of code, pass ``--chunker parallel`` or
