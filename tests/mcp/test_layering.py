@@ -35,7 +35,7 @@ def test_no_module_of_rlm_mcp_imports_rlm_cli() -> None:
 
 def test_importing_the_server_loads_no_cli_module() -> None:
     script = (
-        "import sys, rlm.mcp.server\n"
+        "import sys, rlm.mcp.server, rlm.mcp.http\n"
         "print(sorted(m for m in sys.modules if m.startswith('rlm.cli')))\n"
     )
     done = subprocess.run(

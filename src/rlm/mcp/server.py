@@ -600,17 +600,3 @@ def warm_model() -> None:
             log.warning("could not preload the embedding model: %s", exc)
 
     threading.Thread(target=load, name="rlm-warm-model", daemon=True).start()
-
-
-def serve(
-    db_path: str,
-    *,
-    read_only: bool = False,
-    warm: bool = False,
-    policy: PathPolicy | None = None,
-) -> None:
-    """Serve the store over stdio until the client closes stdin."""
-    server = build_server(db_path, read_only=read_only, policy=policy)
-    if warm:
-        warm_model()
-    server.run("stdio")
