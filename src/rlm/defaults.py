@@ -49,6 +49,10 @@ GREP_MAX_MATCHES = 20
 GREP_WINDOW = 120
 """``grep``: context bytes on each side of a match."""
 
+MCP_MAX_TOKENS = 20000
+"""MCP search, grep and chunk_get: the default token budget of one result (clients cap
+tool output at about 25,000 tokens; the rest comes with a cursor)."""
+
 # --- agents ---------------------------------------------------------------------
 
 DEFAULT_BATCH_SIZE = 10
@@ -68,6 +72,7 @@ __all__ = [
     "GREP_MAX_MATCHES",
     "GREP_WINDOW",
     "MAX_CHUNK_SIZE",
+    "MCP_MAX_TOKENS",
     "MODES",
     "PEEK_BYTES",
     "SEARCH_PREVIEW_LEN",

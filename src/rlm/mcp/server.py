@@ -42,6 +42,7 @@ from rlm.defaults import (
     DEFAULT_TOP_K,
     GREP_MAX_MATCHES,
     GREP_WINDOW,
+    MCP_MAX_TOKENS,
     MODES,
     PEEK_BYTES,
     SEARCH_PREVIEW_LEN,
@@ -50,6 +51,7 @@ from rlm.errors import InvalidArgumentError, RlmError, UsageError
 from rlm.ingest.loader import LoadOptions
 from rlm.mcp.access import PathPolicy
 from rlm.mcp.output import error_result, result_to_tool
+from rlm.mcp.paging import chunk_page, grep_page, search_page
 from rlm.ops.base import Result
 from rlm.store import Store
 
@@ -155,20 +157,36 @@ class RlmTools:
                 description=f"Minimum cosine for semantic matches (default {DEFAULT_THRESHOLD})."
             ),
         ] = DEFAULT_THRESHOLD,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
+        ] = None,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
         buffer, byte and line ranges (no text unless preview); read hits with chunk_get."""
         return self.call(
-            lambda store: ops.search(
-                store,
-                query,
-                mode=mode,
-                top_k=top_k,
-                threshold=threshold,
-                buffers=buffers or (),
-                collection=collection,
-                preview=preview,
-                preview_len=preview_len,
+            lambda store: search_page(
+                ops.search(
+                    store,
+                    query,
+                    mode=mode,
+                    top_k=top_k,
+                    threshold=threshold,
+                    buffers=buffers or (),
+                    collection=collection,
+                    preview=preview,
+                    preview_len=preview_len,
+                ),
+                cursor,
+                max_tokens,
             )
         )
 
@@ -183,9 +201,25 @@ class RlmTools:
                 " (result.context.content).",
             ),
         ] = 0,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
+        ] = None,
     ) -> CallToolResult:
         """Get one chunk's text and metadata (buffer, byte/line range, symbol) by id."""
-        return self.call(lambda store: ops.chunk_get(store, chunk_id, context=context))
+        return self.call(
+            lambda store: chunk_page(
+                ops.chunk_get(store, chunk_id, context=context), cursor, max_tokens
+            )
+        )
 
     def chunk_list(
         self,
@@ -227,18 +261,34 @@ class RlmTools:
             ),
         ] = GREP_WINDOW,
         ignore_case: Annotated[bool, Field(description="Case-insensitive matching.")] = False,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
+        ] = None,
     ) -> CallToolResult:
         """Regex search in a buffer, a collection or all buffers: offset, line, match, snippet."""
         return self.call(
-            lambda store: ops.grep(
-                store,
-                pattern,
-                buffer=buffer,
-                collection=collection,
-                all_buffers=all_buffers,
-                max_matches=max_matches,
-                window=window,
-                ignore_case=ignore_case,
+            lambda store: grep_page(
+                ops.grep(
+                    store,
+                    pattern,
+                    buffer=buffer,
+                    collection=collection,
+                    all_buffers=all_buffers,
+                    max_matches=max_matches,
+                    window=window,
+                    ignore_case=ignore_case,
+                ),
+                cursor,
+                max_tokens,
             )
         )
 
