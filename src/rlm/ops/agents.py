@@ -190,11 +190,7 @@ def aggregate(
         result = store_report(
             store, output_buffer, report, embedder_factory=factory, replace=replace
         )
-        if result.embed_error is not None:
-            warnings.append(
-                f"report buffer not embedded ({result.embed_error.message});"
-                f" run 'rlm chunk embed {output_buffer}'"
-            )
+        warnings += result.warnings
     if report.unverified:
         warnings.append(f"{len(report.unverified)} quoted evidence not found in the cited chunks")
     if report.coverage is not None and report.coverage.missing_chunk_ids:
