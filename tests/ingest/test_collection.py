@@ -11,7 +11,7 @@ import pytest
 from rlm.embedding.base import Embedder
 from rlm.embedding.hashing import HashEmbedder
 from rlm.errors import EmbeddingError, EmptyInputError, FileNotFoundInputError
-from rlm.ingest.collection import collect_files, effective_options, grep_collection, sync_paths
+from rlm.ingest.collection import collect_files, effective_options, sync_paths
 from rlm.ingest.loader import LoadOptions
 from rlm.store import Store
 
@@ -348,16 +348,6 @@ def test_collect_files_skips_symlink_loops(isolated_env: Path) -> None:
     found = collect_files(["r"])
     assert [f.name for f in found.files] == ["a.txt"]
     assert [n for n, _ in found.skipped] == ["up"]
-
-
-def test_grep_collection(store: Store, project: Path) -> None:
-    sync_paths(store, ["proj"], options=LoadOptions(embed=False))
-    hits = grep_collection(store, "proj", r"def function_\d_39\b")
-    assert [(b.label, m.line) for b, m in hits] == [
-        ("src/app.py", 196),
-        ("src/util.py", 196),
-    ]
-    assert len(grep_collection(store, "proj", "def ", max_matches=7)) == 7
 
 
 def test_explicit_cwd(

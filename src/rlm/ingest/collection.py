@@ -71,15 +71,14 @@ from rlm.errors import (
 )
 from rlm.ingest.embed import EmbedderFactory, embed_after_write, missing_vectors
 from rlm.ingest.loader import store_text
-from rlm.ingest.options import LoadOptions
-from rlm.ingest.rows import ByteProgress, refreshed_row, same_settings
+from rlm.ingest.options import LoadOptions, Progress
+from rlm.ingest.rows import refreshed_row, same_settings
 from rlm.ingest.update import update_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, SourceText, open_file
 from rlm.io.reader import content_type_for
 from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
 from rlm.store import Store
 from rlm.store.models import Buffer
-from rlm.views import GrepMatch, grep_buffer
 
 AUTO_CHUNKER = DEFAULT_CHUNKER
 """The chunker value that means "code chunker for code files, this one otherwise"."""
@@ -308,8 +307,8 @@ def sync_paths(
     lossy: bool = False,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     embedder_factory: EmbedderFactory | None = None,
-    progress: ByteProgress | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    embed_progress: Progress | None = None,
     cwd: Path | None = None,
     sync: bool = False,
     check: FileCheck | None = None,
@@ -466,7 +465,7 @@ def _embed_all(
     queue: list[Pending],
     embedding: _Embedding,
     report: SyncReport,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> None:
     total = sum(p.missing for p in queue)
     offset = 0
@@ -489,30 +488,3 @@ def _embed_all(
         offset += pending.missing
     if embedding.embedder is not None and embedding.embedder.fallback_reason:
         report.warnings.append(notices.hash_fallback(embedding.embedder.fallback_reason))
-
-
-# --- grep across a collection ----------------------------------------------------
-
-
-def grep_collection(
-    store: Store,
-    collection: str,
-    pattern: str,
-    *,
-    max_matches: int = 100,
-    max_per_buffer: int = 20,
-    window: int = 120,
-    ignore_case: bool = False,
-) -> list[tuple[Buffer, GrepMatch]]:
-    """Regex matches in every buffer of a collection, in buffer-name order."""
-    results: list[tuple[Buffer, GrepMatch]] = []
-    buffers = sorted(store.list_buffers(collection), key=lambda b: b.label)
-    for buffer in buffers:
-        room = min(max_per_buffer, max_matches - len(results))
-        if room <= 0:
-            break
-        for match in grep_buffer(
-            store, buffer, pattern, max_matches=room, window=window, ignore_case=ignore_case
-        ):
-            results.append((buffer, match))
-    return results

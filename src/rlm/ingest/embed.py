@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from rlm import notices
 from rlm.embedding.base import Embedder
 from rlm.errors import RlmError
+from rlm.ingest.options import Progress
 from rlm.ingest.rows import is_blank
 from rlm.store import Store
 
 EmbedderFactory = Callable[[], Embedder]
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

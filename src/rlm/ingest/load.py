@@ -13,17 +13,17 @@ The CLI, the MCP server and library users all call this function.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from rlm.errors import InvalidArgumentError
 from rlm.ingest.collection import FileCheck, SyncReport, sync_paths
 from rlm.ingest.embed import default_embedder
 from rlm.ingest.loader import (
-    ByteProgress,
     EmbedderFactory,
     LoadOptions,
     LoadResult,
+    Progress,
     load_text,
 )
 from rlm.io import DEFAULT_MAX_FILE_SIZE, open_file, read_stdin
@@ -54,8 +54,8 @@ def load(
     lossy: bool = False,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     embedder_factory: EmbedderFactory | None = None,
-    progress: ByteProgress | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    embed_progress: Progress | None = None,
     cwd: Path | None = None,
     check: FileCheck | None = None,
 ) -> LoadResult | SyncReport:

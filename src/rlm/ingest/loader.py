@@ -9,7 +9,7 @@ and the result says how many chunks still need ``rlm chunk embed``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,8 @@ from rlm.chunking import chunk_spans
 from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import BufferExistsError, RlmError
 from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write
-from rlm.ingest.options import LoadOptions
+from rlm.ingest.options import LoadOptions, Progress
 from rlm.ingest.rows import (
-    ByteProgress,
     SpanText,
     buffer_row,
     chunk_hash,
@@ -30,10 +29,10 @@ from rlm.io import SourceText
 from rlm.store import NewChunk, Store
 
 __all__ = [
-    "ByteProgress",
     "EmbedderFactory",
     "LoadOptions",
     "LoadResult",
+    "Progress",
     "build_chunks",
     "chunk_hash",
     "load_file",
@@ -108,7 +107,7 @@ def store_text(
     opts: LoadOptions,
     *,
     collection: str | None = None,
-    progress: ByteProgress | None = None,
+    progress: Progress | None = None,
 ) -> tuple[int, int, bool]:
     """Write buffer + segments + chunks in one transaction. Returns (id, chunks, replaced)."""
     config = ChunkConfig(opts.chunk_size, opts.overlap, opts.language or text.content_type)
@@ -134,9 +133,7 @@ def store_text(
     return buffer_id, len(ids), replaced
 
 
-def _report_chunks(
-    rows: Iterator[NewChunk], total: int, progress: ByteProgress
-) -> Iterator[NewChunk]:
+def _report_chunks(rows: Iterator[NewChunk], total: int, progress: Progress) -> Iterator[NewChunk]:
     for row in rows:
         yield row
         progress(total // 2 + row.byte_end // 2, total)
@@ -150,8 +147,8 @@ def load_text(
     options: LoadOptions | None = None,
     embedder_factory: EmbedderFactory | None = None,
     collection: str | None = None,
-    progress: ByteProgress | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    embed_progress: Progress | None = None,
 ) -> LoadResult:
     """Load validated text as a new buffer (the library side of ``rlm load``)."""
     opts = options or LoadOptions()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rlm.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP
+
+Progress = Callable[[int, int], None]
+"""A progress callback: ``progress(done, total)`` (bytes read, or chunks embedded)."""
 
 
 @dataclass(frozen=True)

@@ -13,15 +13,13 @@ ever. Blank spans are dropped and the kept chunks are numbered 0, 1, 2...
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from rlm.chunking.base import ByteText, PageReleaser, estimate_tokens
-from rlm.ingest.options import LoadOptions
+from rlm.ingest.options import LoadOptions, Progress
 from rlm.io import SourceText
 from rlm.store import Buffer, NewBuffer, NewChunk
-
-ByteProgress = Callable[[int, int], None]
 
 
 def chunk_hash(content: bytes) -> str:
@@ -147,7 +145,7 @@ def same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
     )
 
 
-def segments(text: SourceText, progress: ByteProgress | None = None) -> Iterator[bytes]:
+def segments(text: SourceText, progress: Progress | None = None) -> Iterator[bytes]:
     """The text as 1 MiB segments, releasing memory-mapped pages behind the reader."""
     releaser = PageReleaser(text.data)
     for start, end in text.pieces():

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -41,7 +41,7 @@ from rlm.chunking import chunk_spans, get_chunker
 from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import RlmError
 from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write, missing_vectors
-from rlm.ingest.options import LoadOptions
+from rlm.ingest.options import LoadOptions, Progress
 from rlm.ingest.rows import (
     LineCounter,
     SpanText,
@@ -54,8 +54,6 @@ from rlm.ingest.rows import (
 )
 from rlm.io import SourceText
 from rlm.store import Buffer, Chunk, NewChunk, Store
-
-Progress = Callable[[int, int], None]
 
 REGION_STRATEGIES = ("semantic", "fixed")
 READ_MARGIN = 8

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rlm.defaults import DEFAULT_MODE, DEFAULT_THRESHOLD
 from rlm.errors import InvalidArgumentError
+from rlm.ingest.options import Progress
 from rlm.ingest.update import UpdateResult, options_for_buffer, update_text
 from rlm.io import SourceText
 from rlm.ops.base import EmbedderFactory, default_embedder
@@ -42,7 +43,7 @@ def update_buffer(
     language: str | None = None,
     embed: bool = True,
     embedder_factory: EmbedderFactory | None = None,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> UpdateResult:
     """Replace a buffer's text keeping unchanged chunk ids.
 

@@ -8,7 +8,7 @@ from typing import Any
 from rlm.errors import ConfirmationRequiredError
 from rlm.ingest.collection import SyncReport
 from rlm.ingest.load import load
-from rlm.ingest.loader import ByteProgress, LoadOptions, LoadResult, load_text
+from rlm.ingest.loader import LoadOptions, LoadResult, Progress, load_text
 from rlm.io import SourceText, from_bytes
 from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Buffer, Chunk, Store
@@ -83,8 +83,8 @@ def add_buffer(
     *,
     options: LoadOptions | None = None,
     embedder_factory: EmbedderFactory | None = None,
-    progress: ByteProgress | None = None,
-    embed_progress: ByteProgress | None = None,
+    progress: Progress | None = None,
+    embed_progress: Progress | None = None,
 ) -> LoadResult:
     """Store ``content`` as buffer ``name``: chunked, indexed and embedded like a load."""
     text = from_bytes(content.encode("utf-8")) if isinstance(content, str) else content

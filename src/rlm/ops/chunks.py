@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlm import notices
-from rlm.embedding.sync import EmbedOutcome, Progress
+from rlm.embedding.sync import EmbedOutcome
 from rlm.errors import InvalidArgumentError
+from rlm.ingest.options import Progress
 from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Buffer, Chunk, Store
 from rlm.store.models import EmbeddingStatus
