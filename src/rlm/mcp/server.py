@@ -66,6 +66,8 @@ one buffer by regex or byte range. Pass chunk ids around instead of text.
 To fan work out: dispatch splits a buffer (or a query's hits) into batches for
 sub-agents and records a run; aggregate merges their JSON findings, checks
 quoted evidence and, given the run_id, lists chunks nobody answered.
+search, chunk_get and grep fit max_tokens; a longer result comes with next_cursor:
+call again with the same arguments and that cursor for the rest.
 Every result is JSON; errors carry {"error": {"type", "message", "suggestion"}}."""
 
 PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers")
