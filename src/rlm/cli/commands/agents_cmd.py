@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from rlm.agents.findings import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_ITEMS
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output
@@ -123,26 +124,16 @@ def update_buffer(
 
 
 def _command_prefix(app: AppContext) -> str:
-    return f"rlm -d {shlex.quote(app.db_path)}" if app.db_path else "rlm"
+    """``rlm -d /abs/path/rlm-state.db``: always absolute, so a sub-agent in another
+    folder (or one that never saw the orchestrator's -d) reaches the same store."""
+    return "rlm -d " + shlex.quote(str(app.resolved_db_path.absolute()))
 
 
 def parse_id_list(value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    ids: list[int] = []
-    for part in value.replace(" ", ",").split(","):
-        if not part:
-            continue
-        try:
-            ids.append(int(part))
-        except ValueError:
-            raise InvalidArgumentError(
-                f"--chunks: {part!r} is not a chunk ID",
-                suggestion="Pass comma-separated chunk IDs, e.g. --chunks 12,13,20",
-            ) from None
-    if not ids:
-        raise InvalidArgumentError("--chunks: no chunk IDs given")
-    return ids
+    """``--chunks 12,13,20-25`` (ranges as ``aggregate`` prints them)."""
+    from rlm.agents.ids import parse_ids
+
+    return None if value is None else parse_ids(value)
 
 
 @click.command()
@@ -193,7 +184,8 @@ def parse_id_list(value: str | None) -> list[int] | None:
     "--chunks",
     "chunk_list",
     metavar="ID,ID,...",
-    help="Only these chunks (e.g. the re-dispatch command printed by 'aggregate --run').",
+    help="Only these chunks, ids or ranges like 12,20-25 (e.g. the re-dispatch command"
+    " printed by 'aggregate --run').",
 )
 @click.option("--no-record", is_flag=True, help="Do not record the dispatch as a run.")
 @model_options
@@ -218,6 +210,10 @@ def dispatch(
     Precedence: --workers sets the chunks per batch (ceil(chunks / workers)) and
     overrides --batch-size; --max-tokens then packs batches up to its token
     budget within that chunk cap (no chunk cap when neither was given).
+
+    Every format gives the run id: text prints it, JSON has run_id, and with
+    --format ndjson every batch line carries run_id (so each line is a complete
+    work order). 'rlm runs' lists recorded runs.
     """
     from rlm.agents.dispatch import dispatch as run_dispatch
     from rlm.agents.dispatch import plan_json
@@ -266,14 +262,14 @@ def dispatch(
             )
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=data["batches"], warnings=plan.warnings)
+    lines = [dict(b, run_id=plan.run_id) for b in data["batches"]]
+    return Output(data=data, text=text, items=lines, warnings=plan.warnings)
 
 
 # --- aggregate ----------------------------------------------------------------
 
 
-def _read_findings(app: AppContext, buffer: str | None, file: str | None) -> str:
-    from rlm.agents.findings import MAX_INPUT_BYTES
+def _read_findings(app: AppContext, buffer: str | None, file: str | None, limit: int) -> str:
     from rlm.io import open_file
 
     if buffer is not None and file is not None:
@@ -281,14 +277,14 @@ def _read_findings(app: AppContext, buffer: str | None, file: str | None) -> str
     if buffer is not None:
         store = app.store()
         b = store.resolve_buffer(buffer)
-        if b.size > MAX_INPUT_BYTES:
+        if b.size > limit:
             raise InvalidArgumentError(
-                f"buffer {b.label} is {b.size} bytes; findings input is limited to"
-                f" {MAX_INPUT_BYTES}"
+                f"buffer {b.label} is {b.size} bytes; findings input is limited to {limit}",
+                suggestion="Raise the limit with --max-input-size",
             )
         return store.read_buffer(b.id)
     if file is not None:
-        with open_file(file, max_size=MAX_INPUT_BYTES, allow_empty=True) as src:
+        with open_file(file, max_size=limit, allow_empty=True) as src:
             return bytes(src.data).decode("utf-8")
     return bytes(read_stdin().data).decode("utf-8")
 
@@ -329,6 +325,26 @@ def _read_findings(app: AppContext, buffer: str | None, file: str | None) -> str
     "--skip-invalid", is_flag=True, help="Skip invalid items with a warning instead of failing."
 )
 @click.option("--no-embed", is_flag=True, help="With -o: do not embed the report buffer.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a quote is unverified, a dispatched chunk (--run) has no finding,"
+    " or an invalid item was skipped; the report is still printed.",
+)
+@click.option(
+    "--max-findings",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_ITEMS,
+    show_default=True,
+    help="Refuse input with more items than this.",
+)
+@click.option(
+    "--max-input-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_INPUT_BYTES,
+    show_default=True,
+    help="Refuse findings input larger than this many bytes.",
+)
 @model_options
 @pass_app
 def aggregate(
@@ -344,6 +360,9 @@ def aggregate(
     no_verify: bool,
     skip_invalid: bool,
     no_embed: bool,
+    strict: bool,
+    max_findings: int,
+    max_input_size: int,
     model: str | None,
     model_path: str | None,
 ) -> Output:
@@ -351,14 +370,20 @@ def aggregate(
     verify quoted evidence, and with --run list dispatched chunks nobody answered.
 
     Accepts rlm-rs findings (strings) and analyst-prompt findings (objects with
-    text/finding/description and evidence/quote), as a JSON array or NDJSON.
+    text/finding/description and evidence/quote). Input is a stream of JSON
+    values: arrays, objects and NDJSON lines, in any mix, Markdown fences
+    allowed, so 'cat reply-*.json | rlm aggregate' works. Relevance words
+    other than high/medium/low/none are mapped (critical -> high...) or kept
+    under 'unknown' with a warning, never dropped.
     """
     from rlm.agents.aggregate import aggregate as run_aggregate
     from rlm.agents.aggregate import report_text, store_report
     from rlm.agents.findings import parse_findings
 
-    raw = _read_findings(app, buffer, file)
-    items, skipped = parse_findings(raw, skip_invalid=skip_invalid)
+    raw = _read_findings(app, buffer, file, max_input_size)
+    items, skipped = parse_findings(
+        raw, skip_invalid=skip_invalid, max_items=max_findings, max_input_bytes=max_input_size
+    )
     store = app.store()
     report = run_aggregate(
         store,
@@ -371,6 +396,7 @@ def aggregate(
         command=_command_prefix(app),
     )
     warnings = [f"skipped invalid {problem}" for problem in skipped]
+    warnings += report.warnings
     if output_buffer is not None:
         factory = None if no_embed else embedder_factory(model, model_path)
         result = store_report(
@@ -381,16 +407,20 @@ def aggregate(
                 f"report buffer not embedded ({result.embed_error.message});"
                 f" run 'rlm chunk embed {output_buffer}'"
             )
-    unverified = len(report.unverified)
-    if unverified:
-        warnings.append(f"{unverified} quoted evidence not found in the cited chunks")
-    if report.coverage is not None and report.coverage.missing_chunk_ids:
-        warnings.append(
-            f"{len(report.coverage.missing_chunk_ids)} dispatched chunks have no finding;"
-            f" re-dispatch: {report.coverage.redispatch_command}"
-        )
+    gaps = report.gaps()
+    if skipped:
+        gaps.append(f"{len(skipped)} invalid items skipped")
+    warnings += gaps
+    if report.coverage is not None and report.coverage.redispatch_command:
+        warnings.append(f"re-dispatch: {report.coverage.redispatch_command}")
     data = report.to_json()
-    return Output(data=data, text=lambda: report_text(report), warnings=warnings)
+    data["strict"] = {"enabled": strict, "failed": strict and bool(gaps), "gaps": gaps}
+    return Output(
+        data=data,
+        text=lambda: report_text(report),
+        warnings=warnings,
+        exit_code=1 if strict and gaps else 0,
+    )
 
 
 def register(root: click.Group) -> None:
