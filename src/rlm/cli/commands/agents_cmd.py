@@ -380,6 +380,8 @@ def aggregate(
     from rlm.agents.aggregate import report_text, store_report
     from rlm.agents.findings import parse_findings
 
+    if run_id is not None:
+        app.store().get_run(run_id)  # a wrong id fails before stdin is read
     raw = _read_findings(app, buffer, file, max_input_size)
     items, skipped = parse_findings(
         raw, skip_invalid=skip_invalid, max_items=max_findings, max_input_bytes=max_input_size
