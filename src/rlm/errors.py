@@ -67,20 +67,58 @@ class StorageError(RlmError):
 
 
 class NotInitializedError(StorageError):
+    """No store where one was expected; the message names the place looked at.
+
+    "Run rlm init" alone sent users (and sub-agents in another folder) to
+    create an empty store in the wrong place; saying where rlm looked lets
+    them see the real mistake (a wrong -d, the wrong folder).
+    """
+
     default_type = "NotInitialized"
     default_suggestion = "Run 'rlm init' to initialize the database"
 
-    def __init__(self, path: str = "") -> None:
-        super().__init__("RLM not initialized. Run: rlm init")
+    def __init__(
+        self, path: str = "", *, detail: str | None = None, suggestion: str | None = None
+    ) -> None:
+        if detail is None:
+            detail = "RLM not initialized"
+            if path:
+                import os
+
+                detail += f": no rlm database at {os.path.abspath(path)}"
+        super().__init__(detail, suggestion=suggestion)
         self.path = path
+
+
+def did_you_mean(close: list[str]) -> str:
+    """``Did you mean 'a' or 'b'? `` (empty when nothing is close)."""
+    if not close:
+        return ""
+    return "Did you mean " + " or ".join(f"'{c}'" for c in close) + "? "
 
 
 class BufferNotFoundError(StorageError):
     default_type = "BufferNotFound"
     default_suggestion = "Run 'rlm list' to see available buffers"
 
-    def __init__(self, identifier: str) -> None:
-        super().__init__(f"buffer not found: {identifier}")
+    def __init__(self, identifier: str, close: list[str] | None = None) -> None:
+        super().__init__(
+            f"buffer not found: {identifier}",
+            suggestion=did_you_mean(close or []) + "Run 'rlm list' to see available buffers",
+        )
+        self.close = close or []
+
+
+class CollectionNotFoundError(StorageError):
+    default_type = "CollectionNotFound"
+
+    def __init__(self, name: str, close: list[str] | None = None) -> None:
+        super().__init__(
+            f"collection not found: {name}",
+            suggestion=did_you_mean(close or [])
+            + "Run 'rlm list' to see buffers and their collections",
+        )
+        self.close = close or []
 
 
 class BufferExistsError(StorageError):

@@ -11,7 +11,14 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
 from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
-from rlm.views import chunk_indices, grep_buffers, peek_buffer
+from rlm.views import (
+    DEFAULT_GREP_BYTES,
+    GrepBudget,
+    chunk_indices,
+    compile_pattern,
+    grep_buffers,
+    peek_buffer,
+)
 
 
 @click.command()
@@ -53,7 +60,15 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
     type=click.IntRange(min=0),
     default=120,
     show_default=True,
-    help="Context bytes on each side of a match.",
+    help="JSON 'snippet': context bytes on each side of a match (rlm-rs).",
+)
+@click.option(
+    "-C",
+    "--context",
+    "context",
+    type=click.IntRange(min=0, max=100),
+    default=0,
+    help="Also show N whole lines before and after each matching line.",
 )
 @click.option("-i", "--ignore-case", is_flag=True, help="Case-insensitive matching.")
 @click.option(
@@ -63,22 +78,34 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
     help="Search every buffer of this collection (then give only PATTERN).",
 )
 @click.option("-a", "--all", "all_buffers", is_flag=True, help="Search every buffer.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_GREP_BYTES,
+    show_default=True,
+    help="Stop once the text returned (matches, lines, context) reaches this size.",
+)
 @pass_app
 def grep(
     app: AppContext,
     targets: tuple[str, ...],
     max_matches: int,
     window: int,
+    context: int,
     ignore_case: bool,
     collection: str | None,
     all_buffers: bool,
+    max_bytes: int,
 ) -> Output:
-    """Regex search inside a buffer, a collection or all buffers (Python 're' syntax).
+    """Regex search inside a buffer, a collection or all buffers (RE2 syntax, linear time).
 
-    `rlm grep BUFFER PATTERN` searches one buffer (rlm-rs's form; JSON is a
-    list of matches). `rlm grep --collection NAME PATTERN` and `rlm grep --all
-    PATTERN` search many; each match then also carries buffer_id, buffer_name
-    and source. Offsets are bytes, lines count from 1.
+    `rlm grep BUFFER PATTERN` searches one buffer; `rlm grep --collection NAME
+    PATTERN` and `rlm grep --all PATTERN` search many. Text output is one
+    line per hit, as ripgrep prints it: NAME:LINE (chunk ID): the whole line.
+    JSON hits carry chunk_id (for 'rlm chunk get'), line, column, text (the
+    line), before/after (with -C), offset (bytes), matched and snippet (rlm-rs);
+    with --collection/--all also buffer_id, buffer_name and source. Patterns
+    are RE2 (rlm-rs's syntax): no backreferences or lookaround, never a hang.
     """
     many = collection is not None or all_buffers
     if collection is not None and all_buffers:
@@ -90,17 +117,25 @@ def grep(
             suggestion="rlm grep BUFFER PATTERN, or rlm grep --collection NAME PATTERN",
         )
     pattern = targets[-1]
+    compile_pattern(pattern, ignore_case)  # a bad pattern fails before any lookup
     store = app.store()
-    if many:
+    if collection is not None:
+        store.require_collection(collection)
         buffers = store.list_buffers(collection=collection)
-        warnings = (
-            [] if buffers or collection is None else [f"no buffers in collection '{collection}'"]
-        )
+    elif many:
+        buffers = store.list_buffers()
     else:
         buffers = [store.resolve_buffer(targets[0])]
-        warnings = []
+    budget = GrepBudget(max_bytes)
     found = grep_buffers(
-        store, buffers, pattern, max_matches=max_matches, window=window, ignore_case=ignore_case
+        store,
+        buffers,
+        pattern,
+        max_matches=max_matches,
+        window=window,
+        ignore_case=ignore_case,
+        context=context,
+        budget=budget,
     )
     data: list[dict[str, object]] = []
     for b, m in found:
@@ -109,19 +144,41 @@ def grep(
             "matched": m.matched,
             "snippet": m.snippet,
             "line": m.line,
+            "chunk_id": m.chunk_id,
+            "column": m.column,
+            "text": m.text,
         }
+        if context:
+            item |= {"before": list(m.before), "after": list(m.after)}
+        if m.truncated:
+            item["truncated"] = True
         if many:
             item |= {"buffer_id": b.id, "buffer_name": b.name, "source": b.source}
         data.append(item)
+    warnings = []
+    if budget.exhausted:
+        warnings.append(
+            f"stopped after {len(found)} matches: the output reached --max-bytes {max_bytes};"
+            " raise it, or narrow the pattern"
+        )
 
     def text() -> str:
         if not found:
             return f"No matches found for pattern: {pattern}\n"
         out = [f"Found {len(found)} matches for pattern: {pattern}", ""]
-        for i, (b, m) in enumerate(found, 1):
-            where = f"in {b.source or b.name or b.id} " if many else ""
-            out.append(f"Match {i} {where}at byte {m.offset} (line {m.line}):")
-            out.append("  " + m.snippet.replace("\n", "\\n"))
+        shown: tuple[int, int] | None = None
+        for b, m in found:
+            name = b.label
+            if shown == (b.id, m.line):
+                continue  # several matches on one line: print the line once
+            if context and out[-1] != "":
+                out.append("--")
+            first = m.line - len(m.before)
+            out += [f"{name}-{first + i}- {t}" for i, t in enumerate(m.before)]
+            chunk = f" (chunk {m.chunk_id})" if m.chunk_id is not None else ""
+            out.append(f"{name}:{m.line}{chunk}: {m.text}")
+            out += [f"{name}-{m.line + 1 + i}- {t}" for i, t in enumerate(m.after)]
+            shown = (b.id, m.line)
         return "\n".join(out) + "\n"
 
     return Output(data=data, text=text, warnings=warnings)
