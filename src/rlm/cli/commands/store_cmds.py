@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
 from rlm.errors import ConfirmationRequiredError
-from rlm.store import Store
+from rlm.store import DEFAULT_DB_PATH, Store
 
 
 @click.command()
@@ -17,6 +19,8 @@ def init(app: AppContext, force: bool) -> Output:
     """Create the database (idempotent: an existing one is left as it is)."""
     path = app.resolved_db_path if app.db_path else Store.default_init_path()
     existed = path.exists()
+    warnings: list[str] = []
+    hidden = None if existed else _parent_store(path)
     if existed and not force:
         # Idempotent: open (and migrate) the existing database instead of failing.
         Store.open(path).close()
@@ -24,10 +28,34 @@ def init(app: AppContext, force: bool) -> Output:
     else:
         Store.init(path, force=force).close()
         message = f"Initialized RLM database at: {path}"
+    if hidden is not None:
+        warnings.append(
+            f"a store already exists in a parent folder ({hidden}); commands run in"
+            f" {path.absolute().parent.parent} and below now use this new, empty store"
+            f" instead. To use the parent's, delete {path.absolute().parent} or pass -d {hidden}"
+        )
     return Output(
-        data={"created": not existed or force, "db_path": str(path), "message": message},
+        data={
+            "created": not existed or force,
+            "db_path": str(path),
+            "hides_store": str(hidden) if hidden is not None else None,
+            "message": message,
+        },
         text=message + "\n",
+        warnings=warnings,
     )
+
+
+def _parent_store(path: Path) -> Path | None:
+    """The store a new ``path`` would hide from its folder (git's nested-repo surprise)."""
+    if path.name != DEFAULT_DB_PATH.name or path.parent.name != DEFAULT_DB_PATH.parent.name:
+        return None  # an explicit -d elsewhere hides nothing: discovery never finds it
+    folder = path.absolute().parent.parent
+    for parent in folder.parents:
+        candidate = parent / DEFAULT_DB_PATH
+        if candidate.exists():
+            return candidate
+    return None
 
 
 @click.command()
@@ -42,7 +70,7 @@ def status(app: AppContext) -> Output:
         "has_context": s.has_context,
         "schema_version": s.schema_version,
         "db_size": s.db_size,
-        "db_path": str(app.resolved_db_path),
+        "db_path": str(app.resolved_db_path.absolute()),
         "embedded_count": app.store().vector_count(),
     }
     lines = [
@@ -58,7 +86,7 @@ def status(app: AppContext) -> Output:
     ]
     if s.db_size is not None:
         lines.append(f"  DB size:       {s.db_size} bytes")
-    lines.append(f"  DB path:       {app.resolved_db_path}")
+    lines.append(f"  DB path:       {app.resolved_db_path.absolute()}")
     return Output(data=data, text="\n".join(lines) + "\n")
 
 
