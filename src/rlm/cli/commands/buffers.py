@@ -185,20 +185,41 @@ def _single_output(result: LoadResult) -> Output:
 @click.option("--collection", help="Only buffers of this collection.")
 @pass_app
 def list_buffers(app: AppContext, collection: str | None) -> Output:
-    """List buffers (id, name, size, chunks, source)."""
-    buffers = app.store().list_buffers(collection)
+    """List buffers (id, name, collection, size, chunks, source).
+
+    Piped, names and sources are printed whole; in a terminal the table fits
+    its width, shortening the name and source columns only as needed.
+    """
+    from rlm.cli.table import Column, render_table, terminal_width
+
+    store = app.store()
+    if collection is not None:
+        store.require_collection(collection)
+    buffers = store.list_buffers(collection)
 
     def text() -> str:
         if not buffers:
             return "No buffers found.\n"
-        lines = ["Buffers:", f"{'ID':<6} {'Name':<20} {'Size':<12} {'Chunks':<8} Source", "-" * 70]
-        for b in buffers:
-            lines.append(
-                f"{b.id:<6} {truncate(b.name or '-', 20):<20} {human_size(b.size):<12}"
-                f" {b.chunk_count if b.chunk_count is not None else '-'!s:<8}"
-                f" {truncate(b.source or '-', 30)}"
-            )
-        return "\n".join(lines) + "\n"
+        columns = [
+            Column("ID", right=True),
+            Column("Name", elastic=True),
+            Column("Collection", elastic=True),
+            Column("Size", right=True),
+            Column("Chunks", right=True),
+            Column("Source", elastic=True),
+        ]
+        rows = [
+            [
+                str(b.id),
+                b.name or "-",
+                b.collection or "-",
+                human_size(b.size),
+                str(b.chunk_count) if b.chunk_count is not None else "-",
+                b.source or "-",
+            ]
+            for b in buffers
+        ]
+        return "\n".join(["Buffers:", *render_table(columns, rows, terminal_width())]) + "\n"
 
     return Output(data=[buffer_json(b) for b in buffers], text=text)
 
