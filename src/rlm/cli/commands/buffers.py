@@ -90,6 +90,9 @@ def load_warnings(result: LoadResult) -> list[str]:
     return warnings
 
 
+EMBED_HINT = "--no-embed stores the text in seconds; 'rlm chunk embed' embeds it later"
+
+
 def run_load(
     app: AppContext,
     text_source: Any,
@@ -99,7 +102,10 @@ def run_load(
     model_path: str | None,
 ) -> LoadResult:
     """Load one validated text with progress bars for storing and embedding."""
-    with progress_bar("Storing") as store_progress, progress_bar("Embedding") as embed_progress:
+    with (
+        progress_bar("Storing") as store_progress,
+        progress_bar("Embedding", hint=EMBED_HINT) as embed_progress,
+    ):
         return load_text(
             app.store(),
             text_source,
