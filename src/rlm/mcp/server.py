@@ -70,7 +70,7 @@ def output_result(output: Output) -> CallToolResult:
 
 def error_result(error: RlmError) -> CallToolResult:
     """An rlm error as a tool error carrying the CLI's JSON error envelope."""
-    envelope = error.to_dict()
+    envelope = error.to_dict(for_tools=True)
     return CallToolResult(
         content=[TextContent(type="text", text=to_json(envelope, pretty=False))],
         structured_content=envelope,

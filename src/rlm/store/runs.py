@@ -49,6 +49,7 @@ class RunQueries(StoreBase):
         latest = [r.run_id for r in self.list_runs(limit=3)]
         if latest:
             error.suggestion = f"Latest runs: {', '.join(latest)}; 'rlm runs' lists them all"
+            error.tool_suggestion = f"Latest runs: {', '.join(latest)}"
         return error
 
     def list_runs(self, limit: int | None = None) -> list[RunSummary]:

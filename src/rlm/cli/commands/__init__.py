@@ -16,6 +16,7 @@ COMMAND_MODULES: dict[str, str] = {
     "init": "store_cmds",
     "status": "store_cmds",
     "reset": "store_cmds",
+    "vacuum": "store_cmds",
     "load": "buffers",
     "list": "buffers",
     "ls": "buffers",

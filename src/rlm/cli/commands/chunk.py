@@ -35,7 +35,7 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
 
 
 @chunk.command(name="get")
-@click.argument("chunk_id", type=int, metavar="ID")
+@click.argument("chunk_ids", type=int, metavar="ID...", nargs=-1, required=True)
 @click.option("-m", "--metadata", is_flag=True, help="Text: a header with ids and spans.")
 @click.option(
     "-C",
@@ -46,32 +46,48 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
     help="Include N neighbouring chunks on each side, overlap merged once.",
 )
 @pass_app
-def get(app: AppContext, chunk_id: int, metadata: bool, context: int) -> Output:
-    """Print one chunk's text (raw, nothing added) for a sub-agent to read."""
+def get(app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: int) -> Output:
+    """Print chunks' text (raw, nothing added) for a sub-agent to read.
+
+    One ID prints the chunk as it is (JSON: one object). Several IDs (a whole
+    batch in one call) print each chunk after a '--- chunk ID (NAME, lines
+    A-B) ---' line; JSON is then a list of objects, NDJSON one per line.
+    """
     from rlm.views import chunk_with_context
 
     store = app.store()
-    view = chunk_with_context(store, chunk_id, context)
-    c = view.chunk
-    data = _get_json(c, view.buffer.name, view.buffer.source)
-    if context:
-        data["context"] = {
-            "byte_range": {"end": view.end, "start": view.start},
-            "chunk_ids": view.chunk_ids,
-            "content": view.content,
-            "line_range": {"end": view.line_end, "start": view.line_start},
-        }
-    if not metadata:
-        return Output(data=data, raw=view.content.encode("utf-8"))
-    body = view.content if view.content.endswith("\n") else view.content + "\n"
-    header = (
-        f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
-        f"Byte range: {view.start}..{view.end}\nLines: {view.line_start}..{view.line_end}\n"
-        f"Size: {view.end - view.start} bytes\nHash: {c.content_hash}\n"
-    )
-    if context:
-        header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
-    return Output(data=data, text=header + "---\n" + body)
+    views = [chunk_with_context(store, chunk_id, context) for chunk_id in chunk_ids]
+    items: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for view in views:
+        c = view.chunk
+        data = _get_json(c, view.buffer.name, view.buffer.source)
+        if context:
+            data["context"] = {
+                "byte_range": {"end": view.end, "start": view.start},
+                "chunk_ids": view.chunk_ids,
+                "content": view.content,
+                "line_range": {"end": view.line_end, "start": view.line_start},
+            }
+        items.append(data)
+        body = view.content if view.content.endswith("\n") else view.content + "\n"
+        if metadata:
+            header = (
+                f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
+                f"Byte range: {view.start}..{view.end}\nLines: {view.line_start}..{view.line_end}\n"
+                f"Size: {view.end - view.start} bytes\nHash: {c.content_hash}\n"
+            )
+            if context:
+                header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
+            texts.append(header + "---\n" + body)
+        elif len(views) > 1:
+            lines = f", lines {view.line_start}-{view.line_end}" if view.line_start else ""
+            texts.append(f"--- chunk {c.id} ({view.buffer.label}{lines}) ---\n{body}")
+    if len(views) == 1:
+        if not metadata:
+            return Output(data=items[0], raw=views[0].content.encode("utf-8"))
+        return Output(data=items[0], text=texts[0])
+    return Output(data=items, text="".join(texts), items=items)
 
 
 @chunk.command(name="list")

@@ -66,6 +66,7 @@ def embed_buffers(
     embedder = make_embedder()
     results: list[dict[str, Any]] = []
     texts: list[str] = []
+    up_to_date: list[int] = []
     warnings: list[str] = []
     if embedder.fallback_reason:
         warnings.append(
@@ -83,6 +84,14 @@ def embed_buffers(
                 " --force' to regenerate them."
             )
         results.append(_outcome_json(b, outcome, warning))
+        if all_buffers and not warning and outcome.embedded == 0 and outcome.replaced == 0:
+            up_to_date.append(outcome.total_chunks)  # one summary line, not one per buffer
+            continue
         texts.append(_outcome_text(b, outcome, warning))
+    if up_to_date:
+        texts.append(
+            f"{len(up_to_date)} buffers already fully embedded ({sum(up_to_date)} chunks)."
+            " Use --force to re-embed.\n"
+        )
     data: Any = results if all_buffers else results[0]
     return Output(data=data, text="".join(texts), items=results, warnings=warnings)

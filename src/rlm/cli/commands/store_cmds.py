@@ -58,12 +58,20 @@ def _parent_store(path: Path) -> Path | None:
     return None
 
 
+VACUUM_HINT_BYTES = 10 * 1024 * 1024
+"""Status suggests vacuum when at least this much (and half the file) is free."""
+
+
 @click.command()
 @pass_app
 def status(app: AppContext) -> Output:
     """Buffers, chunks, size and schema of the database."""
+    from rlm.cli.render import human_size
+
     s = app.store().stats()
+    total, free = app.store().free_space()
     data = {
+        "free_bytes": free,
         "buffer_count": s.buffer_count,
         "chunk_count": s.chunk_count,
         "total_content_size": s.total_content_size,
@@ -85,9 +93,38 @@ def status(app: AppContext) -> Output:
         f"  Schema:        v{s.schema_version}",
     ]
     if s.db_size is not None:
-        lines.append(f"  DB size:       {s.db_size} bytes")
+        size_line = f"  DB size:       {s.db_size} bytes ({human_size(s.db_size)})"
+        if free > VACUUM_HINT_BYTES and free * 2 > total:
+            size_line += f", {free * 100 // total}% free: 'rlm vacuum' gives it back"
+        lines.append(size_line)
     lines.append(f"  DB path:       {app.resolved_db_path.absolute()}")
     return Output(data=data, text="\n".join(lines) + "\n")
+
+
+@click.command()
+@pass_app
+def vacuum(app: AppContext) -> Output:
+    """Shrink the database file: give back the space deleted buffers left behind."""
+    from rlm.cli.render import human_size
+
+    store = app.store()
+    before = app.resolved_db_path.stat().st_size
+    _, free = store.free_space()
+    store.vacuum()
+    after = app.resolved_db_path.stat().st_size
+    message = (
+        f"Vacuumed {app.resolved_db_path.absolute()}: {human_size(before)} -> {human_size(after)}"
+        f" ({human_size(max(0, before - after))} freed)"
+    )
+    return Output(
+        data={
+            "db_path": str(app.resolved_db_path.absolute()),
+            "free_bytes_before": free,
+            "size_after": after,
+            "size_before": before,
+        },
+        text=message + "\n",
+    )
 
 
 @click.command()
@@ -103,5 +140,5 @@ def reset(app: AppContext, yes: bool) -> Output:
 
 
 def register(root: click.Group) -> None:
-    for command in (init, status, reset):
+    for command in (init, status, reset, vacuum):
         root.add_command(command)
