@@ -161,7 +161,7 @@ class RlmTools:
 
     def grep(
         self,
-        pattern: Annotated[str, Field(description="Regular expression (Python 're' syntax).")],
+        pattern: Annotated[str, Field(description="Regular expression (RE2: no backreferences).")],
         buffer: Annotated[
             str | None,
             Field(description="Buffer id or name; omit with collection or all_buffers."),
