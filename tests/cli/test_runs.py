@@ -94,3 +94,18 @@ def test_mistyped_top_level_command_gets_did_you_mean(cli: Cli, loaded: Path) ->
     data = cli("--format", "json", "lod", "x").json()
     assert "Did you mean 'load'?" in data["error"]["message"]
     assert "Did you mean" not in cli("zzzzzz").err
+
+
+def test_dispatch_text_gives_ranges_and_one_command_reads_a_batch(cli: Cli, loaded: Path) -> None:
+    plan = cli("--format", "json", "dispatch", "notes.txt", "--batch-size", "4").json()
+    ids = plan["batches"][0]["chunk_ids"]
+    text = cli("dispatch", "notes.txt", "--batch-size", "4").out
+    assert (
+        f"Batch 0: 4 chunks, ~{plan['batches'][0]['token_count']} tokens (IDs: {ids[0]}-{ids[-1]})"
+        in text
+    )
+    all_at_once = plan["batches"][0]["instruction"].split("all at once: `")[1].split("`")[0]
+    argv = shlex.split(all_at_once)
+    assert argv[3:5] == ["chunk", "get"] and argv[5:] == [str(i) for i in ids]
+    batch = cli(*argv[1:]).out
+    assert all(f"--- chunk {i} (notes.txt, lines " in batch for i in ids)

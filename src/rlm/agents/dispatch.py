@@ -270,6 +270,8 @@ def batch_instruction(batch: Batch, *, query: str | None = None, command: str = 
     shown = ", ".join(str(i) for i in ids[:INSTRUCTION_IDS_SHOWN])
     if len(ids) > INSTRUCTION_IDS_SHOWN:
         shown += f", ... ({len(ids)} in all)"
+    elif len(ids) > 1:  # one call reads the whole batch, each chunk under a header line
+        shown += f" (all at once: `{command} chunk get {' '.join(map(str, ids))}`)"
     task = f" Question: {query}." if query else ""
     return (
         f"Read chunks with `{command} chunk get ID` for IDs {shown}.{task}"

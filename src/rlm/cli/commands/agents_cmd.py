@@ -217,6 +217,7 @@ def dispatch(
     """
     from rlm.agents.dispatch import dispatch as run_dispatch
     from rlm.agents.dispatch import plan_json
+    from rlm.agents.ids import format_ids
 
     store = app.store()
     plan = run_dispatch(
@@ -248,12 +249,10 @@ def dispatch(
             "",
         ]
         for b in plan.batches:
-            ids = ", ".join(str(i) for i in b.chunk_ids[:5])
-            more = ", ..." if len(b.chunk_ids) > 5 else ""
             flag = " [oversized]" if b.oversized else ""
             out.append(
                 f"Batch {b.index}: {len(b.chunk_ids)} chunks, ~{b.token_count} tokens"
-                f" (IDs: {ids}{more}){flag}"
+                f" (IDs: {format_ids(b.chunk_ids)}){flag}"
             )
         out += ["", f"Usage: Feed each batch to a subagent with '{command} chunk get <id>'"]
         if plan.run_id:
