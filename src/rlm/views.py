@@ -16,6 +16,8 @@ from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer, Chunk, ChunkRef, Store
 
 DEFAULT_PEEK = 3000
+DEFAULT_PEEK_MAX = 1024 * 1024
+"""Default ``peek --max-bytes``: one call never returns a whole 200 MB buffer by accident."""
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,20 @@ class PeekView:
     start: int
     end: int
     content: str
+    truncated: bool = False
+    """The range asked for was longer than ``max_bytes`` and was cut."""
 
 
-def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> PeekView:
-    """Bytes [start, end) of a buffer, widened/narrowed to whole characters."""
+def peek_buffer(
+    store: Store,
+    buffer: Buffer,
+    start: int,
+    end: int | None,
+    *,
+    max_bytes: int = DEFAULT_PEEK_MAX,
+) -> PeekView:
+    """Bytes [start, end) of a buffer, widened/narrowed to whole characters, at most
+    ``max_bytes`` of them."""
     if end is not None and end < start:
         raise InvalidArgumentError(
             f"--end {end} is before --start {start}", suggestion="Use --start <= --end"
@@ -34,6 +46,9 @@ def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> Pe
     size = buffer.size
     start = min(start, size)
     stop = min(end if end is not None else start + DEFAULT_PEEK, size)
+    truncated = stop - start > max_bytes
+    if truncated:
+        stop = start + max_bytes
     # Read a few bytes either side so the snapping can see character edges.
     lo, hi = max(0, start - 3), min(size, stop + 3)
     window = store.read_buffer_bytes(buffer.id, lo, hi)
@@ -41,7 +56,7 @@ def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> Pe
     e = floor_boundary(window, stop - lo) + lo if stop < size else size
     if e < s:
         e = s
-    return PeekView(s, e, window[s - lo : e - lo].decode("utf-8"))
+    return PeekView(s, e, window[s - lo : e - lo].decode("utf-8"), truncated)
 
 
 @dataclass(frozen=True)

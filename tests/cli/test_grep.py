@@ -121,3 +121,16 @@ def test_catastrophic_pattern_answers_within_seconds(isolated_env: Path) -> None
         )
         assert done.returncode == 0, done.stderr
         assert isinstance(json.loads(done.stdout), list)
+
+
+def test_peek_is_capped_by_max_bytes(cli: Cli, loaded: Path) -> None:
+    size = len(REPORT.encode())
+    capped = cli(
+        "--format", "json", "peek", "big-report.md", "--end", str(size), "--max-bytes", "100"
+    )
+    data = capped.json()
+    assert (data["start"], data["end"], data["truncated"]) == (0, 100, True)
+    assert data["content"] == REPORT[:100]
+    assert "peek from --start 100" in capped.err
+    whole = cli("--format", "json", "peek", "big-report.md", "--end", str(size)).json()
+    assert whole["content"] == REPORT and "truncated" not in whole

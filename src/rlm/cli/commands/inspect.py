@@ -13,6 +13,7 @@ from rlm.cli.render import Output
 from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
 from rlm.views import (
     DEFAULT_GREP_BYTES,
+    DEFAULT_PEEK_MAX,
     GrepBudget,
     chunk_indices,
     compile_pattern,
@@ -27,12 +28,19 @@ from rlm.views import (
     "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First byte."
 )
 @click.option("--end", type=click.IntRange(min=0), help="End byte (default: start + 3000).")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_PEEK_MAX,
+    show_default=True,
+    help="Return at most this many bytes, whatever START..END asks for.",
+)
 @pass_app
-def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
+def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: int) -> Output:
     """Show bytes START..END of a buffer (snapped to whole UTF-8 characters)."""
     store = app.store()
     b = store.resolve_buffer(buffer)
-    view = peek_buffer(store, b, start, end)
+    view = peek_buffer(store, b, start, end, max_bytes=max_bytes)
     body = view.content if view.content.endswith("\n") or not view.content else view.content + "\n"
     text = f"Bytes {view.start}..{view.end} ({view.end - view.start} bytes):\n---\n{body}---\n"
     data = {
@@ -41,7 +49,14 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
         "size": view.end - view.start,
         "content": view.content,
     }
-    return Output(data=data, text=text)
+    warnings = []
+    if view.truncated:
+        data["truncated"] = True
+        warnings.append(
+            f"cut to --max-bytes {max_bytes} (bytes {view.start}..{view.end});"
+            f" raise it, or peek from --start {view.end}"
+        )
+    return Output(data=data, text=text, warnings=warnings)
 
 
 @click.command()
