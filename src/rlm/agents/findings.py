@@ -25,8 +25,10 @@ to a level (:data:`RELEVANCE_SYNONYMS`), and anything else gets the level
 
 Limits (both can be raised by the caller): :data:`DEFAULT_MAX_INPUT_BYTES` of
 input and :data:`DEFAULT_MAX_ITEMS` items, so a hostile or runaway reply cannot
-take gigabytes of memory. All parsing is linear in the input size: no regex
-here can backtrack (the fence is found line by line, quotes by ``str.find``).
+take gigabytes of memory. All parsing is linear in the input size: values are
+read by ``json``'s own scanner one after another, a fence is matched only where
+a value may start, and quotes are found by one walk over the quote marks (the
+old fence regex was cubic and the curly-quote one quadratic).
 
 Every problem is reported with the item's index and what is wrong; nothing
 here can raise ``RecursionError`` or print a traceback.
