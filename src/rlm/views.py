@@ -384,13 +384,25 @@ class ChunkContext:
     line_start: int | None
     line_end: int | None
     content: str
+    truncated: bool = False
+    """Neighbours were left out to stay within ``max_bytes``."""
 
 
-def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkContext:
+DEFAULT_CONTEXT_MAX = 1024 * 1024
+"""Default ``chunk get --context`` budget: ``--context 1000000`` must not return 200 MB."""
+
+
+def chunk_with_context(
+    store: Store, chunk_id: int, context: int = 0, *, max_bytes: int = DEFAULT_CONTEXT_MAX
+) -> ChunkContext:
     """``chunk get ID --context N``: the chunk and N neighbours each side.
 
     The merged text is read from the buffer itself between the first start and
     the last end, so overlapping chunks contribute their shared text once.
+    Neighbours are added one at a time, alternating sides, while the merged
+    span stays within ``max_bytes`` (``truncated`` says some were left out);
+    the chunk itself is always returned whole. Only chunk spans are read to
+    plan this, so ``--context 1000000`` costs no more than the budget.
     """
     chunk = store.get_chunk(chunk_id)
     buffer = store.get_buffer(chunk.buffer_id)
@@ -405,7 +417,31 @@ def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkCo
             chunk.line_end,
             chunk.content,
         )
-    around = store.neighbour_chunks(chunk, context, context)
+    refs = store.list_chunk_refs(chunk.buffer_id)
+    at = next(i for i, r in enumerate(refs) if r.id == chunk.id)
+    lo = hi = at
+    span_start, span_end = chunk.byte_start, chunk.byte_end
+    truncated = False
+    # Grow one neighbour at a time, alternating sides, until N each side or the budget.
+    for _ in range(context):
+        grew = False
+        if lo > 0:
+            r = refs[lo - 1]
+            if max(span_end, r.byte_end) - min(span_start, r.byte_start) <= max_bytes:
+                lo, grew = lo - 1, True
+                span_start, span_end = min(span_start, r.byte_start), max(span_end, r.byte_end)
+            else:
+                truncated = True
+        if hi < len(refs) - 1:
+            r = refs[hi + 1]
+            if max(span_end, r.byte_end) - min(span_start, r.byte_start) <= max_bytes:
+                hi, grew = hi + 1, True
+                span_start, span_end = min(span_start, r.byte_start), max(span_end, r.byte_end)
+            else:
+                truncated = True
+        if not grew:
+            break
+    around = refs[lo : hi + 1]
     start = min(c.byte_start for c in around)
     end = max(c.byte_end for c in around)
     content = store.read_buffer_bytes(buffer.id, start, end).decode("utf-8", errors="replace")
@@ -420,4 +456,5 @@ def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkCo
         min(line_starts) if line_starts else None,
         max(line_ends) if line_ends else None,
         content,
+        truncated,
     )

@@ -93,3 +93,19 @@ def test_repeated_warnings_are_collapsed(cli: Cli, loaded: Path, isolated_env: P
     out = cli("chunk", "embed", "--all").out
     assert out.count("already fully embedded") == 1
     assert "4 buffers already fully embedded" in out
+
+
+def test_chunk_get_context_is_capped_by_max_bytes(cli: Cli, loaded: Path) -> None:
+    ids = [c["id"] for c in cli("--format", "json", "chunk", "list", "doc.txt").json()["chunks"]]
+    middle = ids[len(ids) // 2]
+    wide = cli("--format", "json", "chunk", "get", str(middle), "-C", "1000000").json()
+    assert wide["context"]["chunk_ids"] == ids  # a small buffer fits whole
+    capped = cli(
+        "--format", "json", "chunk", "get", str(middle), "-C", "1000000", "--max-bytes", "2500"
+    )
+    context = capped.json()["context"]
+    assert context["truncated"] is True and middle in context["chunk_ids"]
+    assert 1 <= len(context["chunk_ids"]) <= 3
+    span = context["byte_range"]["end"] - context["byte_range"]["start"]
+    assert span <= 2500 or context["chunk_ids"] == [middle]
+    assert "context cut to" in capped.err

@@ -10,6 +10,7 @@ from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, truncate
 from rlm.store import Chunk
+from rlm.views import DEFAULT_CONTEXT_MAX
 
 
 @click.group()
@@ -45,8 +46,17 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
     default=0,
     help="Include N neighbouring chunks on each side, overlap merged once.",
 )
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONTEXT_MAX,
+    show_default=True,
+    help="With --context: leave out the farthest neighbours beyond this many bytes.",
+)
 @pass_app
-def get(app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: int) -> Output:
+def get(
+    app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: int, max_bytes: int
+) -> Output:
     """Print chunks' text (raw, nothing added) for a sub-agent to read.
 
     One ID prints the chunk as it is (JSON: one object). Several IDs (a whole
@@ -56,7 +66,14 @@ def get(app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: in
     from rlm.views import chunk_with_context
 
     store = app.store()
-    views = [chunk_with_context(store, chunk_id, context) for chunk_id in chunk_ids]
+    views = [
+        chunk_with_context(store, chunk_id, context, max_bytes=max_bytes) for chunk_id in chunk_ids
+    ]
+    warnings = [
+        f"chunk {v.chunk.id}: context cut to {len(v.chunk_ids)} chunks (--max-bytes {max_bytes})"
+        for v in views
+        if v.truncated
+    ]
     items: list[dict[str, Any]] = []
     texts: list[str] = []
     for view in views:
@@ -69,6 +86,8 @@ def get(app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: in
                 "content": view.content,
                 "line_range": {"end": view.line_end, "start": view.line_start},
             }
+            if view.truncated:
+                data["context"]["truncated"] = True
         items.append(data)
         body = view.content if view.content.endswith("\n") else view.content + "\n"
         if metadata:
@@ -85,9 +104,9 @@ def get(app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: in
             texts.append(f"--- chunk {c.id} ({view.buffer.label}{lines}) ---\n{body}")
     if len(views) == 1:
         if not metadata:
-            return Output(data=items[0], raw=views[0].content.encode("utf-8"))
-        return Output(data=items[0], text=texts[0])
-    return Output(data=items, text="".join(texts), items=items)
+            return Output(data=items[0], raw=views[0].content.encode("utf-8"), warnings=warnings)
+        return Output(data=items[0], text=texts[0], warnings=warnings)
+    return Output(data=items, text="".join(texts), items=items, warnings=warnings)
 
 
 @chunk.command(name="list")
