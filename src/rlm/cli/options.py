@@ -228,22 +228,33 @@ def progress_bar(
     plain = PlainProgress(label, hint=hint, lines=not terminal)
     state: dict[str, Any] = {}
 
+    def close_bar() -> None:
+        bar = state.pop("bar", None)
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
     def update(done: int, total: int) -> None:
+        if terminal and not state.get("closed"):
+            bar = state.get("bar")
+            if bar is None:
+                bar = click.progressbar(
+                    length=max(total, 1),
+                    label=label,
+                    file=sys.stderr,
+                    show_eta=True,
+                    show_percent=True,
+                )
+                bar.__enter__()
+                state["bar"] = bar
+                state["done"] = 0
+            step = done - state["done"]
+            if step > 0:
+                bar.update(step)
+                state["done"] = done
+            if total > 0 and done >= total:  # close it now: the final line goes below it
+                close_bar()
+                state["closed"] = True
         plain.update(done, total)
-        if not terminal:
-            return
-        bar = state.get("bar")
-        if bar is None:
-            bar = click.progressbar(
-                length=max(total, 1), label=label, file=sys.stderr, show_eta=True, show_percent=True
-            )
-            bar.__enter__()
-            state["bar"] = bar
-            state["done"] = 0
-        step = done - state["done"]
-        if step > 0:
-            bar.update(step)
-            state["done"] = done
 
     error: BaseException | None = None
     try:
@@ -252,7 +263,5 @@ def progress_bar(
         error = exc
         raise
     finally:
-        bar = state.get("bar")
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        close_bar()
         plain.finish(error)
