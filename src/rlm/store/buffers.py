@@ -45,10 +45,19 @@ def close_names(wanted: str, names: list[str], n: int = 3) -> list[str]:
     out = [x for x in names if x.casefold().startswith(folded)][:n]
     out += [x for x in names if x.rsplit("/", 1)[-1].casefold() == folded and x not in out]
     if len(out) < n:
-        for x in difflib.get_close_matches(wanted, names, n=n, cutoff=0.6):
+        pool = names
+        if len(pool) > _DIFFLIB_POOL:  # difflib over 100k names takes seconds: narrow first
+            head = folded.rsplit("/", 1)[-1][:2]
+            pool = [x for x in names if x.rsplit("/", 1)[-1].casefold().startswith(head)]
+            pool = pool[:_DIFFLIB_POOL]
+        for x in difflib.get_close_matches(wanted, pool, n=n, cutoff=0.6):
             if x not in out:
                 out.append(x)
     return out[:n]
+
+
+_DIFFLIB_POOL = 5000
+"""At most this many names go through difflib (about 0.3 s); more are narrowed first."""
 
 
 def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
