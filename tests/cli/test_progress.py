@@ -100,8 +100,8 @@ def test_a_piped_load_prints_progress_and_the_elapsed_time(isolated_env: Path) -
     )
     assert done.returncode == 0, done.stderr
     err = done.stderr.splitlines()
-    assert any(line.startswith("Storing: ") and "%)" in line for line in err)
+    assert any(line.startswith("Loading: ") and "%)" in line for line in err)
     assert any(line.startswith("Embedding: starting ") for line in err)
     final = [line for line in err if " done in " in line]
-    assert [line.split(":")[0] for line in final] == ["Storing", "Embedding"]
+    assert [line.split(":")[0] for line in final] == ["Loading", "Embedding"]
     assert final[1].endswith(" chunks/s)")

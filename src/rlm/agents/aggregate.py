@@ -40,7 +40,7 @@ from rlm.errors import (
     ChunkSupersededError,
     InvalidArgumentError,
 )
-from rlm.loader import EmbedderFactory, LoadResult
+from rlm.ingest.loader import EmbedderFactory, LoadResult
 from rlm.store import Store
 
 RELEVANCE_LEVELS = LEVELS
@@ -504,8 +504,8 @@ def store_report(
     """Save the report (its JSON) as a buffer that is chunked, indexed and embedded."""
     import json
 
+    from rlm.ingest.loader import LoadOptions, load_text
     from rlm.io import from_text
-    from rlm.loader import LoadOptions, load_text
 
     report.output_buffer = name
     text = from_text(

@@ -10,12 +10,10 @@ from typing import Any, TypeVar
 
 import click
 
-from rlm.chunking.base import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
+from rlm.defaults import CHUNKERS, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP
 from rlm.embedding.base import Embedder
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-CHUNKERS = ("semantic", "fixed", "code", "ast", "parallel")
 
 
 def chunk_options(func: F) -> F:
@@ -44,7 +42,7 @@ def chunk_options(func: F) -> F:
         "--chunker",
         "--strategy",
         "chunker",
-        default="semantic",
+        default=DEFAULT_CHUNKER,
         show_default=True,
         type=click.Choice(CHUNKERS, case_sensitive=False),
         help="Chunking strategy.",
@@ -91,7 +89,7 @@ PROGRESS_AFTER = 2.0
 """Seconds before the first plain progress line: quick jobs stay silent."""
 PROGRESS_EVERY = 10.0
 """Seconds between plain progress lines (a line also comes at each 10 %)."""
-_BYTE_LABELS = frozenset({"Storing", "Loading files", "Updating"})
+_BYTE_LABELS = frozenset({"Storing", "Loading", "Loading files", "Updating"})
 """Phases whose progress counts bytes (the others count chunks)."""
 
 

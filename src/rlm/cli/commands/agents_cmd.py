@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 import click
 
@@ -11,7 +10,8 @@ from rlm.agents.findings import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_ITEMS
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output
-from rlm.errors import InvalidArgumentError, UsageError
+from rlm.defaults import DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
+from rlm.errors import UsageError
 from rlm.io import from_bytes, read_stdin
 
 # --- update-buffer ------------------------------------------------------------
@@ -55,51 +55,29 @@ def update_buffer(
     not given default to the buffer's own settings (from its load).
     """
     from rlm.cli.context import app_of
-    from rlm.update import options_for_buffer, update_text
+    from rlm.ops.agents import update_buffer as run_update
 
     del embed
     app: AppContext = app_of(ctx)
-    store = app.store()
-    b = store.resolve_buffer(buffer)
     if content is None:
         text = read_stdin(lossy=lossy)
     else:
         text = from_bytes(content.encode("utf-8"), label="<content>", lossy=lossy)
-    overrides: dict[str, Any] = {"embed": not no_embed, "language": language}
-    for name, value in (("chunker", chunker.lower()), ("chunk_size", chunk_size)):
-        if _explicit(ctx, name):
-            overrides[name] = value
-    if _explicit(ctx, "overlap"):
-        overrides["overlap"] = overlap
-    opts = options_for_buffer(b, **overrides)
     with progress_bar("Updating") as progress:
-        result = update_text(
-            store, b.id, text, opts, embedder_factory(model, model_path), progress=progress
+        result = run_update(
+            app.store(),
+            buffer,
+            text,
+            chunker=chunker if _explicit(ctx, "chunker") else None,
+            chunk_size=chunk_size if _explicit(ctx, "chunk_size") else None,
+            overlap=overlap if _explicit(ctx, "overlap") else None,
+            language=language,
+            embed=not no_embed,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
         )
-    embedded = (
-        {"count": result.embedded_count, "model": result.model}
-        if result.model is not None
-        else None
-    )
-    data = {
-        "added": result.added,
-        "buffer_id": result.buffer_id,
-        "buffer_name": result.buffer_name,
-        "content_size": result.size,
-        "embedded": embedded,
-        "kept": result.kept,
-        "mode": result.mode,
-        "moved": result.moved,
-        "new_chunk_count": result.new_chunk_count,
-        "old_chunk_count": result.old_chunk_count,
-        "removed": result.removed,
-        "strategy": result.strategy,
-        "superseded": {str(k): v for k, v in result.superseded.items()},
-        "unembedded": result.unembedded,
-    }
-    label = result.buffer_name or str(result.buffer_id)
     lines = [
-        f"Updated buffer '{label}' ({result.size} bytes)",
+        f"Updated buffer '{result.label}' ({result.size} bytes)",
         f"Chunks: {result.old_chunk_count} -> {result.new_chunk_count}"
         f" (using {result.strategy} strategy)",
         f"Kept {result.kept}, added {result.added}, removed {result.removed} chunks"
@@ -107,17 +85,7 @@ def update_buffer(
     ]
     if result.model is not None:
         lines.append(f"Embedded {result.embedded_count} chunks using model '{result.model}'")
-    warnings: list[str] = []
-    if result.fallback_reason:
-        warnings.append(
-            f"embedding model unavailable ({result.fallback_reason}); used the hash fallback"
-        )
-    if result.embed_error is not None:
-        warnings.append(
-            f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run 'rlm chunk embed {label}'"
-        )
-    return Output(data=data, text="\n".join(lines) + "\n", warnings=warnings)
+    return Output(data=result.to_json(), text="\n".join(lines) + "\n", warnings=result.warnings)
 
 
 # --- dispatch -----------------------------------------------------------------
@@ -163,14 +131,14 @@ def parse_id_list(value: str | None) -> list[int] | None:
 @click.option("-q", "--query", help="Only chunks of this buffer relevant to QUERY, in rank order.")
 @click.option(
     "--mode",
-    default="hybrid",
+    default=DEFAULT_MODE,
     show_default=True,
-    help="Search mode for --query: hybrid, semantic or bm25.",
+    help=f"Search mode for --query: {', '.join(MODES)}.",
 )
 @click.option(
     "--threshold",
     type=float,
-    default=0.3,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Minimum cosine similarity for --query (semantic leg).",
 )
@@ -215,13 +183,12 @@ def dispatch(
     --format ndjson every batch line carries run_id (so each line is a complete
     work order). 'rlm runs' lists recorded runs.
     """
-    from rlm.agents.dispatch import dispatch as run_dispatch
-    from rlm.agents.dispatch import plan_json
     from rlm.agents.ids import format_ids
+    from rlm.ops.agents import dispatch as run_dispatch
 
-    store = app.store()
-    plan = run_dispatch(
-        store,
+    command = _command_prefix(app)
+    result = run_dispatch(
+        app.store(),
         buffer,
         batch_size=batch_size,
         workers=workers,
@@ -231,11 +198,11 @@ def dispatch(
         threshold=threshold,
         top_k=top_k,
         chunk_ids=parse_id_list(chunk_list),
-        embedder=embedder_factory(model, model_path),
+        embedder_factory=embedder_factory(model, model_path),
         record=not no_record,
+        command=command,
     )
-    command = _command_prefix(app)
-    data = plan_json(plan, command=command)
+    plan, data = result.plan, result.to_json()
     label = plan.buffer_name or str(plan.buffer_id)
 
     def text() -> str:
@@ -262,26 +229,20 @@ def dispatch(
         return "\n".join(out) + "\n"
 
     lines = [dict(b, run_id=plan.run_id) for b in data["batches"]]
-    return Output(data=data, text=text, items=lines, warnings=plan.warnings)
+    return Output(data=data, text=text, items=lines, warnings=result.warnings)
 
 
 # --- aggregate ----------------------------------------------------------------
 
 
-def _read_findings(app: AppContext, buffer: str | None, file: str | None, limit: int) -> str:
+def _read_findings(buffer: str | None, file: str | None, limit: int) -> str | None:
+    """The findings text from --file or stdin; None when --buffer names them."""
     from rlm.io import open_file
 
     if buffer is not None and file is not None:
         raise UsageError("pass either --buffer or --file, not both")
     if buffer is not None:
-        store = app.store()
-        b = store.resolve_buffer(buffer)
-        if b.size > limit:
-            raise InvalidArgumentError(
-                f"buffer {b.label} is {b.size} bytes; findings input is limited to {limit}",
-                suggestion="Raise the limit with --max-input-size",
-            )
-        return store.read_buffer(b.id)
+        return None
     if file is not None:
         with open_file(file, max_size=limit, allow_empty=True) as src:
             return bytes(src.data).decode("utf-8")
@@ -375,52 +336,36 @@ def aggregate(
     other than high/medium/low/none are mapped (critical -> high...) or kept
     under 'unknown' with a warning, never dropped.
     """
-    from rlm.agents.aggregate import aggregate as run_aggregate
-    from rlm.agents.aggregate import report_text, store_report
-    from rlm.agents.findings import parse_findings
+    from rlm.agents.aggregate import report_text
+    from rlm.ops.agents import aggregate as run_aggregate
 
-    if run_id is not None:
-        app.store().get_run(run_id)  # a wrong id fails before stdin is read
-    raw = _read_findings(app, buffer, file, max_input_size)
-    items, skipped = parse_findings(
-        raw, skip_invalid=skip_invalid, max_items=max_findings, max_input_bytes=max_input_size
-    )
     store = app.store()
-    report = run_aggregate(
+    if run_id is not None:
+        store.get_run(run_id)  # a wrong id fails before stdin is read
+    result = run_aggregate(
         store,
-        items,
+        _read_findings(buffer, file, max_input_size),
+        buffer=buffer,
+        run_id=run_id,
         min_relevance=min_relevance,
         group_by=group_by,
         sort_by=sort_by,
-        run_id=run_id,
+        output_buffer=output_buffer,
+        replace=replace,
         verify=not no_verify,
+        skip_invalid=skip_invalid,
+        embed=not no_embed,
+        embedder_factory=embedder_factory(model, model_path),
         command=_command_prefix(app),
+        strict=strict,
+        max_items=max_findings,
+        max_input_bytes=max_input_size,
     )
-    warnings = [f"skipped invalid {problem}" for problem in skipped]
-    warnings += report.warnings
-    if output_buffer is not None:
-        factory = None if no_embed else embedder_factory(model, model_path)
-        result = store_report(
-            store, output_buffer, report, embedder_factory=factory, replace=replace
-        )
-        if result.embed_error is not None:
-            warnings.append(
-                f"report buffer not embedded ({result.embed_error.message});"
-                f" run 'rlm chunk embed {output_buffer}'"
-            )
-    gaps = report.gaps()
-    if skipped:
-        gaps.append(f"{len(skipped)} invalid items skipped")
-    warnings += gaps
-    if report.coverage is not None and report.coverage.redispatch_command:
-        warnings.append(f"re-dispatch: {report.coverage.redispatch_command}")
-    data = report.to_json()
-    data["strict"] = {"enabled": strict, "failed": strict and bool(gaps), "gaps": gaps}
     return Output(
-        data=data,
-        text=lambda: report_text(report),
-        warnings=warnings,
-        exit_code=1 if strict and gaps else 0,
+        data=result.to_json(),
+        text=lambda: report_text(result.report),
+        warnings=result.warnings,
+        exit_code=1 if result.failed else 0,
     )
 
 

@@ -10,16 +10,16 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
-from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
-from rlm.views import (
-    DEFAULT_GREP_BYTES,
-    DEFAULT_PEEK_MAX,
-    GrepBudget,
-    chunk_indices,
-    compile_pattern,
-    grep_buffers,
-    peek_buffer,
+from rlm.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_OVERLAP,
+    GREP_MAX_MATCHES,
+    GREP_WINDOW,
+    PEEK_BYTES,
 )
+from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
+from rlm.ops import read as ops
+from rlm.views import DEFAULT_GREP_BYTES, DEFAULT_PEEK_MAX, chunk_indices
 
 
 @click.command()
@@ -27,7 +27,9 @@ from rlm.views import (
 @click.option(
     "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First byte."
 )
-@click.option("--end", type=click.IntRange(min=0), help="End byte (default: start + 3000).")
+@click.option(
+    "--end", type=click.IntRange(min=0), help=f"End byte (default: start + {PEEK_BYTES})."
+)
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
@@ -38,25 +40,11 @@ from rlm.views import (
 @pass_app
 def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: int) -> Output:
     """Show bytes START..END of a buffer (snapped to whole UTF-8 characters)."""
-    store = app.store()
-    b = store.resolve_buffer(buffer)
-    view = peek_buffer(store, b, start, end, max_bytes=max_bytes)
+    result = ops.peek(app.store(), buffer, start, end, max_bytes=max_bytes)
+    view = result.view
     body = view.content if view.content.endswith("\n") or not view.content else view.content + "\n"
     text = f"Bytes {view.start}..{view.end} ({view.end - view.start} bytes):\n---\n{body}---\n"
-    data = {
-        "start": view.start,
-        "end": view.end,
-        "size": view.end - view.start,
-        "content": view.content,
-    }
-    warnings = []
-    if view.truncated:
-        data["truncated"] = True
-        warnings.append(
-            f"cut to --max-bytes {max_bytes} (bytes {view.start}..{view.end});"
-            f" raise it, or peek from --start {view.end}"
-        )
-    return Output(data=data, text=text, warnings=warnings)
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 @click.command()
@@ -65,7 +53,7 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     "-n",
     "--max-matches",
     type=click.IntRange(min=0),
-    default=20,
+    default=GREP_MAX_MATCHES,
     show_default=True,
     help="Stop after this many matches (per buffer with --collection/--all).",
 )
@@ -73,7 +61,7 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     "-w",
     "--window",
     type=click.IntRange(min=0),
-    default=120,
+    default=GREP_WINDOW,
     show_default=True,
     help="JSON 'snippet': context bytes on each side of a match (rlm-rs).",
 )
@@ -132,50 +120,19 @@ def grep(
             suggestion="rlm grep BUFFER PATTERN, or rlm grep --collection NAME PATTERN",
         )
     pattern = targets[-1]
-    compile_pattern(pattern, ignore_case)  # a bad pattern fails before any lookup
-    store = app.store()
-    if collection is not None:
-        store.require_collection(collection)
-        buffers = store.list_buffers(collection=collection)
-    elif many:
-        buffers = store.list_buffers()
-    else:
-        buffers = [store.resolve_buffer(targets[0])]
-    budget = GrepBudget(max_bytes)
-    found = grep_buffers(
-        store,
-        buffers,
+    result = ops.grep(
+        app.store(),
         pattern,
+        buffer=None if many else targets[0],
+        collection=collection,
+        all_buffers=all_buffers,
         max_matches=max_matches,
         window=window,
         ignore_case=ignore_case,
         context=context,
-        budget=budget,
+        max_bytes=max_bytes,
     )
-    data: list[dict[str, object]] = []
-    for b, m in found:
-        item: dict[str, object] = {
-            "offset": m.offset,
-            "matched": m.matched,
-            "snippet": m.snippet,
-            "line": m.line,
-            "chunk_id": m.chunk_id,
-            "column": m.column,
-            "text": m.text,
-        }
-        if context:
-            item |= {"before": list(m.before), "after": list(m.after)}
-        if m.truncated:
-            item["truncated"] = True
-        if many:
-            item |= {"buffer_id": b.id, "buffer_name": b.name, "source": b.source}
-        data.append(item)
-    warnings = []
-    if budget.exhausted:
-        warnings.append(
-            f"stopped after {len(found)} matches: the output reached --max-bytes {max_bytes};"
-            " raise it, or narrow the pattern"
-        )
+    found = result.matches
 
     def text() -> str:
         if not found:
@@ -196,13 +153,15 @@ def grep(
             shown = (b.id, m.line)
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, warnings=warnings)
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 @click.command(name="chunk-indices")
 @click.argument("buffer")
-@click.option("--chunk-size", type=click.IntRange(min=0), default=3000, show_default=True)
-@click.option("--overlap", type=click.IntRange(min=0), default=500, show_default=True)
+@click.option(
+    "--chunk-size", type=click.IntRange(min=0), default=DEFAULT_CHUNK_SIZE, show_default=True
+)
+@click.option("--overlap", type=click.IntRange(min=0), default=DEFAULT_OVERLAP, show_default=True)
 @pass_app
 def chunk_indices_cmd(app: AppContext, buffer: str, chunk_size: int, overlap: int) -> Output:
     """Byte ranges a fixed-size split would produce (snapped to UTF-8 characters)."""

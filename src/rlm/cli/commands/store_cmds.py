@@ -67,20 +67,11 @@ VACUUM_HINT_BYTES = 10 * 1024 * 1024
 def status(app: AppContext) -> Output:
     """Buffers, chunks, size and schema of the database."""
     from rlm.cli.render import human_size
+    from rlm.ops.store import status as run_status
 
-    s = app.store().stats()
-    total, free = app.store().free_space()
-    data = {
-        "free_bytes": free,
-        "buffer_count": s.buffer_count,
-        "chunk_count": s.chunk_count,
-        "total_content_size": s.total_content_size,
-        "has_context": s.has_context,
-        "schema_version": s.schema_version,
-        "db_size": s.db_size,
-        "db_path": str(app.resolved_db_path.absolute()),
-        "embedded_count": app.store().vector_count(),
-    }
+    result = run_status(app.store())
+    s, data = result.stats, result.to_json()
+    total, free = result.total_bytes, result.free_bytes
     lines = [
         "RLM Status",
         "==========",
@@ -97,7 +88,7 @@ def status(app: AppContext) -> Output:
         if free > VACUUM_HINT_BYTES and free * 2 > total:
             size_line += f", {free * 100 // total}% free: 'rlm vacuum' gives it back"
         lines.append(size_line)
-    lines.append(f"  DB path:       {app.resolved_db_path.absolute()}")
+    lines.append(f"  DB path:       {result.db_path}")
     return Output(data=data, text="\n".join(lines) + "\n")
 
 
@@ -106,25 +97,15 @@ def status(app: AppContext) -> Output:
 def vacuum(app: AppContext) -> Output:
     """Shrink the database file: give back the space deleted buffers left behind."""
     from rlm.cli.render import human_size
+    from rlm.ops.store import vacuum as run_vacuum
 
-    store = app.store()
-    before = app.resolved_db_path.stat().st_size
-    _, free = store.free_space()
-    store.vacuum()
-    after = app.resolved_db_path.stat().st_size
+    result = run_vacuum(app.store())
     message = (
-        f"Vacuumed {app.resolved_db_path.absolute()}: {human_size(before)} -> {human_size(after)}"
-        f" ({human_size(max(0, before - after))} freed)"
+        f"Vacuumed {result.db_path}: {human_size(result.size_before)} ->"
+        f" {human_size(result.size_after)}"
+        f" ({human_size(max(0, result.size_before - result.size_after))} freed)"
     )
-    return Output(
-        data={
-            "db_path": str(app.resolved_db_path.absolute()),
-            "free_bytes_before": free,
-            "size_after": after,
-            "size_before": before,
-        },
-        text=message + "\n",
-    )
+    return Output(data=result.to_json(), text=message + "\n")
 
 
 @click.command()

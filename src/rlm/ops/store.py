@@ -1,0 +1,73 @@
+"""status: what the database holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rlm.store import Store
+from rlm.store.models import Stats
+
+__all__ = ["StoreStatus", "Vacuumed", "status", "vacuum"]
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    stats: Stats
+    db_path: str
+    embedded_count: int
+    warnings: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    free_bytes: int = 0
+    """Bytes in free pages: what ``vacuum`` would give back."""
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "free_bytes": self.free_bytes,
+            "buffer_count": s.buffer_count,
+            "chunk_count": s.chunk_count,
+            "total_content_size": s.total_content_size,
+            "has_context": s.has_context,
+            "schema_version": s.schema_version,
+            "db_size": s.db_size,
+            "db_path": self.db_path,
+            "embedded_count": self.embedded_count,
+        }
+
+
+def status(store: Store) -> StoreStatus:
+    """Buffers, chunks, vectors, size and schema of the store (its path absolute)."""
+    total, free = store.free_space()
+    return StoreStatus(
+        store.stats(),
+        str(store.path.absolute()),
+        store.vector_count(),
+        total_bytes=total,
+        free_bytes=free,
+    )
+
+
+@dataclass(frozen=True)
+class Vacuumed:
+    db_path: str
+    size_before: int
+    size_after: int
+    free_bytes_before: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "db_path": self.db_path,
+            "free_bytes_before": self.free_bytes_before,
+            "size_after": self.size_after,
+            "size_before": self.size_before,
+        }
+
+
+def vacuum(store: Store) -> Vacuumed:
+    """Rewrite the database without its free pages (deleted buffers' space)."""
+    before = store.path.stat().st_size
+    _, free = store.free_space()
+    store.vacuum()
+    return Vacuumed(str(store.path.absolute()), before, store.path.stat().st_size, free)
