@@ -27,7 +27,8 @@ def result_to_tool(result: Result) -> CallToolResult:
         log.warning("%s", warning)
         content.append(TextContent(type="text", text=f"Warning: {warning}"))
     structured = data if isinstance(data, dict) else None
-    return CallToolResult(content=list(content), structured_content=structured, is_error=False)
+    failed = bool(getattr(result, "failed", False))  # aggregate(strict=true) with gaps
+    return CallToolResult(content=list(content), structured_content=structured, is_error=failed)
 
 
 def error_result(error: RlmError) -> CallToolResult:

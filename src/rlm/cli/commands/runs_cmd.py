@@ -2,13 +2,13 @@
 
 Every dispatch records a run, so a lost run id, or runs made "just to look",
 must be findable: 'rlm runs' lists them newest first, 'rlm runs show ID' gives
-one run's batches with their chunk ids as ranges.
+one run's batches with their chunk ids as ranges. The data comes from
+:mod:`rlm.ops.run_records` (the MCP tool ``runs`` returns the same JSON).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import click
 
@@ -18,18 +18,6 @@ from rlm.cli.render import Output
 
 def _when(stamp: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
-
-
-def _summary_json(run: Any) -> dict[str, Any]:
-    return {
-        "batch_count": run.batch_count,
-        "buffer_exists": run.buffer_exists,
-        "buffer_id": run.buffer_id,
-        "buffer_name": run.buffer_name,
-        "chunk_count": run.chunk_count,
-        "created_at": run.created_at,
-        "run_id": run.run_id,
-    }
 
 
 @click.group(invoke_without_command=True)
@@ -42,9 +30,10 @@ def runs(ctx: click.Context, limit: int | None) -> Output | None:
     if ctx.invoked_subcommand is not None:
         return None
     from rlm.cli.context import app_of
+    from rlm.ops.run_records import runs as list_runs
 
-    found = app_of(ctx).store().list_runs(limit=limit)
-    data = [_summary_json(r) for r in found]
+    result = list_runs(app_of(ctx).store(), limit=limit)
+    found = result.runs
 
     def text() -> str:
         if not found:
@@ -59,7 +48,7 @@ def runs(ctx: click.Context, limit: int | None) -> Output | None:
             )
         return "\n".join(lines) + "\n"
 
-    return Output(data=data, text=text)
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 @runs.command(name="show")
@@ -68,21 +57,10 @@ def runs(ctx: click.Context, limit: int | None) -> Output | None:
 def show(app: AppContext, run_id: str) -> Output:
     """One run: its buffer, parameters and batches (chunk ids as ranges)."""
     from rlm.agents.ids import format_ids
+    from rlm.ops.run_records import run_detail
 
-    store = app.store()
-    buffer_id, params, rows = store.get_run(run_id)
-    summary = next(r for r in store.list_runs() if r.run_id == run_id)
-    batches: dict[int, list[int]] = {}
-    for index, chunk_id in rows:
-        batches.setdefault(index, []).append(chunk_id)
-    data = _summary_json(summary) | {
-        "batches": [
-            {"batch_index": b, "chunk_count": len(ids), "chunk_ids": ids}
-            for b, ids in sorted(batches.items())
-        ],
-        "params": params,
-    }
-    del buffer_id
+    result = run_detail(app.store(), run_id)
+    summary, params = result.summary, result.params
 
     def text() -> str:
         gone = "" if summary.buffer_exists else " (deleted since)"
@@ -98,11 +76,13 @@ def show(app: AppContext, run_id: str) -> Output:
                 "  Options:  " + ", ".join(f"{k}={v}" for k, v in sorted(set_params.items()))
             )
         lines.append("")
-        for b, ids in sorted(batches.items()):
+        for b, ids in result.batches:
             lines.append(f"Batch {b}: {len(ids)} chunks ({format_ids(ids)})")
         return "\n".join(lines) + "\n"
 
-    return Output(data=data, text=text, items=data["batches"])
+    return Output(
+        data=result.to_json(), text=text, items=result.batch_json(), warnings=result.warnings
+    )
 
 
 def register(root: click.Group) -> None:
