@@ -64,8 +64,9 @@ search (returns chunk ids and scores, no text) -> chunk_get on the few ids
 worth reading (context=N adds neighbouring chunks). grep and peek look inside
 one buffer by regex or byte range. Pass chunk ids around instead of text.
 To fan work out: dispatch splits a buffer (or a query's hits) into batches for
-sub-agents and records a run; aggregate merges their JSON findings, checks
-quoted evidence and, given the run_id, lists chunks nobody answered.
+sub-agents and records a run (runs lists them); aggregate merges their JSON
+findings, checks quoted evidence and, given the run_id, lists chunks nobody
+answered.
 Every result is JSON; errors carry {"error": {"type", "message", "suggestion"}}."""
 
 PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers", "runs")
