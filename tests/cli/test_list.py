@@ -63,3 +63,14 @@ def test_did_you_mean_for_buffers_and_collections(cli: Cli, loaded: Path) -> Non
     typo = cli("--format", "json", "list", "--collection", "myrepoo").json()["error"]
     assert typo["type"] == "CollectionNotFound"
     assert typo["suggestion"].startswith("Did you mean 'myrepo'?")
+
+
+def test_control_characters_in_names_cannot_break_the_table(cli: Cli, loaded: Path) -> None:
+    name = "evil\nname\x1b[31mRED\x1b]0;pwned\x07.txt"
+    assert cli("add-buffer", name, "some text", "--no-embed").code == 0
+    out = cli("list").out
+    assert "\x1b" not in out and "\x07" not in out
+    row = next(line for line in out.splitlines() if "evil" in line)
+    assert "evil\\x0aname\\x1b[31mRED\\x1b]0;pwned\\x07.txt" in row
+    assert len(out.splitlines()) == 3 + 3  # title, header, rule and three buffers
+    assert [b["name"] for b in cli("--format", "json", "list").json()][-1] == name  # JSON exact

@@ -9,6 +9,7 @@ the columns marked elastic, widest first, never below a floor.
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -56,10 +57,25 @@ def _fit(widths: list[int], columns: Sequence[Column], limit: int) -> list[int]:
     return widths
 
 
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def cell(text: str) -> str:
+    """One table cell: control characters (ESC, newline...) made visible, so a file
+    name can neither drive the terminal nor start a fake row."""
+    return _CONTROLS.sub(_visible, text)
+
+
 def render_table(
     columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int | None = None
 ) -> list[str]:
     """Header, rule and rows; ``width`` None means piped: nothing is cut."""
+    rows = [[cell(value) for value in row] for row in rows]
     widths = [max([len(c.title)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     if width is not None:
         widths = _fit(widths, columns, width)
@@ -75,4 +91,4 @@ def render_table(
     return [head, "-" * len(head), *(line(r) for r in rows)]
 
 
-__all__ = ["Column", "render_table", "stdout_is_terminal", "terminal_width"]
+__all__ = ["Column", "cell", "render_table", "stdout_is_terminal", "terminal_width"]
