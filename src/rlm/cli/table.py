@@ -58,6 +58,7 @@ def _fit(widths: list[int], columns: Sequence[Column], limit: int) -> list[int]:
 
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROLS_BUT_TAB = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -65,10 +66,11 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def cell(text: str) -> str:
-    """One table cell: control characters (ESC, newline...) made visible, so a file
-    name can neither drive the terminal nor start a fake row."""
-    return _CONTROLS.sub(_visible, text)
+def cell(text: str, *, tabs: bool = False) -> str:
+    """One table cell (or one output line): control characters (ESC, newline...) made
+    visible, so a file name can neither drive the terminal nor start a fake row.
+    ``tabs`` keeps tab characters (lines of code)."""
+    return (_CONTROLS_BUT_TAB if tabs else _CONTROLS).sub(_visible, text)
 
 
 def render_table(

@@ -10,6 +10,7 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
+from rlm.cli.table import cell
 from rlm.defaults import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_OVERLAP,
@@ -140,16 +141,16 @@ def grep(
         out = [f"Found {len(found)} matches for pattern: {pattern}", ""]
         shown: tuple[int, int] | None = None
         for b, m in found:
-            name = b.label
+            name = cell(b.label)  # a name must not start a fake line
             if shown == (b.id, m.line):
                 continue  # several matches on one line: print the line once
             if context and out[-1] != "":
                 out.append("--")
             first = m.line - len(m.before)
-            out += [f"{name}-{first + i}- {t}" for i, t in enumerate(m.before)]
+            out += [f"{name}-{first + i}- {cell(t, tabs=True)}" for i, t in enumerate(m.before)]
             chunk = f" (chunk {m.chunk_id})" if m.chunk_id is not None else ""
-            out.append(f"{name}:{m.line}{chunk}: {m.text}")
-            out += [f"{name}-{m.line + 1 + i}- {t}" for i, t in enumerate(m.after)]
+            out.append(f"{name}:{m.line}{chunk}: {cell(m.text, tabs=True)}")
+            out += [f"{name}-{m.line + 1 + i}- {cell(t, tabs=True)}" for i, t in enumerate(m.after)]
             shown = (b.id, m.line)
         return "\n".join(out) + "\n"
 
