@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlm.ingest.background import EmbedProgress, progress
 from rlm.store import Store
 from rlm.store.models import Stats
 
@@ -16,6 +17,8 @@ class StoreStatus:
     stats: Stats
     db_path: str
     embedded_count: int
+    embedding: EmbedProgress | None = None
+    """Chunks with and without a vector, the background worker and the ETA."""
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -29,9 +32,10 @@ class StoreStatus:
             "db_size": s.db_size,
             "db_path": self.db_path,
             "embedded_count": self.embedded_count,
+            "embedding": self.embedding.to_json() if self.embedding else None,
         }
 
 
 def status(store: Store) -> StoreStatus:
     """Buffers, chunks, vectors, size and schema of the store."""
-    return StoreStatus(store.stats(), str(store.path), store.vector_count())
+    return StoreStatus(store.stats(), str(store.path), store.vector_count(), progress(store))
