@@ -573,7 +573,11 @@ def main(argv: list[str] | None = None) -> int:
         def factory() -> Embedder:
             from rlm.embedding import get_embedder
 
-            return get_embedder(model=args.model, model_path=args.model_path)
+            embedder = get_embedder(model=args.model, model_path=args.model_path)
+            notice = getattr(embedder, "device_notice", None)
+            if notice:
+                log(notice)
+            return embedder
 
         with store:
             outcome = run_worker(store, factory, log=log)
