@@ -61,6 +61,15 @@ def partial_coverage(percent: float, background: bool, seconds_left: float | Non
     return head + f"; embedding in the background{eta}"
 
 
+def files_gone(names: list[str]) -> str:
+    """``search --refresh`` found buffers whose file is gone; they are kept."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{len(names)} loaded files are gone ({shown}); their buffers are kept:"
+        " 'rlm load --sync DIR' or 'rlm delete NAME' removes them"
+    )
+
+
 def empty_collection(collection: str) -> str:
     return f"no buffers in collection '{collection}'"
 
@@ -74,6 +83,7 @@ __all__ = [
     "embedding_in_background",
     "embedding_stopped",
     "empty_collection",
+    "files_gone",
     "hash_fallback",
     "no_files",
     "not_embedded",

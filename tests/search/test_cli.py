@@ -52,6 +52,7 @@ def test_json_field_set(loaded: Cli) -> None:
         "results",
         "semantic_available",
         "semantic_coverage",
+        "refresh",
     }
     assert data["count"] == len(data["results"]) >= 1
     assert data["mode"] == "hybrid" and data["query"] == "fox"

@@ -369,6 +369,23 @@ def sync_paths(
     return report
 
 
+def sync_file(
+    store: Store,
+    source: SourceFile,
+    old: Buffer | None,
+    opts: LoadOptions,
+    report: SyncReport,
+    *,
+    lossy: bool = False,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> bool:
+    """One file's step of a folder load (``search --refresh`` re-syncs files with it).
+
+    Embedding is left to the caller (``opts.embed`` is not looked at here).
+    """
+    return _sync_file(store, source, old, opts, report, lossy, max_file_size, [])
+
+
 def _sync_file(
     store: Store,
     source: SourceFile,

@@ -81,15 +81,16 @@ def embed_mode(options: LoadOptions, embed: str | None) -> str:
     return mode
 
 
-def _deferred(
+def finish_embedding(
     store: Store,
     result: LoadResult | SyncReport,
     mode: str,
     factory: EmbedderFactory,
-    embed_progress: Progress | None,
-    starter: Starter,
+    embed_progress: Progress | None = None,
+    starter: Starter | None = None,
 ) -> LoadResult | SyncReport:
-    """After a write with embedding held back: embed inline, or hand it to the worker."""
+    """After a write with embedding held back: embed inline (``now``, or ``auto`` when
+    quick), or hand it to the background worker (a SyncReport is updated in place)."""
     if isinstance(result, LoadResult):
         mine = store.embedding_backlog([result.buffer_id])
     else:
@@ -113,7 +114,7 @@ def _deferred(
             return replace(result, embed=summary)
         embed_collection(store, result, factory, embed_progress)
         return result
-    job = replace(starter(store, whole, eta), chunks=mine.chunks)
+    job = replace((starter or process_starter())(store, whole, eta), chunks=mine.chunks)
     if isinstance(result, LoadResult):
         return replace(result, background=job)
     result.background = job
@@ -177,7 +178,7 @@ def load(
     )
     if mode not in ("auto", "background"):
         return result
-    return _deferred(store, result, mode, factory, embed_progress, starter or process_starter())
+    return finish_embedding(store, result, mode, factory, embed_progress, starter)
 
 
 def _load(

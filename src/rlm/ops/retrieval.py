@@ -18,6 +18,7 @@ from rlm.ops.base import EmbedderFactory
 from rlm.store import Store
 
 if TYPE_CHECKING:
+    from rlm.ingest.refresh import RefreshReport
     from rlm.search.engine import SearchResponse
 
 __all__ = ["Coverage", "SearchOutcome", "coverage", "search"]
@@ -71,7 +72,8 @@ def coverage(store: Store, buffer_ids: Sequence[int] | None = None) -> Coverage:
     if scope is None:
         total, missing = state.total_chunks, state.missing
     else:
-        total = sum(b.chunk_count or 0 for b in store.list_buffers() if b.id in set(scope))
+        chosen = set(scope)
+        total = sum(b.chunk_count or 0 for b in store.list_buffers() if b.id in chosen)
         missing = store.embedding_backlog(list(scope)).chunks
     result = Coverage(
         covered=max(total - missing, 0),
@@ -93,6 +95,8 @@ class SearchOutcome:
     warnings: list[str] = field(default_factory=list)
     coverage: Coverage | None = None
     """None in ``bm25`` mode (no semantic leg)."""
+    refreshed: RefreshReport | None = None
+    """What ``refresh=True`` re-synced before searching."""
 
     def items(self) -> list[dict[str, Any]]:
         return [r.to_json(with_preview=self.preview) for r in self.response.results]
@@ -107,6 +111,7 @@ class SearchOutcome:
             "results": self.items(),
             "semantic_available": r.semantic_available,
             "semantic_coverage": self.coverage.to_json() if self.coverage else None,
+            "refresh": self.refreshed.to_json() if self.refreshed else None,
         }
 
 
@@ -123,8 +128,13 @@ def search(
     preview: bool = False,
     preview_len: int = SEARCH_PREVIEW_LEN,
     embedder_factory: EmbedderFactory | None = None,
+    refresh: bool = False,
 ) -> SearchOutcome:
-    """Ranked chunk ids with scores; ``buffers`` and ``collection`` filter before top-k."""
+    """Ranked chunk ids with scores; ``buffers`` and ``collection`` filter before top-k.
+
+    ``refresh`` first re-syncs the searched buffers that were loaded from a folder
+    and whose file changed (one ``stat`` each; see :mod:`rlm.ingest.refresh`).
+    """
     from rlm.search import engine
 
     engine.validate_query(query)
@@ -133,6 +143,20 @@ def search(
     if buffers:
         buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
     warnings: list[str] = []
+    refreshed: RefreshReport | None = None
+    if refresh:
+        from rlm.ingest.refresh import refresh as run_refresh
+        from rlm.ops.base import default_embedder
+
+        refreshed = run_refresh(
+            store,
+            collection=collection,
+            buffer_ids=buffer_ids,
+            embedder_factory=embedder_factory or default_embedder,
+        )
+        warnings += refreshed.warnings
+        if refreshed.missing:
+            warnings.append(notices.files_gone(refreshed.missing))
     if collection is not None:
         in_collection = {b.id for b in store.list_buffers(collection=collection)}
         if not in_collection:
@@ -158,4 +182,4 @@ def search(
         if seen.background and seen.covered < seen.total:
             warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
             warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
-    return SearchOutcome(query, response, preview, warnings, seen)
+    return SearchOutcome(query, response, preview, warnings, seen, refreshed)
