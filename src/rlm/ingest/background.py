@@ -586,3 +586,66 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class WorkerThread:
+    """The worker as a thread of a long-lived process (the MCP server), with its warm model.
+
+    It runs :func:`run_worker` on its own connection (SQLite connections stay in
+    their thread) and takes the same lock, so it and a worker process never
+    embed one store at once. :meth:`kick` starts it when it is not running; it
+    ends when nothing is missing, and :meth:`stop` ends it after the current batch.
+    """
+
+    def __init__(
+        self, db_path: str | os.PathLike[str], embedder_factory: EmbedderFactory, log: Log
+    ) -> None:
+        self.db_path = str(db_path)
+        self.factory = embedder_factory
+        self.log = log
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+        self.last: WorkerOutcome | None = None
+
+    def kick(self) -> bool:
+        """Start the thread unless it runs; True if this call started it."""
+        with self._guard:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="rlm-embed", daemon=True)
+            self._thread.start()
+            return True
+
+    def _run(self) -> None:
+        try:
+            with Store.open(self.db_path) as store:
+                self.last = run_worker(store, self.factory, log=self.log, stop=self._stop)
+        except Exception as exc:  # a thread must not die silently
+            self.log(f"background embedding failed: {type(exc).__name__}: {exc}")
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def starter(self) -> Callable[[Store, Backlog, float | None], BackgroundJob]:
+        """A load ``starter`` that hands the backlog to this thread."""
+
+        def start(store: Store, backlog: Backlog, eta: float | None) -> BackgroundJob:
+            started = self.kick()
+            return BackgroundJob(
+                chunks=backlog.chunks,
+                tokens=backlog.tokens,
+                eta_seconds=eta,
+                started=started,
+                log="(this server's embedding thread)",
+            )
+
+        return start
