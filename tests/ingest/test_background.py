@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +31,7 @@ from rlm.ingest import background as bg
 from rlm.ingest.load import embed_mode
 from rlm.ingest.loader import LoadOptions, LoadResult
 from rlm.store.embed_queue import Backlog
+from tests.conftest import CliResult
 
 RLM = Path(sys.executable).parent / "rlm"
 TEXT = "".join(
@@ -319,3 +320,27 @@ def test_recorded_rate_feeds_the_estimate(tmp_path: Path) -> None:
     bg.record_rate(files, "m", tokens=10, seconds=0.01)  # too short to mean anything
     assert bg.recorded_rate(files, "m") == 3000.0
     assert bg.recorded_rate(files, "m", semantic=False) == bg.HASH_TOKENS_PER_SECOND
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_status_text_and_chunk_embed_arguments(
+    cli: Callable[..., CliResult], corpus: tuple[Path, Path]
+) -> None:
+    src, db = corpus
+    assert cli("-d", str(db), "load", "--embed", "off", str(src)).code == 0
+    idle = cli("-d", str(db), "status")
+    assert "run 'rlm chunk embed' to embed them in the background" in idle.out
+    lock = bg.WorkerLock(bg.WorkerFiles.of(db).lock)
+    assert lock.acquire()
+    try:
+        busy = cli("-d", str(db), "status")
+        assert "0% of chunks" in busy.out and "background worker running" in busy.out
+        assert "left)" in busy.out
+    finally:
+        lock.release()
+    assert cli("-d", str(db), "chunk", "embed", "book.txt", "--wait").code == 2
+    assert cli("-d", str(db), "chunk", "embed", "--force").code == 2
+    done = cli("-d", str(db), "chunk", "embed", "--wait")
+    assert done.code == 0 and done.out.startswith("All ")
+    assert "Every chunk already has a vector" in cli("-d", str(db), "chunk", "embed").out
+    assert "Vectors:" not in cli("-d", str(db), "status").out
