@@ -344,3 +344,19 @@ def test_status_text_and_chunk_embed_arguments(
     assert done.code == 0 and done.out.startswith("All ")
     assert "Every chunk already has a vector" in cli("-d", str(db), "chunk", "embed").out
     assert "Vectors:" not in cli("-d", str(db), "status").out
+
+
+def test_a_model_that_cannot_load_is_reported(corpus: tuple[Path, Path]) -> None:
+    src, db = corpus
+    with rlm.Store.open(db) as store:
+        rlm.load(store, [str(src)], options=LoadOptions(embed=False))
+
+        def broken() -> Any:
+            raise ConfigError("unknown embedding model: 'nope'")
+
+        outcome = bg.run_worker(store, broken)
+        assert outcome.error is not None and "nope" in outcome.error
+        assert not bg.worker_running(bg.WorkerFiles.of(db))
+        state = bg.read_state(bg.WorkerFiles.of(db))
+        assert state["status"] == "failed" and "nope" in state["error"]
+        assert ops.status(store).to_json()["embedding"]["worker"]["error"] == state["error"]

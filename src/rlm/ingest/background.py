@@ -517,7 +517,15 @@ def run_worker(
                     break
                 continue
             if embedder is None:
-                embedder = embedder_factory()
+                try:
+                    embedder = embedder_factory()
+                except Exception as exc:  # a bad model setting: say so in the log and state
+                    outcome.error = f"cannot load the embedding model: {exc}"
+                    log(outcome.error)
+                    write_state(
+                        files, {**read_state(files), "status": "failed", "error": outcome.error}
+                    )
+                    break
                 meter = _Meter(files, embedder.name, bool(embedder.is_semantic))
                 log(f"worker {os.getpid()}: embedding with {embedder.name}")
             assert meter is not None
