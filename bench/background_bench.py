@@ -21,8 +21,10 @@ The machine may be shared: the embedding figure depends on what else runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -55,8 +57,9 @@ def rlm(db: Path, *args: str, env: dict[str, str]) -> tuple[float, Any, str]:
         env=env,
         capture_output=True,
         text=True,
-        check=True,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"rlm {' '.join(args)} failed: {done.stderr.strip()}")
     return time.perf_counter() - start, json.loads(done.stdout), done.stderr
 
 
@@ -70,35 +73,57 @@ def main() -> None:
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = work / "corpus.txt"
-        src.write_bytes(corpus(int(args.size_mb * 1024 * 1024)))
-        out["bytes"] = src.stat().st_size
-        base_db, bg_db = work / "a" / "rlm.db", work / "b" / "rlm.db"
-        for db in (base_db, bg_db):
-            rlm(db, "init", env=env)
-        out["load_no_embed_s"], _, _ = rlm(base_db, "load", "--no-embed", str(src), env=env)
-        started = time.perf_counter()
-        out["load_s"], loaded, _ = rlm(bg_db, "load", str(src), env=env)
-        _, hits, err = rlm(bg_db, "search", "radio propagation in the ionosphere", env=env)
-        out["first_answer_s"] = time.perf_counter() - started
-        out["load_ratio"] = out["load_s"] / out["load_no_embed_s"]
-        out["chunks"] = loaded["chunk_count"]
-        out["background"] = loaded["background_embedding"]
-        out["first_answer_results"] = hits["count"]
-        out["first_answer_coverage"] = hits["semantic_coverage"]
-        out["first_answer_notice"] = [line for line in err.splitlines() if "semantic leg" in line]
-        if not args.no_wait:
-            while True:
+        try:
+            run(work, args, env, out)
+        finally:  # never leave a worker embedding a deleted store
+            for db in (work / "a" / "rlm.db", work / "b" / "rlm.db"):
+                state = db.with_name("rlm.db.embed.json")
+                if state.exists():
+                    pid = json.loads(state.read_text()).get("pid")
+                    if pid and json.loads(state.read_text()).get("status") == "running":
+                        with contextlib.suppress(OSError):
+                            os.kill(pid, signal.SIGTERM)
+    report(out, args.json)
+
+
+def run(work: Path, args: argparse.Namespace, env: dict[str, str], out: dict[str, Any]) -> None:
+    src = work / "corpus.txt"
+    src.write_bytes(corpus(int(args.size_mb * 1024 * 1024)))
+    out["bytes"] = src.stat().st_size
+    base_db, bg_db = work / "a" / "rlm.db", work / "b" / "rlm.db"
+    for db in (base_db, bg_db):
+        rlm(db, "init", env=env)
+    out["load_no_embed_s"], _, _ = rlm(base_db, "load", "--no-embed", str(src), env=env)
+    started = time.perf_counter()
+    out["load_s"], loaded, _ = rlm(bg_db, "load", str(src), env=env)
+    _, hits, err = rlm(bg_db, "search", "radio propagation in the ionosphere", env=env)
+    out["first_answer_s"] = time.perf_counter() - started
+    out["load_ratio"] = out["load_s"] / out["load_no_embed_s"]
+    out["chunks"] = loaded["chunk_count"]
+    out["background"] = loaded["background_embedding"]
+    out["first_answer_results"] = hits["count"]
+    out["first_answer_coverage"] = hits["semantic_coverage"]
+    out["first_answer_notice"] = [line for line in err.splitlines() if "semantic leg" in line]
+    if not args.no_wait:
+        while True:
+            try:
                 _, status, _ = rlm(bg_db, "status", env=env)
-                emb = status["embedding"]
-                if emb["missing_chunks"] == 0 and not emb["worker"]["running"]:
-                    break
+            except RuntimeError as exc:  # say it, keep polling (the worker is detached)
+                print(exc, file=sys.stderr)
                 time.sleep(2)
-            out["fully_embedded_s"] = time.perf_counter() - started
-            state = json.loads((bg_db.parent / "rlm.db.embed.json").read_text())
-            out["worker_tokens_per_second"] = state.get("tokens_per_second")
-            out["kb_per_second"] = out["bytes"] / 1024 / (out["fully_embedded_s"] - out["load_s"])
-    if args.json:
+                continue
+            emb = status["embedding"]
+            if emb["missing_chunks"] == 0 and not emb["worker"]["running"]:
+                break
+            time.sleep(2)
+        out["fully_embedded_s"] = time.perf_counter() - started
+        state = json.loads((bg_db.parent / "rlm.db.embed.json").read_text())
+        out["worker_tokens_per_second"] = state.get("tokens_per_second")
+        out["kb_per_second"] = out["bytes"] / 1024 / (out["fully_embedded_s"] - out["load_s"])
+
+
+def report(out: dict[str, Any], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(out))
         return
     print(f"corpus: {out['bytes'] / 1e6:.1f} MB, {out['chunks']} chunks")

@@ -360,3 +360,14 @@ def test_a_model_that_cannot_load_is_reported(corpus: tuple[Path, Path]) -> None
         state = bg.read_state(bg.WorkerFiles.of(db))
         assert state["status"] == "failed" and "nope" in state["error"]
         assert ops.status(store).to_json()["embedding"]["worker"]["error"] == state["error"]
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_bad_model_after_the_commit_is_a_warning_not_a_failure(
+    cli: Callable[..., CliResult], corpus: tuple[Path, Path]
+) -> None:
+    src, db = corpus
+    loaded = cli("-d", str(db), "load", "--model", "no-such-model", str(src))
+    assert loaded.code == 0, loaded.err
+    assert "not embedded" in loaded.err and "no-such-model" in loaded.err
+    assert "(0 embedded)" in loaded.out

@@ -27,7 +27,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from rlm.defaults import EMBED_MODES
-from rlm.errors import InvalidArgumentError
+from rlm.errors import InvalidArgumentError, RlmError
 from rlm.ingest import background as bg
 from rlm.ingest.collection import FileCheck, SyncReport, embed_collection, sync_paths
 from rlm.ingest.embed import default_embedder, embed_after_write
@@ -101,13 +101,20 @@ def finish_embedding(
     eta: float | None = None
     whole = store.embedding_backlog()
     if not in_memory:
-        embedder = factory()
-        rate = bg.recorded_rate(
-            bg.WorkerFiles.of(store.path), embedder.name, semantic=embedder.is_semantic
-        )
-        eta = whole.tokens / rate
-        if mode == "auto" and mine.tokens / rate <= bg.background_after():
+        try:
+            embedder = factory()
+        except RlmError:
+            # A bad model setting: the inline path reports it as today (a warning; the
+            # text stays stored and searchable), never a failed command after a commit.
+            embedder = None
             mode = "now"
+        if embedder is not None:
+            rate = bg.recorded_rate(
+                bg.WorkerFiles.of(store.path), embedder.name, semantic=embedder.is_semantic
+            )
+            eta = whole.tokens / rate
+            if mode == "auto" and mine.tokens / rate <= bg.background_after():
+                mode = "now"
     if mode == "now" or in_memory:
         if isinstance(result, LoadResult):
             summary = embed_after_write(store, result.buffer_id, factory, progress=embed_progress)
