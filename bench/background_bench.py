@@ -76,13 +76,11 @@ def main() -> None:
         try:
             run(work, args, env, out)
         finally:  # never leave a worker embedding a deleted store
-            for db in (work / "a" / "rlm.db", work / "b" / "rlm.db"):
-                state = db.with_name("rlm.db.embed.json")
-                if state.exists():
-                    pid = json.loads(state.read_text()).get("pid")
-                    if pid and json.loads(state.read_text()).get("status") == "running":
-                        with contextlib.suppress(OSError):
-                            os.kill(pid, signal.SIGTERM)
+            job = out.get("background") or {}
+            pid = job.get("pid") if isinstance(job, dict) else None
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
     report(out, args.json)
 
 
