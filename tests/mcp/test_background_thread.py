@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -73,3 +74,24 @@ def test_stop_ends_the_thread_after_the_batch(isolated_env: Path) -> None:
     thread.stop(timeout=10)
     assert not thread.running
     assert thread.last is not None and thread.last.chunks == 0
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_search_refresh_over_mcp(isolated_env: Path) -> None:
+    db = isolated_env / ".rlm" / "rlm-state.db"
+    rlm.Store.init(db).close()
+    notes = isolated_env / "notes"
+    notes.mkdir()
+    (notes / "a.md").write_text("plain words\n", encoding="utf-8")
+    tools = RlmTools(str(db))
+    payload(tools.load(path="notes"))
+    (notes / "a.md").write_text("the zeppelin over the harbour\n", encoding="utf-8")
+    os.utime(notes / "a.md", (1_900_000_000, 1_900_000_000))
+    found = payload(tools.search(query="zeppelin", mode="bm25", refresh=True))
+    refresh = found["refresh"]
+    assert isinstance(refresh, dict) and refresh["changed"] == ["a.md"]
+    assert found["count"] == 1
+    reader = RlmTools(str(db), read_only=True)
+    refused = reader.search(query="zeppelin", refresh=True)
+    assert refused.is_error
+    assert payload(reader.search(query="zeppelin", mode="bm25"))["refresh"] is None

@@ -173,9 +173,25 @@ class RlmTools:
             str | None,
             Field(description="next_cursor of the previous call (same arguments): the next page."),
         ] = None,
+        refresh: Annotated[
+            bool,
+            Field(
+                description="First re-sync searched buffers loaded from folders whose files"
+                " changed (one stat per file; not on a read-only server)."
+            ),
+        ] = False,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
-        buffer, byte and line ranges (no text unless preview); read hits with chunk_get."""
+        buffer, byte and line ranges (no text unless preview); read hits with chunk_get.
+        semantic_coverage says how many chunks have a vector yet."""
+        if refresh and self.read_only:
+            return error_result(
+                InvalidArgumentError(
+                    "refresh writes to the store, and this server is read-only",
+                    suggestion="Search without refresh, or start the server with writes allowed",
+                )
+            )
+        starter = self.embedding.starter()
         return self.call(
             lambda store: search_page(
                 ops.search(
@@ -188,6 +204,8 @@ class RlmTools:
                     collection=collection,
                     preview=preview,
                     preview_len=preview_len,
+                    refresh=refresh,
+                    starter=starter,
                 ),
                 cursor,
                 max_tokens,

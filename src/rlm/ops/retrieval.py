@@ -18,6 +18,7 @@ from rlm.ops.base import EmbedderFactory
 from rlm.store import Store
 
 if TYPE_CHECKING:
+    from rlm.ingest.load import Starter
     from rlm.ingest.refresh import RefreshReport
     from rlm.search.engine import SearchResponse
 
@@ -129,11 +130,14 @@ def search(
     preview_len: int = SEARCH_PREVIEW_LEN,
     embedder_factory: EmbedderFactory | None = None,
     refresh: bool = False,
+    starter: Starter | None = None,
 ) -> SearchOutcome:
     """Ranked chunk ids with scores; ``buffers`` and ``collection`` filter before top-k.
 
     ``refresh`` first re-syncs the searched buffers that were loaded from a folder
-    and whose file changed (one ``stat`` each; see :mod:`rlm.ingest.refresh`).
+    and whose file changed (one ``stat`` each; see :mod:`rlm.ingest.refresh`);
+    ``starter`` hands a big re-embedding to a background embedder (default: the worker
+    process).
     """
     from rlm.search import engine
 
@@ -153,6 +157,7 @@ def search(
             collection=collection,
             buffer_ids=buffer_ids,
             embedder_factory=embedder_factory or default_embedder,
+            starter=starter,
         )
         warnings += refreshed.warnings
         if refreshed.missing:
