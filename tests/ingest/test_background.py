@@ -371,3 +371,35 @@ def test_bad_model_after_the_commit_is_a_warning_not_a_failure(
     assert loaded.code == 0, loaded.err
     assert "not embedded" in loaded.err and "no-such-model" in loaded.err
     assert "(0 embedded)" in loaded.out
+
+
+@pytest.mark.usefixtures("hash_embedder")
+def test_folder_load_goes_background_and_a_failed_start_embeds_inline(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RLM_BACKGROUND_AFTER", "0")
+    folder = isolated_env / "notes"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"n{i}.md").write_text(TEXT[: 4000 * (i + 1)], encoding="utf-8")
+    handed: list[int] = []
+
+    def starter(store: rlm.Store, backlog: Backlog, eta: float | None) -> bg.BackgroundJob:
+        handed.append(backlog.chunks)
+        return bg.BackgroundJob(backlog.chunks, backlog.tokens, eta, True, "log")
+
+    def no_worker(store: rlm.Store, backlog: Backlog, eta: float | None) -> bg.BackgroundJob:
+        raise PermissionError("read-only folder")
+
+    from rlm.ingest.collection import SyncReport
+
+    with rlm.Store.init(isolated_env / ".rlm" / "rlm-state.db") as store:
+        report = rlm.load(store, ["notes"], embed="auto", starter=starter)
+        assert isinstance(report, SyncReport)
+        assert report.embedded_count == 0 and report.background is not None
+        assert report.to_json()["background_embedding"]["chunks"] == report.chunk_count
+        assert handed == [report.chunk_count]
+        (folder / "n3.md").write_text(TEXT[:5000], encoding="utf-8")
+        inline = rlm.load(store, ["notes"], embed="background", starter=no_worker)
+        assert isinstance(inline, SyncReport) and inline.background is None
+        assert store.embedding_backlog().chunks == 0  # everything embedded here instead

@@ -115,13 +115,18 @@ def finish_embedding(
             eta = whole.tokens / rate
             if mode == "auto" and mine.tokens / rate <= bg.background_after():
                 mode = "now"
-    if mode == "now" or in_memory:
+    job: bg.BackgroundJob | None = None
+    if mode != "now" and not in_memory:
+        try:
+            job = replace((starter or process_starter())(store, whole, eta), chunks=mine.chunks)
+        except OSError:  # no worker possible here (read-only folder...): embed inline
+            job = None
+    if job is None:
         if isinstance(result, LoadResult):
             summary = embed_after_write(store, result.buffer_id, factory, progress=embed_progress)
             return replace(result, embed=summary)
         embed_collection(store, result, factory, embed_progress)
         return result
-    job = replace((starter or process_starter())(store, whole, eta), chunks=mine.chunks)
     if isinstance(result, LoadResult):
         return replace(result, background=job)
     result.background = job
