@@ -79,7 +79,7 @@ def build_haystack(data: Path, size_mb: float) -> tuple[str, list[tuple[int, int
 
 def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     """A store holding the haystack, embedded; built once per content + model + schema."""
-    from rlm.embedding import get_embedder
+    from rlm.embedding import get_embedder, passages
     from rlm.embedding.sync import embed_buffer
     from rlm.loader import load_file
     from rlm.store import Store
@@ -88,8 +88,9 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     embedder = get_embedder()
     if not embedder.is_semantic:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
+    recipe = [embedder.fingerprint, str(getattr(passages, "PASSAGE_TOKENS", ""))]
     key = hashlib.sha256(
-        "\n".join([text, embedder.fingerprint, *(n for n, _ in MIGRATIONS)]).encode()
+        "\n".join([text, *recipe, *(n for n, _ in MIGRATIONS)]).encode()
     ).hexdigest()[:16]
     cache.mkdir(parents=True, exist_ok=True)
     db = cache / f"needles-{key}.db"
@@ -166,9 +167,16 @@ def main() -> None:
         help="where built stores are kept (default ~/.cache/rlm-bench or $RLM_BENCH_CACHE)",
     )
     parser.add_argument("--ranks", action="store_true", help="print every needle's ranks")
+    parser.add_argument(
+        "--passage-tokens", type=int, default=None, help="passage budget (default: rlm's)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
+    if args.passage_tokens:
+        import rlm.embedding.passages as passages
+
+        passages.PASSAGE_TOKENS = args.passage_tokens
     text, spans = build_haystack(args.data, args.size_mb)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)

@@ -3,7 +3,7 @@
 from rlm.store.buffers import NewBuffer
 from rlm.store.models import Buffer, Chunk, ChunkRef, EmbeddingStatus, NewChunk, Stats
 from rlm.store.store import DEFAULT_DB_PATH, Store, find_db_path
-from rlm.store.vectors import VectorMatrix, VectorRow
+from rlm.store.vectors import PassageRow, PassageSpan, VectorMatrix, VectorRow
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -13,6 +13,8 @@ __all__ = [
     "EmbeddingStatus",
     "NewBuffer",
     "NewChunk",
+    "PassageRow",
+    "PassageSpan",
     "Stats",
     "Store",
     "VectorMatrix",

@@ -20,7 +20,7 @@ from rlm.store.lexical import LexicalQueries
 from rlm.store.migrations import is_initialized, migrate
 from rlm.store.models import Stats
 from rlm.store.runs import RunQueries
-from rlm.store.vectors import VectorQueries
+from rlm.store.vectors import PassageQueries, VectorQueries
 
 DEFAULT_DB_PATH = Path(".rlm") / "rlm-state.db"
 
@@ -42,7 +42,15 @@ def find_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return DEFAULT_DB_PATH
 
 
-class Store(BufferQueries, ChunkQueries, VectorQueries, ContextQueries, RunQueries, LexicalQueries):
+class Store(
+    BufferQueries,
+    ChunkQueries,
+    VectorQueries,
+    PassageQueries,
+    ContextQueries,
+    RunQueries,
+    LexicalQueries,
+):
     """An open rlm database."""
 
     def __init__(self, path: str | os.PathLike[str], *, _create: bool = False) -> None:
