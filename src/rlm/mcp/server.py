@@ -98,7 +98,16 @@ class RlmTools:
 
     def search(
         self,
-        query: Annotated[str, Field(description="What to look for: words or a question.")],
+        query: Annotated[
+            str | None, Field(description="What to look for: words or a question.")
+        ] = None,
+        queries: Annotated[
+            list[str] | None,
+            Field(
+                description="More queries fused into one ranking; prefix 'lex:' (keywords),"
+                " 'vec:' (a rephrasing) or 'hyde:' (a sentence the answer might contain)."
+            ),
+        ] = None,
         mode: Annotated[
             str | None,
             Field(description="hybrid (default: BM25 + semantic, fused), semantic or bm25."),
@@ -125,12 +134,14 @@ class RlmTools:
         ] = None,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
-        buffer, byte and line ranges (no text unless preview); read hits with chunk_get."""
+        buffer, byte and line ranges and the best passage's lines (no text unless
+        preview); read hits with chunk_get."""
         argv = ["search"]
         argv += opt("--mode", mode) + opt("--top-k", top_k) + repeat("--buffer", buffers)
         argv += opt("--collection", collection) + flag("--preview", preview)
         argv += opt("--preview-len", preview_len) + opt("--threshold", threshold)
-        return self.call([*argv, "--", query])
+        entries = ([query] if query is not None else []) + list(queries or [])
+        return self.call([*argv, "--", *entries])
 
     def chunk_get(
         self,

@@ -2,9 +2,11 @@
 
 The two indexes hold different tokens of the same chunk: the porter index its
 stemmed words, the aux index what unicode61 cannot split (each CJK character,
-the parts of camelCase identifiers). A chunk's lexical score is the sum of its
-BM25 scores in both, the way multi-field BM25 (Anserini's "multifield", BM25F
-in spirit) adds per-field scores.
+the parts of camelCase identifiers). Each query word counts once: a chunk's
+score is the sum over query words of the better of the word's porter BM25 and
+its aux BM25 (``Store.bm25_grouped``). Summing both, as before, counted a
+word found by both indexes twice (``siRNA``: its porter token and its aux
+parts), which put the leg below plain FTS5 BM25 on identifier-rich prose.
 
 Each index is queried as the rlm-rs OR of per-token FTS5 strings, executed as
 a weighted sum of per-term BM25 scores (``Store.bm25_sum``): the same scores,
@@ -24,9 +26,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rlm.search.query import porter_terms
+from rlm.search.query import fts_string, piece_terms, porter_terms, query_pieces
 from rlm.store import Store
 from rlm.store.lexical_text import aux_query_terms
+
+
+def lexical_groups(query: str) -> list[tuple[float, list[tuple[str, str]]]]:
+    """One group per distinct query piece: (times it occurs, its porter and aux strings)."""
+    counts: Counter[str] = Counter(query_pieces(query))
+    groups: list[tuple[float, list[tuple[str, str]]]] = []
+    for piece, count in counts.items():
+        parts = [("porter", term) for term in piece_terms(piece)]
+        parts += [("aux", term) for term in aux_query_terms(piece)]
+        groups.append((float(count), parts))
+    return groups
 
 
 def lexical_ranking(
@@ -39,6 +52,19 @@ def lexical_ranking(
 
     The buffer filter is applied inside each FTS query, before ranking.
     """
+    if limit <= 0 or (buffer_ids is not None and not buffer_ids):
+        return []
+    return store.bm25_grouped(lexical_groups(query), limit, buffer_ids)
+
+
+def lexical_ranking_summed(
+    store: Store,
+    query: str,
+    limit: int,
+    buffer_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """The earlier leg, kept to measure against: porter and aux BM25 summed, so a
+    word found by both indexes counted twice."""
     if limit <= 0 or (buffer_ids is not None and not buffer_ids):
         return []
     scores: dict[int, float] = {}
@@ -54,3 +80,17 @@ def lexical_ranking(
             scores[chunk_id] = scores.get(chunk_id, 0.0) + score
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return ranked[:limit]
+
+
+def porter_only_ranking(
+    store: Store,
+    query: str,
+    limit: int,
+    buffer_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """Plain FTS5 BM25 over the porter index (the OR of the words): the floor the
+    lexical leg must never fall below (bench/search_variants.py --lexical)."""
+    if limit <= 0 or (buffer_ids is not None and not buffer_ids):
+        return []
+    terms = Counter(fts_string(p) for p in query_pieces(query))
+    return store.bm25_sum([(t, float(n)) for t, n in terms.items()], limit, buffer_ids)

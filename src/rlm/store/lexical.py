@@ -73,6 +73,76 @@ class LexicalQueries(StoreBase):
             return ranked[:limit]
         return self._bm25_sum(terms, limit, buffer_ids, index)
 
+    def bm25_grouped(
+        self,
+        groups: Sequence[tuple[float, Sequence[tuple[str, str]]]],
+        limit: int,
+        buffer_ids: Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """BM25 over both indexes where each query word counts once.
+
+        ``groups``: one per query word, (weight, [(index, FTS5 string), ...]).
+        A chunk's score is the sum over groups of ``weight * max(porter sum,
+        aux sum)``: a word found by both indexes (an identifier's exact token in
+        the porter index and its parts in the aux index) is not counted twice.
+        Long queries skip words whose porter string is in half the chunks or
+        more, as :meth:`bm25_sum` does. Best first, ties by chunk id.
+        """
+        if not groups or limit <= 0:
+            return []
+        if len(groups) >= _PRUNE_FROM_TERMS:
+            heads = [(g[1][0][1], 1.0) for g in groups]
+            keep = {t for t, _ in self._informative_terms(heads)}
+            groups = [g for g in groups if g[1][0][1] in keep] or list(groups)
+        batches: list[list[tuple[int, float, Sequence[tuple[str, str]]]]] = [[]]
+        size = 0
+        for number, (weight, parts) in enumerate(groups):
+            if size + len(parts) > _MAX_COMPOUND and batches[-1]:
+                batches.append([])
+                size = 0
+            batches[-1].append((number, weight, parts))
+            size += len(parts)
+        if len(batches) == 1:
+            return self._bm25_grouped(batches[0], limit, buffer_ids)
+        totals: dict[int, float] = {}
+        for batch in batches:
+            for chunk_id, score in self._bm25_grouped(batch, None, buffer_ids):
+                totals[chunk_id] = totals.get(chunk_id, 0.0) + score
+        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:limit]
+
+    def _bm25_grouped(
+        self,
+        batch: Sequence[tuple[int, float, Sequence[tuple[str, str]]]],
+        limit: int | None,
+        buffer_ids: Sequence[int] | None,
+    ) -> list[tuple[int, float]]:
+        selects: list[str] = []
+        params: list[object] = []
+        for number, weight, parts in batch:
+            for index, term in parts:
+                table = _INDEXES[index]
+                sql = (
+                    f"SELECT rowid AS id, {int(number)} AS g, '{index}' AS x,"
+                    f" -bm25({table}) * ? AS s FROM {table} WHERE {table} MATCH ?"
+                )
+                params.extend([weight, term])
+                if buffer_ids is not None:
+                    marks = ",".join("?" * len(buffer_ids)) or "NULL"
+                    sql += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
+                    params.extend(buffer_ids)
+                selects.append(sql)
+        # "LIMIT -1" keeps SQLite from flattening the subquery (FTS5 refuses bm25() there).
+        sql = (
+            "SELECT id, SUM(s) AS score FROM (SELECT id, MAX(s) AS s FROM ("
+            "SELECT id, g, x, SUM(s) AS s FROM (" + " UNION ALL ".join(selects) + " LIMIT -1)"
+            " GROUP BY id, g, x) GROUP BY id, g) GROUP BY id"
+        )
+        if limit is not None:
+            sql += " ORDER BY score DESC, id ASC LIMIT ?"
+            params.append(limit)
+        return self._scored_rows(sql, params)
+
     def _informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
         """``terms`` without those that occur in at least half of the chunks.
 
