@@ -28,13 +28,14 @@ MODES = ("bm25", "semantic", "hybrid")
 
 
 @contextmanager
-def variant(weight: float, hyde: str, lexical: str) -> Iterator[None]:
+def variant(weight: float, hyde: str, lexical: str, bonus: str) -> Iterator[None]:
     """Set the module-level knobs of one variant, restoring them afterwards.
 
     ``lexical``: ``grouped`` (rlm's leg), ``summed`` (the earlier leg, porter +
     aux added) or ``porter`` (plain FTS5 BM25, the floor).
     """
     import rlm.search.engine as engine
+    import rlm.search.fusion as fusion
     import rlm.search.lexical as lex
     import rlm.search.queries as queries
     import rlm.search.vector as vector
@@ -44,14 +45,15 @@ def variant(weight: float, hyde: str, lexical: str) -> Iterator[None]:
         "summed": lex.lexical_ranking_summed,
         "porter": lex.porter_only_ranking,
     }
-    saved = (vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking)
+    saved = (vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking, fusion.TOP_BONUS)
+    fusion.TOP_BONUS = tuple(float(b) for b in bonus.split(":"))
     vector.PASSAGE_WEIGHT = weight
     queries.HYDE_LEGS = tuple(hyde.split("+"))
     engine.lexical_ranking = legs[lexical]
     try:
         yield
     finally:
-        vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking = saved
+        vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking, fusion.TOP_BONUS = saved
 
 
 def needle_hits(store: Any, targets: list[set[int]], settings: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +122,7 @@ def main() -> None:
     parser.add_argument("--hyde", default="semantic+bm25")
     parser.add_argument("--lexical", default="grouped", help="grouped,summed,porter")
     parser.add_argument("--modes", default="bm25,semantic,hybrid")
+    parser.add_argument("--bonus", default="2:1:1", help="rank 1:2:3 bonuses, comma-separated")
     args = parser.parse_args()
 
     from rlm.embedding import get_embedder
@@ -134,6 +137,7 @@ def main() -> None:
             [float(k) for k in args.rrf_k.split(",")],
             args.hyde.split(","),
             args.lexical.split(","),
+            args.bonus.split(","),
         )
     )
     needle_store = targets = None
@@ -157,7 +161,7 @@ def main() -> None:
         sets.append((dataset, Store(path), vectors))
     global MODES
     MODES = tuple(args.modes.split(","))
-    for fusion, weight, threshold, rrf_k, hyde, lexical in grid:
+    for fusion, weight, threshold, rrf_k, hyde, lexical, bonus in grid:
         settings = {"fusion": fusion, "threshold": threshold, "rrf_k": rrf_k}
         row: dict[str, Any] = {
             "fusion": fusion,
@@ -166,8 +170,9 @@ def main() -> None:
             "rrf_k": rrf_k,
             "hyde": hyde,
             "lexical": lexical,
+            "bonus": bonus,
         }
-        with variant(weight, hyde, lexical):
+        with variant(weight, hyde, lexical, bonus):
             if needle_store is not None and targets is not None:
                 row["needles"] = needle_hits(needle_store, targets, settings)
             for dataset, store, vectors in sets:

@@ -28,8 +28,11 @@ def test_rrf_matches_the_formula() -> None:
 
 
 def test_bonus_scales_with_k_and_weight() -> None:
-    fused = fuse([Leg([(1, 0.0)], weight=2.0)], "rrf_bonus", 10)
-    assert fused[0].score == pytest.approx(2 * (1 / 11 + 2 / 11))
+    fused = fuse([Leg([(1, 0.0)], weight=2.0)], "rrf_bonus", 10, bonus=(3.0,))
+    assert fused[0].score == pytest.approx(2 * (1 / 11 + 3 / 11))
+    # Ranks past the bonus list are plain RRF.
+    fused = fuse([Leg([(1, 0.0), (2, 0.0)])], "rrf_bonus", 10, bonus=(3.0,))
+    assert fused[1].score == pytest.approx(1 / 12)
 
 
 def test_score_fusion_normalises_each_leg() -> None:

@@ -9,7 +9,7 @@ Methods (``fuse(..., method=...)``):
   al., 2009; rlm-rs §4.7). Ranks only: a chunk first in one leg and absent
   from the other scores 1/61, below chunks both legs put around 5th.
 * ``rrf_bonus`` (default) — RRF plus a bonus for the top of each leg:
-  ``+2/(k+1)`` for rank 1 and ``+1/(k+1)`` for ranks 2-3 (weighted like the
+  ``+1/(k+1)`` for rank 1 and ``+0.5/(k+1)`` for ranks 2-3 (weighted like the
   leg). A leg's certainty about its first hits survives fusion; below the top
   3 it is plain RRF. Chosen on bench/needles.py, ArguAna and NPL (see
   docs/search.md).
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 DEFAULT_RRF_K = 60
 FUSIONS = ("rrf_bonus", "rrf", "score")
 DEFAULT_FUSION = "rrf_bonus"
-TOP_BONUS = (2.0, 1.0, 1.0)
+TOP_BONUS = (1.0, 0.5, 0.5)
 """Bonus of ranks 1, 2 and 3 of each leg, in units of ``1 / (k + 1)``."""
 
 
@@ -57,9 +57,14 @@ def fuse(
     legs: Sequence[Leg],
     method: str = DEFAULT_FUSION,
     k: float = DEFAULT_RRF_K,
-    bonus: Sequence[float] = TOP_BONUS,
+    bonus: Sequence[float] | None = None,
 ) -> list[Fused]:
-    """Fuse ``legs`` into one list, best first (see the module docstring)."""
+    """Fuse ``legs`` into one list, best first (see the module docstring).
+
+    ``bonus``: top-rank bonuses for ``rrf_bonus`` (default :data:`TOP_BONUS`).
+    """
+    if bonus is None:
+        bonus = TOP_BONUS
     if k < 0:
         raise ValueError("rrf k must be >= 0")
     if method not in FUSIONS:

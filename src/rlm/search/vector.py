@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 ANN_MIN_VECTORS = 200_000
 """Below this, exact search is fast enough (about 10 ms per 100k 384-d vectors)."""
-PASSAGE_WEIGHT = 1.0
+PASSAGE_WEIGHT = 0.8
 """Weight of a chunk's best passage in its semantic score (the rest: the chunk vector)."""
 
 
