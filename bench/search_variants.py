@@ -115,6 +115,7 @@ def main() -> None:
     )
     parser.add_argument("--beir", action="append", default=[], metavar="DIR=STORE")
     parser.add_argument("--passage-tokens", type=int, default=None)
+    parser.add_argument("--limit-queries", type=int, default=None, help="first N judged queries")
     parser.add_argument("--fusion", default="rrf,rrf_bonus,score")
     parser.add_argument("--weight", default="0,0.5,1")
     parser.add_argument("--threshold", default="0.3")
@@ -154,7 +155,7 @@ def main() -> None:
     semantic = args.modes != "bm25"
     for item in args.beir:
         folder, path = item.split("=", 1)
-        dataset = load_beir(folder)
+        dataset = load_beir(folder, args.limit_queries)
         vectors = {
             qid: embedder.embed_query(q) if semantic else None for qid, q in dataset.queries.items()
         }

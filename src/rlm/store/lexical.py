@@ -49,6 +49,8 @@ class LexicalQueries(StoreBase):
         limit: int,
         buffer_ids: Sequence[int] | None = None,
         index: str = "porter",
+        *,
+        prune: bool = True,
     ) -> list[tuple[int, float]]:
         """Like :meth:`bm25` of ``t1 OR t2 OR ...``, computed as a weighted sum of
         per-term BM25 scores, inside SQLite.
@@ -61,8 +63,8 @@ class LexicalQueries(StoreBase):
         """
         if not terms or limit <= 0:
             return []
-        if index == "porter":
-            terms = self._informative_terms(terms)
+        if index == "porter" and prune:
+            terms = self.informative_terms(terms)
         if len(terms) > _MAX_COMPOUND:
             totals: dict[int, float] = {}
             for start in range(0, len(terms), _MAX_COMPOUND):
@@ -73,77 +75,43 @@ class LexicalQueries(StoreBase):
             return ranked[:limit]
         return self._bm25_sum(terms, limit, buffer_ids, index)
 
-    def bm25_grouped(
+    def bm25_per_term(
         self,
-        groups: Sequence[tuple[float, Sequence[tuple[str, str]]]],
-        limit: int,
+        terms: Sequence[str],
+        index: str,
         buffer_ids: Sequence[int] | None = None,
-    ) -> list[tuple[int, float]]:
-        """BM25 over both indexes where each query word counts once.
+        chunk_ids: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """(term number, chunk id, BM25) of every chunk each FTS5 string matches.
 
-        ``groups``: one per query word, (weight, [(index, FTS5 string), ...]).
-        A chunk's score is the sum over groups of ``weight * max(porter sum,
-        aux sum)``: a word found by both indexes (an identifier's exact token in
-        the porter index and its parts in the aux index) is not counted twice.
-        Long queries skip words whose porter string is in half the chunks or
-        more, as :meth:`bm25_sum` does. Best first, ties by chunk id.
+        For the few rows a per-word comparison needs (aux matches are rare:
+        identifiers and CJK only); ``chunk_ids`` limits the rows to some chunks.
         """
-        if not groups or limit <= 0:
-            return []
-        if len(groups) >= _PRUNE_FROM_TERMS:
-            heads = [(g[1][0][1], 1.0) for g in groups]
-            keep = {t for t, _ in self._informative_terms(heads)}
-            groups = [g for g in groups if g[1][0][1] in keep] or list(groups)
-        batches: list[list[tuple[int, float, Sequence[tuple[str, str]]]]] = [[]]
-        size = 0
-        for number, (weight, parts) in enumerate(groups):
-            if size + len(parts) > _MAX_COMPOUND and batches[-1]:
-                batches.append([])
-                size = 0
-            batches[-1].append((number, weight, parts))
-            size += len(parts)
-        if len(batches) == 1:
-            return self._bm25_grouped(batches[0], limit, buffer_ids)
-        totals: dict[int, float] = {}
-        for batch in batches:
-            for chunk_id, score in self._bm25_grouped(batch, None, buffer_ids):
-                totals[chunk_id] = totals.get(chunk_id, 0.0) + score
-        ranked = sorted(totals.items(), key=lambda item: (-item[1], item[0]))
-        return ranked[:limit]
-
-    def _bm25_grouped(
-        self,
-        batch: Sequence[tuple[int, float, Sequence[tuple[str, str]]]],
-        limit: int | None,
-        buffer_ids: Sequence[int] | None,
-    ) -> list[tuple[int, float]]:
-        selects: list[str] = []
-        params: list[object] = []
-        for number, weight, parts in batch:
-            for index, term in parts:
-                table = _INDEXES[index]
-                sql = (
-                    f"SELECT rowid AS id, {int(number)} AS g, '{index}' AS x,"
-                    f" -bm25({table}) * ? AS s FROM {table} WHERE {table} MATCH ?"
+        table = _INDEXES[index]
+        where = ""
+        filter_params: list[object] = []
+        if buffer_ids is not None:
+            marks = ",".join("?" * len(buffer_ids)) or "NULL"
+            where += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
+            filter_params += list(buffer_ids)
+        if chunk_ids is not None:
+            where += f" AND rowid IN ({','.join('?' * len(chunk_ids)) or 'NULL'})"
+            filter_params += list(chunk_ids)
+        out: list[tuple[int, int, float]] = []
+        for start in range(0, len(terms), _MAX_COMPOUND):
+            parts: list[str] = []
+            params: list[object] = []
+            for number in range(start, min(len(terms), start + _MAX_COMPOUND)):
+                parts.append(
+                    f"SELECT {number} AS t, rowid AS id, -bm25({table}) AS s FROM {table}"
+                    f" WHERE {table} MATCH ?{where}"
                 )
-                params.extend([weight, term])
-                if buffer_ids is not None:
-                    marks = ",".join("?" * len(buffer_ids)) or "NULL"
-                    sql += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
-                    params.extend(buffer_ids)
-                selects.append(sql)
-        # "LIMIT -1" keeps SQLite from flattening the subquery (FTS5 refuses bm25() there).
-        sql = (
-            "SELECT id, SUM(s) AS score FROM (SELECT id, MAX(s) AS s FROM ("
-            "SELECT id, g, x, SUM(s) AS s FROM (" + " UNION ALL ".join(selects) + " LIMIT -1)"
-            " GROUP BY id, g, x) GROUP BY id, g) GROUP BY id"
-        )
-        if limit is not None:
-            sql += " ORDER BY score DESC, id ASC LIMIT ?"
-            params.append(limit)
-        return self._scored_rows(sql, params)
+                params += [terms[number], *filter_params]
+            rows = self._fts_rows(" UNION ALL ".join(parts), params)
+            out.extend((int(r[0]), int(r[1]), float(r[2])) for r in rows)
+        return out
 
-    def _informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    def informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
         """``terms`` without those that occur in at least half of the chunks.
 
         FTS5's BM25 clamps such a term's IDF, log((N - n + 0.5) / (n + 0.5)),
