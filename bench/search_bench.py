@@ -15,7 +15,7 @@ NumPy matrix-vector product over the same matrix in the same run:
   with the exact matrix and, with --ann, the usearch HNSW index, whose
   recall@10 against exact search is reported.
 
-``--passages P`` (default 10) also stores P passage vectors per chunk (float16,
+``--passages P`` (default 10) also stores P passage vectors per chunk (int8,
 each its chunk's vector plus noise), as ``rlm load`` does, so the vector leg
 scores every passage (max-sim per chunk); the report gives the vector memory
 of the loaded index and the matrix load time (what a cold process pays).
@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rlm.embedding.sync import quantise
 from rlm.search.engine import SearchEngine
 from rlm.search.vector import VectorIndex, clear_cache, vector_index
 from rlm.store import NewBuffer, NewChunk, PassageRow, Store, VectorRow
@@ -109,8 +110,8 @@ def passage_rows(
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         for ordinal, row in enumerate(noisy):
             rows.append(
-                PassageRow(cid, ordinal, 0, 1, None, None, 8, row.astype("<f2").tobytes(),
-                           DIMS, "bench", FINGERPRINT)
+                PassageRow(cid, ordinal, 0, 1, None, None, 8, quantise(row), DIMS, "bench",
+                           FINGERPRINT)
             )  # fmt: skip
     return rows
 

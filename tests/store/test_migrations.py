@@ -137,7 +137,7 @@ def test_m006_passages_follow_their_chunk(tmp_path: Path) -> None:
         row = store.conn.execute(
             "SELECT dtype, length(embedding), dimensions, fingerprint FROM passage_embeddings"
         ).fetchone()
-        assert row[0] == "f2" and row[1] == 2 * row[2] and row[3]
+        assert row[0] == "i1" and row[1] == row[2] and row[3]
         buffer = store.find_buffer_by_name("doc")
         assert buffer is not None
         with store.transaction():

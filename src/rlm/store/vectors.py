@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rlm.store.base import StoreBase
 from rlm.store.models import EmbeddingStatus
@@ -203,7 +203,7 @@ class VectorQueries(StoreBase):
 
 @dataclass(frozen=True)
 class PassageRow:
-    """One passage of a chunk: absolute byte/line span, tokens, float16 vector."""
+    """One passage of a chunk: absolute byte/line span, tokens, int8 vector."""
 
     chunk_id: int
     ordinal: int
@@ -213,7 +213,7 @@ class PassageRow:
     line_end: int | None
     tokens: int
     blob: bytes
-    """Little-endian float16, ``dimensions`` values."""
+    """int8, ``dimensions`` values (the unit vector scaled so its largest component is 127)."""
     dimensions: int
     model_name: str
     fingerprint: str
@@ -258,7 +258,7 @@ class PassageQueries(StoreBase):
         self.conn.executemany(
             "INSERT INTO passage_embeddings(chunk_id, ordinal, byte_start, byte_end,"
             " line_start, line_end, tokens, embedding, dtype, dimensions, model_name,"
-            " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'f2', ?, ?, ?, ?)",
+            " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'i1', ?, ?, ?, ?)",
             data,
         )
         return len(data)
@@ -316,20 +316,36 @@ class PassageQueries(StoreBase):
         return int(row[0]), int(row[1]), int(row[2])
 
     def load_passages(self, fingerprint: str, dimensions: int) -> PassageMatrix:
-        """Every passage vector of one model, ordered by (chunk id, ordinal), as float32."""
+        """Every passage vector of one model, ordered by (chunk id, ordinal), as float32
+        (not renormalised: int8 rows keep their scale).
+
+        Rows are int8 (``dtype`` 'i1'); float16 rows ('f2', early builds) are read too.
+        int8 -> float32 is one SIMD pass (about 1 ms per million values; float16 took
+        30 ns per value, seconds for a large store).
+        """
         import numpy as np
 
-        rows = self.conn.execute(
-            "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
-            " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = 'f2'"
-            " AND length(p.embedding) = ? ORDER BY p.chunk_id, p.ordinal",
-            (fingerprint, dimensions, 2 * dimensions),
-        ).fetchall()
-        ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
-        blob = b"".join(r[2] for r in rows)
-        matrix = np.frombuffer(blob, dtype="<f2").reshape(len(rows), dimensions)
-        return PassageMatrix(ids, ordinals, matrix.astype(np.float32))
+        parts: list[tuple[Any, Any, Any]] = []
+        for dtype, width in (("i1", 1), ("f2", 2)):
+            rows = self.conn.execute(
+                "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
+                " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = ?"
+                " AND length(p.embedding) = ? ORDER BY p.chunk_id, p.ordinal",
+                (fingerprint, dimensions, dtype, width * dimensions),
+            ).fetchall()
+            if not rows and parts:
+                continue
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+            raw = np.frombuffer(b"".join(r[2] for r in rows), dtype="<" + dtype)
+            parts.append((ids, ordinals, raw.reshape(len(rows), dimensions).astype(np.float32)))
+        if len(parts) == 1:
+            return PassageMatrix(*parts[0])
+        ids = np.concatenate([p[0] for p in parts])
+        ordinals = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((ordinals, ids))
+        matrix = np.concatenate([p[2] for p in parts])[order]
+        return PassageMatrix(ids[order], ordinals[order], np.ascontiguousarray(matrix))
 
     def passage_spans(
         self, chunk_ids: Sequence[int], fingerprint: str | None = None
