@@ -290,16 +290,23 @@ def _load_passages(
         if entry.size
         else np.zeros(loaded.chunk_ids.shape[0], dtype=bool)
     )
-    chunk_ids = loaded.chunk_ids[keep]
-    rows = rows[keep].astype(np.int64)
-    matrix = _normalise(loaded.matrix[keep])
+    matrix = loaded.matrix
+    chunk_ids, ordinals = loaded.chunk_ids, loaded.ordinals
+    if not keep.all():  # passages of chunks without a chunk vector (rare): drop them
+        chunk_ids, ordinals = chunk_ids[keep], ordinals[keep]
+        rows, matrix = rows[keep], matrix[keep]
+    rows = rows.astype(np.int64, copy=False)
+    # The matrix is this function's own copy: normalise in place (no second 4 B/value copy).
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0] = 1.0
+    matrix /= norms[:, None]
     if chunk_ids.size:
         starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]]).astype(np.int64)
     else:
         starts = np.zeros(0, dtype=np.int64)
     return PassageIndex(
         chunk_ids=chunk_ids,
-        ordinals=loaded.ordinals[keep],
+        ordinals=ordinals,
         matrix=matrix,
         starts=starts,
         group_rows=rows[starts],
