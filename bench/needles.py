@@ -81,7 +81,7 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     """A store holding the haystack, embedded; built once per content + model + schema."""
     from rlm.embedding import get_embedder, passages
     from rlm.embedding.sync import embed_buffer
-    from rlm.loader import load_file
+    from rlm.ingest.loader import load_file
     from rlm.store import Store
     from rlm.store.migrations import MIGRATIONS
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rlm.defaults import STRATEGIES
+
 
 class RlmError(Exception):
     """Base class: a user-facing failure with a type, a message and a suggestion."""
@@ -172,7 +174,7 @@ class OverlapTooLargeError(ChunkingError):
 
 class UnknownStrategyError(ChunkingError):
     default_type = "UnknownStrategy"
-    default_suggestion = "Valid strategies: semantic, fixed, code, parallel"
+    default_suggestion = "Valid strategies: " + ", ".join(STRATEGIES)
 
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown chunking strategy: {name}")
@@ -237,6 +239,22 @@ class PathTraversalError(InputError):
 
     def __init__(self, path: str) -> None:
         super().__init__(f"path traversal denied: {path}")
+
+
+class AccessDeniedError(InputError):
+    """A path outside the allowed roots, or one that looks like a secret (rlm.io.access)."""
+
+    default_type = "AccessDenied"
+
+    def __init__(self, path: str, reason: str, roots: tuple[object, ...] = ()) -> None:
+        where = ", ".join(str(r) for r in roots) or "none"
+        super().__init__(
+            f"access denied: {path}: {reason}",
+            suggestion=f"Load files below the allowed roots ({where}); the server's operator "
+            "can add roots with --root or allow secret-looking names explicitly",
+        )
+        self.path = path
+        self.reason = reason
 
 
 # --- commands and search ------------------------------------------------------

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ChunkConfig, ceil_boundary, floor_boundary
+from rlm.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, PEEK_BYTES
 from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer, Chunk, Store
 
-DEFAULT_PEEK = 3000
+DEFAULT_PEEK = PEEK_BYTES
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,12 @@ def chunks_for_files(
     """The stored chunks, or a re-chunking with the buffer's own strategy."""
     if chunk_size is None and overlap is None:
         return [(c.index, c.content) for c in store.list_chunks(buffer.id)]
-    size = chunk_size or buffer.chunk_size or 3000
+    size = chunk_size or buffer.chunk_size or DEFAULT_CHUNK_SIZE
     ov = overlap if overlap is not None else min(buffer.chunk_overlap or 0, size - 1)
     config = ChunkConfig(size, ov, buffer.content_type)
     config.validate()
     data = store.read_buffer_bytes(buffer.id)
-    strategy = buffer.chunk_strategy or "semantic"
+    strategy = buffer.chunk_strategy or DEFAULT_CHUNKER
     return [
         (s.index, data[s.start : s.end].decode("utf-8"))
         for s in chunk_spans(data, config, strategy)

@@ -24,14 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, Union
 
+from rlm.defaults import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
+from rlm.defaults import DEFAULT_OVERLAP as DEFAULT_OVERLAP
+from rlm.defaults import MAX_CHUNK_SIZE as MAX_CHUNK_SIZE
 from rlm.errors import ChunkTooLargeError, InvalidChunkConfigError, OverlapTooLargeError
 
 ByteText = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias, kept as written)
 """A buffer's UTF-8 bytes: an in-memory ``bytes`` or a read-only memory map."""
-
-DEFAULT_CHUNK_SIZE = 3000
-DEFAULT_OVERLAP = 500
-MAX_CHUNK_SIZE = 50000
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEFAULT_RRF_K = 60
+from rlm.defaults import DEFAULT_RRF_K as DEFAULT_RRF_K
+
 FUSIONS = ("rrf_bonus", "rrf", "score")
 DEFAULT_FUSION = "rrf_bonus"
 TOP_BONUS = (1.0, 0.5, 0.5)

@@ -9,6 +9,8 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options
 from rlm.cli.render import Output, format_score
+from rlm.defaults import DEFAULT_RRF_K, DEFAULT_THRESHOLD, DEFAULT_TOP_K, MODES
+from rlm.defaults import SEARCH_PREVIEW_LEN as DEFAULT_PREVIEW_LEN
 
 
 def _location(r: Any) -> str:
@@ -36,7 +38,7 @@ def _passage_line(r: Any) -> str | None:
     "-k",
     "--top-k",
     type=click.IntRange(min=0),
-    default=10,
+    default=DEFAULT_TOP_K,
     show_default=True,
     help="Maximum number of results.",
 )
@@ -44,22 +46,22 @@ def _passage_line(r: Any) -> str | None:
     "-t",
     "--threshold",
     type=float,
-    default=0.3,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Minimum cosine similarity for semantic matches (semantic and hybrid).",
 )
 @click.option(
     "-m",
     "--mode",
-    default="hybrid",
+    default=MODES[0],
     show_default=True,
     metavar="MODE",
-    help="hybrid, semantic or bm25. (rlm-rs treated any unknown value as hybrid; rlm rejects it.)",
+    help=f"{', '.join(MODES)}. (rlm-rs treated any unknown value as hybrid; rlm rejects it.)",
 )
 @click.option(
     "--rrf-k",
     type=click.FloatRange(min=0),
-    default=60,
+    default=DEFAULT_RRF_K,
     show_default=True,
     help="RRF constant k for hybrid fusion (larger k flattens the rank curve).",
 )
@@ -81,7 +83,7 @@ def _passage_line(r: Any) -> str | None:
 @click.option(
     "--preview-len",
     type=click.IntRange(min=0),
-    default=150,
+    default=DEFAULT_PREVIEW_LEN,
     show_default=True,
     help="Preview length in characters.",
 )
@@ -109,46 +111,23 @@ def search_command(
     best passage's lines. Modes: hybrid (default; RRF with a top-rank bonus),
     semantic (score >= threshold), bm25 (keywords; needs no model).
     """
-    from rlm.search.engine import normalise_mode, search
-    from rlm.search.queries import parse_queries
+    from rlm.ops.retrieval import search
 
-    parse_queries(queries)
-    query = queries[0]
-    mode = normalise_mode(mode)
-    store = app.store()
-    buffer_ids: list[int] | None = None
-    if buffers:
-        buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
-    warnings: list[str] = []
-    if collection is not None:
-        in_collection = {b.id for b in store.list_buffers(collection=collection)}
-        if not in_collection:
-            warnings.append(f"no buffers in collection '{collection}'")
-        buffer_ids = sorted(
-            in_collection if buffer_ids is None else in_collection.intersection(buffer_ids)
-        )
-    response = search(
-        store,
+    result = search(
+        app.store(),
         queries=list(queries),
         mode=mode,
         top_k=top_k,
         threshold=threshold,
         rrf_k=rrf_k,
-        buffer_ids=buffer_ids,
-        embedder=embedder_factory(model, model_path),
-        preview_len=preview_len if preview else None,
+        buffers=buffers,
+        collection=collection,
+        preview=preview,
+        preview_len=preview_len,
+        embedder_factory=embedder_factory(model, model_path),
     )
-    warnings.extend(response.warnings)
-    items = [r.to_json(with_preview=preview) for r in response.results]
-    data: dict[str, Any] = {
-        "count": response.count,
-        "mode": response.mode,
-        "model": response.model,
-        "queries": list(queries),
-        "query": query,
-        "results": items,
-        "semantic_available": response.semantic_available,
-    }
+    response, data = result.response, result.to_json()
+    query = result.query
 
     def text() -> str:
         if not response.results:
@@ -175,7 +154,7 @@ def search_command(
         out += ["", "Use 'rlm chunk get <id>' to retrieve chunk content."]
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=items, warnings=warnings)
+    return Output(data=data, text=text, items=data["results"], warnings=result.warnings)
 
 
 def register(root: click.Group) -> None:
