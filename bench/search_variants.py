@@ -25,6 +25,7 @@ import needles
 from needle_facts import NEEDLES
 
 MODES = ("bm25", "semantic", "hybrid")
+LONG_WEIGHT: float | None = None
 
 
 @contextmanager
@@ -46,6 +47,9 @@ def variant(weight: float, hyde: str, lexical: str, bonus: str) -> Iterator[None
         "porter": lex.porter_only_ranking,
     }
     saved = (vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking, fusion.TOP_BONUS)
+    long_weight = vector.LONG_QUERY_PASSAGE_WEIGHT
+    if LONG_WEIGHT is not None:
+        vector.LONG_QUERY_PASSAGE_WEIGHT = LONG_WEIGHT
     fusion.TOP_BONUS = tuple(float(b) for b in bonus.split(":"))
     vector.PASSAGE_WEIGHT = weight
     queries.HYDE_LEGS = tuple(hyde.split("+"))
@@ -54,6 +58,7 @@ def variant(weight: float, hyde: str, lexical: str, bonus: str) -> Iterator[None
         yield
     finally:
         vector.PASSAGE_WEIGHT, queries.HYDE_LEGS, engine.lexical_ranking, fusion.TOP_BONUS = saved
+        vector.LONG_QUERY_PASSAGE_WEIGHT = long_weight
 
 
 def needle_hits(store: Any, targets: list[set[int]], settings: dict[str, Any]) -> dict[str, Any]:
@@ -123,6 +128,7 @@ def main() -> None:
     parser.add_argument("--hyde", default="semantic+bm25")
     parser.add_argument("--lexical", default="grouped", help="grouped,summed,porter")
     parser.add_argument("--modes", default="bm25,semantic,hybrid")
+    parser.add_argument("--long-weight", type=float, default=None, help="weight, long queries")
     parser.add_argument("--bonus", default="2:1:1", help="rank 1:2:3 bonuses, comma-separated")
     args = parser.parse_args()
 
@@ -160,8 +166,9 @@ def main() -> None:
             qid: embedder.embed_query(q) if semantic else None for qid, q in dataset.queries.items()
         }
         sets.append((dataset, Store(path), vectors))
-    global MODES
+    global MODES, LONG_WEIGHT
     MODES = tuple(args.modes.split(","))
+    LONG_WEIGHT = args.long_weight
     for fusion, weight, threshold, rrf_k, hyde, lexical, bonus in grid:
         settings = {"fusion": fusion, "threshold": threshold, "rrf_k": rrf_k}
         row: dict[str, Any] = {

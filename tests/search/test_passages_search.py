@@ -120,3 +120,12 @@ def test_empty_typed_entry_is_a_clear_error(store: Store, entry: str) -> None:
 
     with pytest.raises(InvalidArgumentError):
         search(store, queries=["fine", entry], embedder=HashEmbedder())
+
+
+def test_long_queries_lean_on_the_chunk_vector() -> None:
+    from rlm.search import vector as vector_mod
+
+    long_query = " ".join(f"w{i}" for i in range(vector_mod.LONG_QUERY_WORDS + 1))
+    assert vector_mod.passage_weight(long_query) == vector_mod.LONG_QUERY_PASSAGE_WEIGHT
+    assert vector_mod.passage_weight("where is the pigeon") == vector_mod.PASSAGE_WEIGHT
+    assert vector_mod.LONG_QUERY_PASSAGE_WEIGHT < vector_mod.PASSAGE_WEIGHT

@@ -209,11 +209,12 @@ class SearchEngine:
         limit: int,
         threshold: float | None,
         buffer_ids: list[int] | None,
+        weight: float | None = None,
     ) -> list[tuple[int, float]]:
         if buffer_ids is not None and not buffer_ids:
             return []
         hits: list[tuple[int, float]] = self._index().search(
-            query_vector, limit, threshold, buffer_ids
+            query_vector, limit, threshold, buffer_ids, weight=weight
         )
         return hits
 
@@ -268,7 +269,11 @@ class SearchEngine:
                 if vec is None:
                     vec = self.embed_query(spec.text)
                 vectors.append(vec)
-                legs.append((SEMANTIC, self.semantic_leg(vec, depth, threshold, buffer_ids)))
+                from rlm.search.vector import passage_weight
+
+                weight = passage_weight(spec.text)
+                hits = self.semantic_leg(vec, depth, threshold, buffer_ids, weight)
+                legs.append((SEMANTIC, hits))
             if need_lex and LEXICAL in spec.legs:
                 legs.append((LEXICAL, self.lexical_leg(spec.text, depth, buffer_ids)))
         return legs, vectors
