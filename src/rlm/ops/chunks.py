@@ -12,7 +12,7 @@ from rlm.ingest.options import Progress
 from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Buffer, Chunk, Store
 from rlm.store.models import EmbeddingStatus
-from rlm.views import ChunkContext, chunk_with_context
+from rlm.views import DEFAULT_CONTEXT_MAX, ChunkContext, chunk_with_context
 
 __all__ = [
     "BufferEmbedding",
@@ -58,12 +58,27 @@ class ChunkText:
                 "content": view.content,
                 "line_range": {"end": view.line_end, "start": view.line_start},
             }
+            if view.truncated:
+                data["context"]["truncated"] = True
         return data
 
 
-def chunk_get(store: Store, chunk_id: int, *, context: int = 0) -> ChunkText:
-    """A chunk's text and metadata; a superseded id raises with its replacements."""
-    return ChunkText(chunk_with_context(store, chunk_id, context), context)
+def chunk_get(
+    store: Store, chunk_id: int, *, context: int = 0, max_bytes: int = DEFAULT_CONTEXT_MAX
+) -> ChunkText:
+    """A chunk's text and metadata; a superseded id raises with its replacements.
+
+    With ``context``, neighbours beyond ``max_bytes`` of merged text are left
+    out (and a warning says so): ``context=1000000`` must not return 200 MB.
+    """
+    view = chunk_with_context(store, chunk_id, context, max_bytes=max_bytes)
+    warnings = []
+    if view.truncated:
+        warnings.append(
+            f"chunk {chunk_id}: context cut to {len(view.chunk_ids)} chunks"
+            f" (--max-bytes {max_bytes})"
+        )
+    return ChunkText(view, context, warnings)
 
 
 @dataclass(frozen=True)
