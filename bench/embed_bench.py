@@ -10,6 +10,12 @@ rlm embeds every window of a long chunk (a 3000-byte chunk is ~3 windows), so
 a second baseline embeds exactly rlm's windows with bare fastembed: that ratio
 is rlm's own overhead.
 
+What ``rlm load`` runs is ``embed_passages`` (each chunk cut into passages of
+at most 64 tokens, every passage embedded, the chunk vector pooled from them);
+``passages_vs_windows`` = windowed seconds / passage seconds on the same texts
+in the same run (>= 1: the passage path is no slower). ``--no-bare`` skips the
+bare fastembed baselines (halves the run on a busy machine).
+
     python bench/embed_bench.py               # 300 chunks
     python bench/embed_bench.py --size-mb 5   # a 5 MB document (~1,700 chunks, ~15 minutes)
     python bench/embed_bench.py --json
@@ -45,7 +51,7 @@ def make_chunks(count: int, size: int = 3000, seed: int = 1) -> list[str]:
     return chunks
 
 
-def bench(count: int) -> dict[str, Any]:
+def bench(count: int, bare_baselines: bool = True) -> dict[str, Any]:
     from fastembed import TextEmbedding
 
     from rlm.embedding import get_embedder
@@ -62,6 +68,23 @@ def bench(count: int) -> dict[str, Any]:
     rlm_seconds = time.perf_counter() - started
     windows = [piece for plan in embedder._plan(texts, "") for piece, _ in plan]
     tokens = sum(embedder.count_tokens(texts) or [0])
+    started = time.perf_counter()
+    passages = embedder.embed_passages(texts)
+    passage_seconds = time.perf_counter() - started
+    figures: dict[str, Any] = {
+        "model": embedder.name,
+        "threads": embedder.threads,
+        "chunks": count,
+        "windows": sum(batch.windows),
+        "passages": sum(passages.windows),
+        "tokens": tokens,
+        "rlm_chunks_s": count / rlm_seconds,
+        "rlm_tokens_s": tokens / rlm_seconds,
+        "passage_chunks_s": count / passage_seconds,
+        "passages_vs_windows": rlm_seconds / passage_seconds,
+    }
+    if not bare_baselines:
+        return figures
 
     bare = TextEmbedding(
         model_name=embedder._fastembed_name(),
@@ -77,13 +100,7 @@ def bench(count: int) -> dict[str, Any]:
     list(bare.embed(windows))
     bare_windows_seconds = time.perf_counter() - started
     return {
-        "model": embedder.name,
-        "threads": embedder.threads,
-        "chunks": count,
-        "windows": sum(batch.windows),
-        "tokens": tokens,
-        "rlm_chunks_s": count / rlm_seconds,
-        "rlm_tokens_s": tokens / rlm_seconds,
+        **figures,
         "bare_windows_tokens_s": tokens / bare_windows_seconds,
         "bare_chunks_s": count / bare_seconds,
         "ratio": bare_seconds / rlm_seconds,
@@ -99,15 +116,21 @@ def main() -> None:
         "--size-mb", type=float, default=None, help="embed this much text (overrides --chunks)"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare baselines")
     args = parser.parse_args()
     count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
-    f = bench(count)
+    f = bench(count, bare_baselines=not args.no_bare)
     if args.json:
         print(json.dumps(f))
         return
     print(f"{f['model']}, {f['threads']} threads, {f['chunks']} chunks of ~3000 bytes")
     print(f"  rlm embed_documents   {f['rlm_chunks_s']:8.1f} chunks/s ({f['windows']} windows)")
     print(f"  rlm tokens/s          {f['rlm_tokens_s']:8.0f} ({f['tokens']} tokens)")
+    print(f"  rlm embed_passages    {f['passage_chunks_s']:8.1f} chunks/s", end=" ")
+    print(f"({f['passages']} passages)")
+    print(f"  passages vs windows   {f['passages_vs_windows']:8.2f} (>= 1: no slower)")
+    if args.no_bare:
+        return
     print(f"  bare fastembed        {f['bare_chunks_s']:8.1f} chunks/s (truncated to 1 window)")
     print(f"  ratio                 {f['ratio']:8.2f}")
     print(f"  bare, rlm's windows   {f['bare_windows_chunks_s']:8.1f} chunks/s")

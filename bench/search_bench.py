@@ -15,6 +15,11 @@ NumPy matrix-vector product over the same matrix in the same run:
   with the exact matrix and, with --ann, the usearch HNSW index, whose
   recall@10 against exact search is reported.
 
+``--passages P`` (default 10) also stores P passage vectors per chunk (int8,
+each its chunk's vector plus noise), as ``rlm load`` does, so the vector leg
+scores every passage (max-sim per chunk); the report gives the vector memory
+of the loaded index and the matrix load time (what a cold process pays).
+
 Vectors are clustered by default (unit vectors around 2,000 random centroids,
 queries are perturbed corpus vectors), which resembles real embeddings;
 ``--uniform`` uses i.i.d. random unit vectors, the worst case for HNSW.
@@ -38,9 +43,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from rlm.embedding.sync import quantise
 from rlm.search.engine import SearchEngine
 from rlm.search.vector import VectorIndex, clear_cache, vector_index
-from rlm.store import NewBuffer, NewChunk, Store, VectorRow
+from rlm.store import NewBuffer, NewChunk, PassageRow, Store, VectorRow
 
 DIMS = 384
 FINGERPRINT = "bench-synthetic-384"
@@ -94,10 +100,29 @@ def vocabulary(size: int = 20000) -> list[str]:
     return sorted(words)
 
 
-def make_store(path: Path, n: int, matrix: npt.NDArray[np.float32]) -> tuple[Store, list[str]]:
+def passage_rows(
+    ids: list[int], vectors: npt.NDArray[np.float32], per_chunk: int, rng: np.random.Generator
+) -> list[PassageRow]:
+    """``per_chunk`` noisy copies of each chunk vector, as float16 passage rows."""
+    rows = []
+    for cid, vector in zip(ids, vectors, strict=True):
+        noisy = vector + 0.08 * rng.standard_normal((per_chunk, DIMS), dtype=np.float32)
+        noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+        for ordinal, row in enumerate(noisy):
+            rows.append(
+                PassageRow(cid, ordinal, 0, 1, None, None, 8, quantise(row), DIMS, "bench",
+                           FINGERPRINT)
+            )  # fmt: skip
+    return rows
+
+
+def make_store(
+    path: Path, n: int, matrix: npt.NDArray[np.float32], passages: int = 0
+) -> tuple[Store, list[str]]:
     vocab = vocabulary()
     weights = [1.0 / (rank + 1) for rank in range(len(vocab))]
     rnd = random.Random(11)
+    rng = np.random.default_rng(5)
     store = Store(path, _create=True)
     batch = 20000
     offset = 0
@@ -132,6 +157,9 @@ def make_store(path: Path, n: int, matrix: npt.NDArray[np.float32]) -> tuple[Sto
                 VectorRow(cid, matrix[j].astype("<f4").tobytes(), DIMS, "bench", FINGERPRINT, 1)
                 for cid, j in zip(ids, range(start, start + len(ids)), strict=True)
             )
+            if passages:
+                rows = passage_rows(ids, matrix[start : start + len(ids)], passages, rng)
+                store.store_passages(ids, rows)
     return store, [w for w in vocab[:3000]]
 
 
@@ -155,7 +183,7 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
     queries = make_queries(matrix, args.queries, rng)
     with tempfile.TemporaryDirectory(prefix="rlm-bench-") as tmp:
         t0 = time.perf_counter()
-        store, vocab = make_store(Path(tmp) / "bench.db", n, matrix)
+        store, vocab = make_store(Path(tmp) / "bench.db", n, matrix, args.passages)
         build = time.perf_counter() - t0
         engine = SearchEngine(store, StubEmbedder())  # type: ignore[arg-type]
         rnd = random.Random(3)
@@ -177,9 +205,11 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
             vector.append((time.perf_counter() - t) * 1000)
         bare = time_matvec(index.matrix, queries)
         store.close()
+    passages = index.passages.size if index.passages is not None else 0
     report(
         n,
-        f"store build {build:.1f}s, matrix load {load * 1000:.0f} ms",
+        f"store build {build:.1f}s, {passages:,} passages, matrix load {load * 1000:.0f} ms,"
+        f" vector memory {index.nbytes / 1e6:.1f} MB",
         [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)],
         bare,
     )
@@ -246,6 +276,9 @@ def main() -> None:
     )
     parser.add_argument("--uniform", action="store_true", help="i.i.d. random unit vectors")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--passages", type=int, default=10, help="passage vectors per chunk (0: none)"
+    )
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     print(

@@ -108,6 +108,11 @@ def test_stdio_session(db: Path, isolated_env: Path, cli: Cli) -> None:
         seen["search"] = ok(
             await s.call_tool("search", {"query": "lighthouse tide", "mode": "bm25", "top_k": 3})
         )
+        seen["multi"] = ok(
+            await s.call_tool(
+                "search", {"query": "lighthouse", "queries": ["lex: tide"], "mode": "bm25"}
+            )
+        )
         hit = seen["search"]["results"][0]["chunk_id"]
         seen["hit"] = hit
         seen["chunk"] = ok(await s.call_tool("chunk_get", {"chunk_id": hit, "context": 1}))
@@ -123,6 +128,9 @@ def test_stdio_session(db: Path, isolated_env: Path, cli: Cli) -> None:
     search = seen["search"]
     assert search["mode"] == "bm25" and 1 <= search["count"] <= 3
     assert search == cli_json(cli, db, "search", "lighthouse tide", "-m", "bm25", "-k", "3")
+    multi = seen["multi"]
+    assert multi["queries"] == ["lighthouse", "lex: tide"] and multi["count"] >= 1
+    assert multi == cli_json(cli, db, "search", "lighthouse", "lex: tide", "-m", "bm25")
     chunk = seen["chunk"]
     assert chunk["chunk_id"] == seen["hit"] and "context" in chunk
     assert chunk["context"]["content"].count("lighthouse") >= 1

@@ -21,6 +21,7 @@ RESULT_KEYS = {
     "chunk_id",
     "index",
     "line_range",
+    "passage",
     "score",
     "semantic_score",
     "source",
@@ -48,6 +49,7 @@ def test_json_field_set(loaded: Cli) -> None:
         "count",
         "mode",
         "model",
+        "queries",
         "query",
         "results",
         "semantic_available",
@@ -152,3 +154,24 @@ def test_eval_command(cli: Cli, hash_embedder: None, tmp_path: Path) -> None:
     assert "nDCG@10" in text.out and "bm25" in text.out and "hybrid" not in text.out
     assert cli("eval", str(ds), "--modes", "nope").code == 2
     assert cli("eval", str(tmp_path / "missing")).code == 1
+
+
+def test_several_typed_queries_and_the_passage_lines(loaded: Cli) -> None:
+    res = loaded("search", "fox", "lex: 東京", "--format", "json", "-p", "--preview-len", "60")
+    assert res.code == 0, res.err
+    data = res.json()
+    assert data["query"] == "fox" and data["queries"] == ["fox", "lex: 東京"]
+    sources = {r["source"].rsplit("/", 1)[-1] for r in data["results"]}
+    assert {"notes.md", "other.md"} <= sources
+    fox = next(r for r in data["results"] if r["source"].endswith("notes.md"))
+    assert fox["passage"]["line_range"] == {"end": 3, "start": 3}
+    assert fox["passage"]["content"] == "The quick brown fox jumps over the lazy dog."
+    text = loaded("search", "fox", "lex: dog", "-p")
+    assert "Best passage: lines 3-3" in text.out
+    assert "Passage: The quick brown fox" in text.out
+
+
+def test_an_empty_typed_query_is_a_usage_error(loaded: Cli) -> None:
+    res = loaded("search", "fox", "lex:", "--format", "json")
+    assert res.code != 0
+    assert "empty 'lex:' query" in res.out + res.err

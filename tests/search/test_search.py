@@ -138,11 +138,18 @@ def test_semantic_threshold_keeps_scores_at_or_above_it(store: Store, add: AddBu
 
 def test_hybrid_reports_per_leg_scores(store: Store, add: AddBuffer) -> None:
     ids = add("doc", ["alpha beta", "gamma delta"])
-    res = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=HashEmbedder())
+    emb = HashEmbedder()
+    res = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=emb, fusion="rrf")
     first = res.results[0]
     assert first.chunk_id == ids[0]
     assert first.bm25_score is not None and first.semantic_score is not None
     assert first.score == pytest.approx(2 / 61)
+    # The default fusion adds the top-rank bonus, in units of 1/(k+1), per leg for rank 1.
+    from rlm.search.fusion import TOP_BONUS
+
+    default = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=emb)
+    assert TOP_BONUS[0] > 0
+    assert default.results[0].score == pytest.approx(2 / 61 + 2 * TOP_BONUS[0] / 61)
     other = [r for r in res.results if r.chunk_id == ids[1]]
     assert other and other[0].bm25_score is None
 

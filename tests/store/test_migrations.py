@@ -124,3 +124,24 @@ def test_fts_follows_content_updates_only(tmp_path: Path) -> None:
     store.conn.execute("UPDATE chunks SET content = 'omega' WHERE id = ?", (cid,))
     assert store.bm25('"alpha"', 5) == []
     assert [c for c, _ in store.bm25('"omega"', 5)] == [cid]
+
+
+def test_m006_passages_follow_their_chunk(tmp_path: Path) -> None:
+    from tests.search.conftest import add_chunks
+
+    store = Store.init(tmp_path / "p.db")
+    try:
+        assert "m006_add_passage_embeddings" in applied(store.conn)
+        add_chunks(store, "doc", ["One sentence here. Another one there."])
+        assert store.passage_count() >= 1
+        row = store.conn.execute(
+            "SELECT dtype, length(embedding), dimensions, fingerprint FROM passage_embeddings"
+        ).fetchone()
+        assert row[0] == "i1" and row[1] == row[2] and row[3]
+        buffer = store.find_buffer_by_name("doc")
+        assert buffer is not None
+        with store.transaction():
+            store.delete_buffer(buffer.id)
+        assert store.passage_count() == 0
+    finally:
+        store.close()

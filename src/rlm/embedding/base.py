@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from rlm.embedding.windowing import Window
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -28,6 +30,26 @@ class EmbeddingBatch:
     windows: list[int]
 
 
+@dataclass(frozen=True)
+class PassageBatch:
+    """Passage vectors for a batch of texts, and each text's vector pooled from them.
+
+    ``spans[i]`` are text ``i``'s passages (character offsets, token counts),
+    ``passage_vectors[i]`` their unit vectors (one row per span), and
+    ``vectors[i]`` the token-weighted mean of those rows, renormalised: the
+    text's own vector, so a chunk is embedded once, not twice.
+    """
+
+    vectors: npt.NDArray[np.float32]
+    spans: list[list[Window]]
+    passage_vectors: list[npt.NDArray[np.float32]]
+
+    @property
+    def windows(self) -> list[int]:
+        """Passages per text (what ``chunk_embeddings.windows`` records)."""
+        return [len(s) for s in self.spans]
+
+
 class Embedder(Protocol):
     """What search and load need from an embedding model."""
 
@@ -43,6 +65,10 @@ class Embedder(Protocol):
     """Why the fallback is in use (to warn once), else None."""
 
     def embed_documents(self, texts: Sequence[str]) -> EmbeddingBatch: ...
+
+    def embed_passages(self, texts: Sequence[str], budget: int | None = None) -> PassageBatch:
+        """Passages of each text (see :mod:`rlm.embedding.passages`) and their vectors."""
+        ...
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...
 

@@ -14,9 +14,12 @@ import hashlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from rlm.embedding.base import EmbeddingBatch
+from rlm.embedding import passages
+from rlm.embedding.base import EmbeddingBatch, PassageBatch
+from rlm.embedding.passages import plan_passages, pooled, word_offsets
 from rlm.embedding.registry import FALLBACK_MODEL, get_model
 from rlm.embedding.validation import check_texts
+from rlm.embedding.windowing import Window
 
 if TYPE_CHECKING:
     import numpy as np
@@ -94,6 +97,33 @@ class HashEmbedder:
         if progress is not None:
             progress(len(texts), len(texts))
         return EmbeddingBatch(vectors=out, windows=[1] * len(texts))
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        budget: int | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PassageBatch:
+        """Passages cut at words (no tokenizer) and hashed like documents."""
+        import numpy as np
+
+        check_texts(texts)
+        out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        spans: list[list[Window]] = []
+        rows: list[npt.NDArray[np.float32]] = []
+        for i, text in enumerate(texts):
+            offsets, word_ids = word_offsets(text)
+            plan = plan_passages(text, offsets, word_ids, budget or passages.PASSAGE_TOKENS) or [
+                Window(0, len(text), 0)
+            ]
+            vectors = np.stack([self._vector(text[w.start : w.end]) for w in plan])
+            spans.append(plan)
+            rows.append(vectors)
+            out[i] = pooled(vectors, plan)
+        if progress is not None:
+            progress(len(texts), len(texts))
+        return PassageBatch(vectors=out, spans=spans, passage_vectors=rows)
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         """The query's vector (same space as documents)."""

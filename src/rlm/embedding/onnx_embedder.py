@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlm.embedding import passages
 from rlm.embedding.assembly import folder_window_limit
-from rlm.embedding.base import EmbeddingBatch
+from rlm.embedding.base import EmbeddingBatch, PassageBatch
+from rlm.embedding.passages import plan_passages, pooled
 from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
 from rlm.embedding.validation import check_texts, check_vectors
-from rlm.embedding.windowing import plan_windows
+from rlm.embedding.windowing import Window, plan_windows
 from rlm.errors import EmbeddingError
 
 if TYPE_CHECKING:
@@ -281,13 +283,30 @@ class OnnxEmbedder:
     # --- embedding ---------------------------------------------------------
 
     def _run(self, pieces: list[Piece]) -> npt.NDArray[np.float32]:
-        """Embed window texts, shortest first so each ONNX batch pads little."""
+        """Embed window texts, shortest first so each ONNX batch pads little.
+
+        A batch holds up to ``batch_size`` full windows' worth of tokens, so short
+        passages go many to an ONNX run (8 per run left the runtime's per-run cost
+        dominant: the passage path was 13% slower than 256-token windows).
+        """
         import numpy as np
 
         engine = self._engine_ready()
         order = sorted(range(len(pieces)), key=lambda i: pieces[i][1])
+        budget = self.batch_size * self._window
+        rows: list[Any] = []
         try:
-            rows = list(engine.embed([pieces[i][0] for i in order], batch_size=self.batch_size))
+            start = 0
+            while start < len(order):
+                end = start + 1
+                # Sorted by length: the last piece of a batch is its longest (padding length).
+                while (
+                    end < len(order) and (end - start + 1) * (pieces[order[end]][1] + 2) <= budget
+                ):
+                    end += 1
+                batch = [pieces[i][0] for i in order[start:end]]
+                rows.extend(engine.embed(batch, batch_size=len(batch)))
+                start = end
         except Exception as exc:
             raise EmbeddingError(f"embedding error: ONNX runtime failure: {exc}") from exc
         vectors = np.empty((len(pieces), self.dimensions), dtype=np.float32)
@@ -343,6 +362,54 @@ class OnnxEmbedder:
             if progress is not None:
                 progress(start + len(part), total)
         return EmbeddingBatch(vectors=vectors, windows=windows)
+
+    def embed_passages(
+        self,
+        texts: Sequence[str],
+        budget: int | None = None,
+        *,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> PassageBatch:
+        """Each text cut into passages (:mod:`rlm.embedding.passages`), every passage
+        embedded, and each text's vector pooled from its passages.
+
+        Short passages cost less per token than 256-token windows (attention is
+        quadratic, batches sorted by length pad little) and the text is not
+        embedded a second time, so this is no slower than :meth:`embed_documents`.
+        A passage that re-tokenizes longer than the model window (a cut inside
+        a huge word) is windowed, never truncated.
+        """
+        import numpy as np
+
+        check_texts(texts)
+        prefix = self.model.document_prefix
+        budget = max(1, min(budget or passages.PASSAGE_TOKENS, self._budget(prefix)))
+        total = len(texts)
+        pooled_rows = np.empty((total, self.dimensions), dtype=np.float32)
+        spans: list[list[Window]] = []
+        passage_vectors: list[npt.NDArray[np.float32]] = []
+        for start in range(0, total, SLICE):
+            part = list(texts[start : start + SLICE])
+            encodings = self.tokenizer().encode_batch(part, add_special_tokens=False)
+            plans = [
+                plan_passages(text, enc.offsets, enc.word_ids, budget)
+                or [Window(0, len(text), len(enc.ids))]
+                for text, enc in zip(part, encodings, strict=True)
+            ]
+            flat = [text[w.start : w.end] for text, plan in zip(part, plans, strict=True)
+                    for w in plan]  # fmt: skip
+            vectors, _ = self._embed(flat, prefix)
+            offset = 0
+            for i, plan in enumerate(plans):
+                rows = vectors[offset : offset + len(plan)]
+                offset += len(plan)
+                spans.append(plan)
+                passage_vectors.append(rows)
+                pooled_rows[start + i] = pooled(rows, plan)
+            if progress is not None:
+                progress(start + len(part), total)
+        check_vectors(pooled_rows, self.dimensions)
+        return PassageBatch(vectors=pooled_rows, spans=spans, passage_vectors=passage_vectors)
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]:
         """The query's unit vector (with the model's query prefix; windowed if long)."""

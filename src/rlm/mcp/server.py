@@ -133,7 +133,16 @@ class RlmTools:
 
     def search(
         self,
-        query: Annotated[str, Field(description="What to look for: words or a question.")],
+        query: Annotated[
+            str | None, Field(description="What to look for: words or a question.")
+        ] = None,
+        queries: Annotated[
+            list[str] | None,
+            Field(
+                description="More queries fused into one ranking; prefix 'lex:' (keywords),"
+                " 'vec:' (a rephrasing) or 'hyde:' (a sentence the answer might contain)."
+            ),
+        ] = None,
         mode: Annotated[
             str,
             Field(description=f"{_choices(MODES)}: hybrid fuses BM25 and semantic rankings (RRF)."),
@@ -184,7 +193,8 @@ class RlmTools:
         ] = False,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
-        buffer, byte and line ranges (no text unless preview); read hits with chunk_get.
+        buffer, byte and line ranges and the best passage's lines (no text unless
+        preview); read hits with chunk_get.
         semantic_coverage says how many chunks have a vector yet."""
         if refresh and self.read_only:
             return error_result(
@@ -199,6 +209,7 @@ class RlmTools:
                 ops.search(
                     store,
                     query,
+                    queries=queries or (),
                     mode=mode,
                     top_k=top_k,
                     threshold=threshold,

@@ -98,6 +98,8 @@ class SearchOutcome:
     """None in ``bm25`` mode (no semantic leg)."""
     refreshed: RefreshReport | None = None
     """What ``refresh=True`` re-synced before searching."""
+    queries: list[str] = field(default_factory=list)
+    """Every query of the search (``query`` is the first)."""
 
     def items(self) -> list[dict[str, Any]]:
         return [r.to_json(with_preview=self.preview) for r in self.response.results]
@@ -108,6 +110,7 @@ class SearchOutcome:
             "count": r.count,
             "mode": r.mode,
             "model": r.model,
+            "queries": self.queries or [self.query],
             "query": self.query,
             "results": self.items(),
             "semantic_available": r.semantic_available,
@@ -118,8 +121,9 @@ class SearchOutcome:
 
 def search(
     store: Store,
-    query: str,
+    query: str | None = None,
     *,
+    queries: Sequence[str] = (),
     mode: str = DEFAULT_MODE,
     top_k: int = DEFAULT_TOP_K,
     threshold: float = DEFAULT_THRESHOLD,
@@ -138,10 +142,15 @@ def search(
     and whose file changed (one ``stat`` each; see :mod:`rlm.ingest.refresh`);
     ``starter`` hands a big re-embedding to a background embedder (default: the worker
     process).
+
+    ``query`` and ``queries``: one or several queries (``lex:``/``vec:``/``hyde:``
+    typed, see :mod:`rlm.search.queries`) fused into one ranking.
     """
     from rlm.search import engine
+    from rlm.search.queries import parse_queries
 
-    engine.validate_query(query)
+    entries = ([query] if query is not None else []) + list(queries)
+    parse_queries(entries)
     mode = engine.normalise_mode(mode)
     buffer_ids: list[int] | None = None
     if buffers:
@@ -171,7 +180,7 @@ def search(
         )
     response = engine.search(
         store,
-        query,
+        queries=entries,
         mode=mode,
         top_k=top_k,
         threshold=threshold,
@@ -187,4 +196,4 @@ def search(
         if seen.background and seen.covered < seen.total:
             warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
             warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
-    return SearchOutcome(query, response, preview, warnings, seen, refreshed)
+    return SearchOutcome(entries[0], response, preview, warnings, seen, refreshed, entries)

@@ -1,12 +1,22 @@
-"""``search()``: lexical, semantic or hybrid (RRF) retrieval over a store.
+"""``search()``: lexical, semantic or hybrid retrieval over a store.
 
 Modes (rlm-rs §4.8):
 
 * ``bm25`` — lexical leg only; ``score`` = BM25 (porter + aux index); no model.
-* ``semantic`` — cosine of the query embedding; ``score`` = cosine; only
-  results with ``cosine >= threshold``.
+* ``semantic`` — the vector leg; ``score`` = the chunk's semantic score (its
+  best passage blended with the chunk vector, see :mod:`rlm.search.vector`);
+  only results with ``score >= threshold``.
 * ``hybrid`` (default) — both legs, each ``max(2 * top_k, 200)`` deep (the
-  semantic one thresholded as in rlm-rs), fused with RRF; ``score`` = RRF.
+  semantic one thresholded), fused (:mod:`rlm.search.fusion`, RRF with a
+  top-rank bonus by default); ``score`` = the fused score.
+
+Several queries (``queries=[...]``, typed by ``lex:``/``vec:``/``hyde:``, see
+:mod:`rlm.search.queries`) run their legs separately; every leg the mode
+allows is fused into one ranking. With one leg the score is that leg's own.
+
+Every result carries its chunk's best passage (line and byte span; text with
+a preview): the passage closest to the query vectors, or, without vectors,
+the one sharing most query words.
 
 Every filter (buffers, collection) is applied inside each leg *before*
 ranking, so a buffer whose matches would be crowded out still gets ``top_k``
@@ -15,6 +25,7 @@ results (rlm-rs filtered after the cut).
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +36,11 @@ from rlm.defaults import DEFAULT_TOP_K as DEFAULT_TOP_K
 from rlm.defaults import MODES as MODES
 from rlm.embedding.base import Embedder
 from rlm.errors import InvalidArgumentError
-from rlm.search.fusion import DEFAULT_RRF_K, rrf
+from rlm.search.fusion import DEFAULT_FUSION, DEFAULT_RRF_K, FUSIONS, Leg, fuse
 from rlm.search.lexical import lexical_ranking
 from rlm.search.preview import preview_text
-from rlm.store import Store
+from rlm.search.queries import LEXICAL, SEMANTIC, QuerySpec, parse_queries
+from rlm.store import Chunk, PassageSpan, Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -49,6 +61,30 @@ _WARNING_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
+class PassageHit:
+    """The part of a result chunk that matched best: a few lines to read instead of 3 KB."""
+
+    byte_start: int
+    byte_end: int
+    line_start: int | None
+    line_end: int | None
+    score: float | None
+    """Cosine of the passage to the closest query vector; None when chosen by words."""
+    text: str | None = None
+    """The passage's text (with a preview)."""
+
+    def to_json(self, *, with_text: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "byte_range": {"end": self.byte_end, "start": self.byte_start},
+            "line_range": {"end": self.line_end, "start": self.line_start},
+            "score": self.score,
+        }
+        if with_text:
+            data["content"] = self.text
+        return dict(sorted(data.items()))
+
+
+@dataclass(frozen=True)
 class SearchResult:
     chunk_id: int
     score: float
@@ -64,6 +100,7 @@ class SearchResult:
     line_end: int | None
     symbol: str | None
     preview: str | None = None
+    passage: PassageHit | None = None
 
     def to_json(self, *, with_preview: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -74,6 +111,7 @@ class SearchResult:
             "chunk_id": self.chunk_id,
             "index": self.index,
             "line_range": {"end": self.line_end, "start": self.line_start},
+            "passage": self.passage.to_json(with_text=with_preview) if self.passage else None,
             "score": self.score,
             "semantic_score": self.semantic_score,
             "source": self.source,
@@ -94,6 +132,8 @@ class SearchResponse:
     None when the mode needed no model (``bm25``)."""
     model: str | None = None
     warnings: list[str] = field(default_factory=list)
+    queries: list[str] = field(default_factory=list)
+    """Every query of the search as given (prefixes kept); ``query`` is the first."""
 
     @property
     def count(self) -> int:
@@ -161,20 +201,26 @@ class SearchEngine:
     def embed_query(self, query: str) -> npt.NDArray[np.float32]:
         return self.embedder.embed_query(query)
 
+    def _index(self) -> Any:
+        from rlm.search.vector import vector_index
+
+        emb = self.embedder
+        return vector_index(self.store, emb.fingerprint, emb.dimensions)
+
     def semantic_leg(
         self,
         query_vector: npt.NDArray[np.float32],
         limit: int,
         threshold: float | None,
         buffer_ids: list[int] | None,
+        weight: float | None = None,
     ) -> list[tuple[int, float]]:
-        from rlm.search.vector import vector_index
-
         if buffer_ids is not None and not buffer_ids:
             return []
-        emb = self.embedder
-        index = vector_index(self.store, emb.fingerprint, emb.dimensions)
-        return index.search(query_vector, limit, threshold, buffer_ids)
+        hits: list[tuple[int, float]] = self._index().search(
+            query_vector, limit, threshold, buffer_ids, weight=weight
+        )
+        return hits
 
     def lexical_leg(
         self, query: str, limit: int, buffer_ids: list[int] | None
@@ -183,7 +229,7 @@ class SearchEngine:
 
     def rank(
         self,
-        query: str,
+        query: str | Sequence[str],
         modes: Sequence[str],
         *,
         top_k: int = DEFAULT_TOP_K,
@@ -191,39 +237,93 @@ class SearchEngine:
         rrf_k: float = DEFAULT_RRF_K,
         buffer_ids: list[int] | None = None,
         query_vector: npt.NDArray[np.float32] | None = None,
+        fusion: str = DEFAULT_FUSION,
     ) -> dict[str, list[Ranked]]:
-        """Rankings for several modes of one query, each leg computed once."""
-        out: dict[str, list[Ranked]] = {}
+        """Rankings for several modes of one search, each leg computed once.
+
+        ``query``: one query, or several (typed by prefix, see
+        :mod:`rlm.search.queries`). ``query_vector``: the precomputed vector of
+        a single query (evaluations embed queries in bulk).
+        """
+        specs = parse_queries([query] if isinstance(query, str) else list(query))
+        legs, _ = self._legs(specs, modes, top_k, threshold, buffer_ids, query_vector)
+        return self._rankings(legs, modes, top_k, rrf_k, fusion)
+
+    def _legs(
+        self,
+        specs: Sequence[QuerySpec],
+        modes: Sequence[str],
+        top_k: int,
+        threshold: float,
+        buffer_ids: list[int] | None,
+        query_vector: npt.NDArray[np.float32] | None = None,
+    ) -> tuple[list[tuple[str, list[tuple[int, float]]]], list[npt.NDArray[np.float32]]]:
+        """(leg kind, hits) for every leg the modes need, and the query vectors used."""
         top_k = min(top_k, MAX_TOP_K)
         if top_k <= 0:
-            return {mode: [] for mode in modes}
+            return [], []
         depth = candidate_depth(top_k)
         need_sem = any(m in ("semantic", "hybrid") for m in modes)
         need_lex = any(m in ("bm25", "hybrid") for m in modes)
-        sem: list[tuple[int, float]] = []
-        lex: list[tuple[int, float]] = []
-        if need_sem:
-            vec = query_vector if query_vector is not None else self.embed_query(query)
-            sem = self.semantic_leg(vec, depth, threshold, buffer_ids)
-        if need_lex:
-            lex = self.lexical_leg(query, depth, buffer_ids)
-        if "semantic" in modes:
-            out["semantic"] = [Ranked(c, s, s, None) for c, s in sem[:top_k]]
-        if "bm25" in modes:
-            out["bm25"] = [Ranked(c, s, None, s) for c, s in lex[:top_k]]
-        if "hybrid" in modes:
-            sem_scores = dict(sem)
-            lex_scores = dict(lex)
-            fused = rrf([[c for c, _ in sem], [c for c, _ in lex]], rrf_k)[:top_k]
-            out["hybrid"] = [
-                Ranked(f.chunk_id, f.score, sem_scores.get(f.chunk_id), lex_scores.get(f.chunk_id))
-                for f in fused
+        legs: list[tuple[str, list[tuple[int, float]]]] = []
+        vectors: list[npt.NDArray[np.float32]] = []
+        for spec in specs:
+            if need_sem and SEMANTIC in spec.legs:
+                vec = query_vector if query_vector is not None and len(specs) == 1 else None
+                if vec is None:
+                    vec = self.embed_query(spec.text)
+                vectors.append(vec)
+                from rlm.search.vector import passage_weight
+
+                weight = passage_weight(spec.text)
+                hits = self.semantic_leg(vec, depth, threshold, buffer_ids, weight)
+                legs.append((SEMANTIC, hits))
+            if need_lex and LEXICAL in spec.legs:
+                legs.append((LEXICAL, self.lexical_leg(spec.text, depth, buffer_ids)))
+        return legs, vectors
+
+    def _rankings(
+        self,
+        legs: Sequence[tuple[str, list[tuple[int, float]]]],
+        modes: Sequence[str],
+        top_k: int,
+        rrf_k: float,
+        fusion: str,
+    ) -> dict[str, list[Ranked]]:
+        top_k = min(top_k, MAX_TOP_K)
+        out: dict[str, list[Ranked]] = {}
+        best_sem: dict[int, float] = {}
+        best_lex: dict[int, float] = {}
+        for kind, hits in legs:
+            target = best_sem if kind == SEMANTIC else best_lex
+            for cid, score in hits:
+                if score > target.get(cid, float("-inf")):
+                    target[cid] = score
+        for mode in modes:
+            if top_k <= 0:
+                out[mode] = []
+                continue
+            kinds = {"semantic": (SEMANTIC,), "bm25": (LEXICAL,)}.get(mode, (SEMANTIC, LEXICAL))
+            chosen = [hits for kind, hits in legs if kind in kinds]
+            if len(chosen) == 1:
+                ranked = [(cid, score) for cid, score in chosen[0][:top_k]]
+            else:
+                fused = fuse([Leg(h) for h in chosen], fusion, rrf_k)[:top_k]
+                ranked = [(f.chunk_id, f.score) for f in fused]
+            out[mode] = [
+                Ranked(
+                    cid,
+                    score,
+                    best_sem.get(cid) if mode != "bm25" else None,
+                    best_lex.get(cid) if mode != "semantic" else None,
+                )
+                for cid, score in ranked
             ]
         return out
 
     def search(
         self,
-        query: str,
+        query: str | Sequence[str],
         *,
         mode: str = "hybrid",
         top_k: int = DEFAULT_TOP_K,
@@ -231,33 +331,49 @@ class SearchEngine:
         rrf_k: float = DEFAULT_RRF_K,
         buffer_ids: Sequence[int] | None = None,
         preview_len: int | None = None,
+        fusion: str = DEFAULT_FUSION,
     ) -> SearchResponse:
-        validate_query(query)
+        entries = [query] if isinstance(query, str) else list(query)
+        specs = parse_queries(entries)
         mode = normalise_mode(mode)
         if top_k < 0:
             raise InvalidArgumentError("top_k must be >= 0")
         if rrf_k < 0:
             raise InvalidArgumentError("rrf_k must be >= 0")
+        if fusion not in FUSIONS:
+            raise InvalidArgumentError(
+                f"unknown fusion: {fusion!r}", suggestion=f"Use one of: {', '.join(FUSIONS)}"
+            )
         ids = None if buffer_ids is None else sorted(set(int(b) for b in buffer_ids))
         warnings: list[str] = []
         semantic_available: bool | None = None
         model: str | None = None
+        wanted = {"semantic": (SEMANTIC,), "bm25": (LEXICAL,)}.get(mode, (SEMANTIC, LEXICAL))
+        ignored = [
+            e for e, sp in zip(entries, specs, strict=True) if not set(sp.legs) & set(wanted)
+        ]
+        if ignored:
+            warnings.append(
+                f"{len(ignored)} of {len(entries)} queries feed no {mode} leg and were ignored:"
+                f" {', '.join(repr(e) for e in ignored)}"
+            )
         if mode != "bm25":
             emb = self.embedder
             model = emb.name
             semantic_available = bool(emb.is_semantic)
             warnings.extend(self._semantic_warnings(emb, ids))
-        ranked = self.rank(
-            query, [mode], top_k=top_k, threshold=threshold, rrf_k=rrf_k, buffer_ids=ids
-        )[mode]
-        results = self.enrich(ranked, preview_len)
+        legs, vectors = self._legs(specs, [mode], top_k, threshold, ids)
+        ranked = self._rankings(legs, [mode], top_k, rrf_k, fusion)[mode]
+        words = [sp.text for sp in specs if LEXICAL in sp.legs or not vectors]
+        results = self.enrich(ranked, preview_len, vectors, words)
         return SearchResponse(
-            query=query,
+            query=entries[0],
             mode=mode,
             results=results,
             semantic_available=semantic_available,
             model=model,
             warnings=warnings,
+            queries=entries,
         )
 
     def _semantic_warnings(
@@ -326,11 +442,53 @@ class SearchEngine:
                 f"{total - have} of {total} chunks have no '{emb.name}' vector and are found"
                 " by BM25 only; run 'rlm chunk embed --all'"
             )
+        without = self.store.chunks_without_passages(emb.fingerprint) if have else 0
+        if without:
+            out.append(
+                f"{without} chunks have no passage vectors (made by an older rlm): they are"
+                " ranked by the whole chunk only; run 'rlm chunk embed --all' to add them"
+            )
         return out
 
-    def enrich(self, ranked: Sequence[Ranked], preview_len: int | None) -> list[SearchResult]:
-        """Attach chunk and buffer metadata; ids whose chunk vanished are dropped."""
+    def _best_passages(
+        self,
+        chunks: dict[int, Chunk],
+        vectors: Sequence[npt.NDArray[np.float32]],
+        words: Sequence[str],
+    ) -> dict[int, tuple[PassageSpan, float | None]]:
+        """Per chunk: its passage closest to the query vectors, else sharing most words."""
+        if not chunks:
+            return {}
+        spans = self.store.passage_spans(list(chunks))
+        out: dict[int, tuple[PassageSpan, float | None]] = {}
+        if vectors:
+            by_vector = self._index().best_passages(list(chunks), list(vectors))
+            for cid, (ordinal, score) in by_vector.items():
+                for span in spans.get(cid, []):
+                    if span.ordinal == ordinal:
+                        out[cid] = (span, score)
+        terms = _words(" ".join(words))
+        for cid, chunk in chunks.items():
+            if cid in out or not spans.get(cid):
+                continue
+            best = max(
+                spans[cid],
+                key=lambda sp: (len(terms & _words(_span_text(chunk, sp))), -sp.ordinal),
+            )
+            out[cid] = (best, None)
+        return out
+
+    def enrich(
+        self,
+        ranked: Sequence[Ranked],
+        preview_len: int | None,
+        vectors: Sequence[npt.NDArray[np.float32]] = (),
+        words: Sequence[str] = (),
+    ) -> list[SearchResult]:
+        """Attach chunk and buffer metadata and the best passage; ids whose chunk
+        vanished are dropped."""
         chunks = self.store.get_chunks([r.chunk_id for r in ranked])
+        passages = self._best_passages(chunks, vectors, words)
         buffers: dict[int, tuple[str | None, str | None]] = {}
         results: list[SearchResult] = []
         for r in ranked:
@@ -341,6 +499,19 @@ class SearchEngine:
                 b = self.store.get_buffer(c.buffer_id)
                 buffers[c.buffer_id] = (b.name, b.source)
             name, source = buffers[c.buffer_id]
+            hit = None
+            if c.id in passages:
+                span, score = passages[c.id]
+                hit = PassageHit(
+                    byte_start=span.byte_start,
+                    byte_end=span.byte_end,
+                    line_start=span.line_start,
+                    line_end=span.line_end,
+                    score=score,
+                    text=preview_text(_span_text(c, span), preview_len)
+                    if preview_len is not None
+                    else None,
+                )
             results.append(
                 SearchResult(
                     chunk_id=c.id,
@@ -359,15 +530,29 @@ class SearchEngine:
                     preview=preview_text(c.content, preview_len)
                     if preview_len is not None
                     else None,
+                    passage=hit,
                 )
             )
         return results
 
 
+def _span_text(chunk: Chunk, span: PassageSpan) -> str:
+    """A passage's exact text, cut from its chunk by bytes."""
+    data = chunk.content.encode("utf-8")
+    start = span.byte_start - chunk.byte_start
+    end = span.byte_end - chunk.byte_start
+    return data[max(start, 0) : max(end, 0)].decode("utf-8", errors="replace")
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if len(w) > 2}
+
+
 def search(
     store: Store,
-    query: str,
+    query: str | None = None,
     *,
+    queries: Sequence[str] | None = None,
     mode: str = "hybrid",
     top_k: int = DEFAULT_TOP_K,
     threshold: float = DEFAULT_THRESHOLD,
@@ -375,21 +560,27 @@ def search(
     buffer_ids: Sequence[int] | None = None,
     embedder: EmbedderLike = None,
     preview_len: int | None = None,
+    fusion: str = DEFAULT_FUSION,
 ) -> SearchResponse:
     """Search ``store`` (see the module docstring for the modes).
 
+    ``query`` and/or ``queries``: one query, several, or both (``query`` first);
+    entries may be typed ``lex:``, ``vec:`` or ``hyde:`` (:mod:`rlm.search.queries`).
     ``embedder``: an :class:`Embedder`, a zero-argument factory (called only
     if the mode needs it), or None for :func:`rlm.embedding.get_embedder`.
-    ``preview_len``: characters of chunk text to attach (None = no preview).
+    ``preview_len``: characters of chunk (and passage) text to attach (None = none).
+    ``fusion``: how legs are fused (:data:`rlm.search.fusion.FUSIONS`).
     Raises :class:`InvalidArgumentError` for an empty query or unknown mode.
     """
+    entries = ([query] if query is not None else []) + list(queries or [])
     engine = SearchEngine(store, embedder)
     return engine.search(
-        query,
+        entries,
         mode=mode,
         top_k=top_k,
         threshold=threshold,
         rrf_k=rrf_k,
         buffer_ids=buffer_ids,
         preview_len=preview_len,
+        fusion=fusion,
     )

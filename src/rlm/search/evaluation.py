@@ -33,7 +33,7 @@ from typing import Any
 from rlm.embedding.base import Embedder
 from rlm.errors import InputError, InvalidArgumentError
 from rlm.search.engine import DEFAULT_THRESHOLD, MODES, SearchEngine
-from rlm.search.fusion import DEFAULT_RRF_K
+from rlm.search.fusion import DEFAULT_FUSION, DEFAULT_RRF_K
 from rlm.search.metrics import Qrels, evaluate
 from rlm.store import NewBuffer, NewChunk, Store
 
@@ -265,6 +265,7 @@ def run_eval(
     drop_query_doc: str = "auto",
     store_path: str | os.PathLike[str] | None = None,
     progress: PhaseProgress | None = None,
+    fusion: str = DEFAULT_FUSION,
 ) -> EvalReport:
     """Evaluate ``modes`` on ``dataset``; see the module docstring."""
     modes = list(dict.fromkeys(m.lower() for m in modes))
@@ -323,6 +324,7 @@ def run_eval(
                 threshold=threshold,
                 rrf_k=rrf_k,
                 query_vector=vectors.get(qid),
+                fusion=fusion,
             )
             for mode, hits in ranked.items():
                 docs = [(doc_of[h.chunk_id], h.score) for h in hits if h.chunk_id in doc_of]
@@ -346,6 +348,7 @@ def run_eval(
         metrics=metrics,
         settings={
             "drop_query_doc": drop_query_doc,
+            "fusion": fusion,
             "modes": modes,
             "rrf_k": rrf_k,
             "threshold": threshold,

@@ -2,9 +2,13 @@
 
 The two indexes hold different tokens of the same chunk: the porter index its
 stemmed words, the aux index what unicode61 cannot split (each CJK character,
-the parts of camelCase identifiers). A chunk's lexical score is the sum of its
-BM25 scores in both, the way multi-field BM25 (Anserini's "multifield", BM25F
-in spirit) adds per-field scores.
+the parts of camelCase identifiers). Each query word counts once: a chunk's
+score is the sum over query words of the better of the word's porter BM25 and
+its aux BM25: the porter list plus, per word, whatever its aux BM25 adds
+over its porter BM25 in that chunk (aux matches are rare, so that comparison
+costs a few rows). Summing both, as before, counted a
+word found by both indexes twice (``siRNA``: its porter token and its aux
+parts), which put the leg below plain FTS5 BM25 on identifier-rich prose.
 
 Each index is queried as the rlm-rs OR of per-token FTS5 strings, executed as
 a weighted sum of per-term BM25 scores (``Store.bm25_sum``): the same scores,
@@ -24,7 +28,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from rlm.search.query import porter_terms
+from rlm.search.query import fts_string, piece_terms, porter_terms, query_pieces
 from rlm.store import Store
 from rlm.store.lexical_text import aux_query_terms
 
@@ -41,6 +45,69 @@ def lexical_ranking(
     """
     if limit <= 0 or (buffer_ids is not None and not buffer_ids):
         return []
+    pieces = Counter(query_pieces(query))
+    porter: Counter[str] = Counter()
+    for piece, count in pieces.items():
+        for term in piece_terms(piece):
+            porter[term] += count
+    scores: dict[int, float] = {}
+    weighted = store.informative_terms([(term, float(n)) for term, n in porter.items()])
+    if weighted:
+        scores.update(store.bm25_sum(weighted, limit, buffer_ids, index="porter", prune=False))
+    # Words too common to count in the porter index (clamped IDF) do not count in aux either.
+    kept = {term for term, _ in weighted}
+    pieces = Counter({p: n for p, n in pieces.items() if piece_terms(p)[0] in kept})
+    for chunk_id, extra in _aux_gains(store, pieces, buffer_ids).items():
+        scores[chunk_id] = scores.get(chunk_id, 0.0) + extra
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return ranked[:limit]
+
+
+def _aux_gains(
+    store: Store, pieces: Counter[str], buffer_ids: Sequence[int] | None
+) -> dict[int, float]:
+    """What the aux index adds per chunk: for each query word, its aux BM25 minus its
+    porter BM25 in that chunk, when positive (so the word counts once, at its best)."""
+    aux_terms: list[str] = []
+    owner: list[tuple[str, int]] = []  # (piece, weight) of each aux term
+    for piece, count in pieces.items():
+        for term in aux_query_terms(piece):
+            aux_terms.append(term)
+            owner.append((piece, count))
+    if not aux_terms:
+        return {}
+    aux: dict[tuple[int, str], float] = {}
+    for number, chunk_id, score in store.bm25_per_term(aux_terms, "aux", buffer_ids):
+        piece, count = owner[number]
+        aux[(chunk_id, piece)] = aux.get((chunk_id, piece), 0.0) + count * score
+    if not aux:
+        return {}
+    words = sorted({piece for _, piece in aux})
+    chunks = sorted({chunk_id for chunk_id, _ in aux})
+    porter_terms_of = [(piece, term) for piece in words for term in piece_terms(piece)]
+    same: dict[tuple[int, str], float] = {}
+    rows = store.bm25_per_term([t for _, t in porter_terms_of], "porter", buffer_ids, chunks)
+    for number, chunk_id, score in rows:
+        piece = porter_terms_of[number][0]
+        same[(chunk_id, piece)] = same.get((chunk_id, piece), 0.0) + pieces[piece] * score
+    gains: dict[int, float] = {}
+    for (chunk_id, piece), score in aux.items():
+        extra = score - same.get((chunk_id, piece), 0.0)
+        if extra > 0:
+            gains[chunk_id] = gains.get(chunk_id, 0.0) + extra
+    return gains
+
+
+def lexical_ranking_summed(
+    store: Store,
+    query: str,
+    limit: int,
+    buffer_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """The earlier leg, kept to measure against: porter and aux BM25 summed, so a
+    word found by both indexes counted twice."""
+    if limit <= 0 or (buffer_ids is not None and not buffer_ids):
+        return []
     scores: dict[int, float] = {}
     porter = Counter(porter_terms(query))
     if porter:
@@ -54,3 +121,17 @@ def lexical_ranking(
             scores[chunk_id] = scores.get(chunk_id, 0.0) + score
     ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
     return ranked[:limit]
+
+
+def porter_only_ranking(
+    store: Store,
+    query: str,
+    limit: int,
+    buffer_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """Plain FTS5 BM25 over the porter index (the OR of the words): the floor the
+    lexical leg must never fall below (bench/search_variants.py --lexical)."""
+    if limit <= 0 or (buffer_ids is not None and not buffer_ids):
+        return []
+    terms = Counter(fts_string(p) for p in query_pieces(query))
+    return store.bm25_sum([(t, float(n)) for t, n in terms.items()], limit, buffer_ids)

@@ -55,13 +55,17 @@ def porter_terms(query: str) -> list[str]:
     A word said twice weighs twice (query term frequency, as BM25 engines do,
     and as the OR of rlm-rs did).
     """
-    terms: list[str] = []
-    for piece in query_pieces(query):
-        terms.append(fts_string(piece))
-        for word in _alnum_runs(piece):
-            if is_camel_identifier(word):
-                parts = split_identifier(word)
-                terms.append(fts_string(" ".join(p.lower() for p in parts)))
+    return [term for piece in query_pieces(query) for term in piece_terms(piece)]
+
+
+def piece_terms(piece: str) -> list[str]:
+    """The porter-index FTS5 strings of one query piece: itself, plus the phrase of
+    the parts of each camelCase word in it."""
+    terms = [fts_string(piece)]
+    for word in _alnum_runs(piece):
+        if is_camel_identifier(word):
+            parts = split_identifier(word)
+            terms.append(fts_string(" ".join(p.lower() for p in parts)))
     return terms
 
 

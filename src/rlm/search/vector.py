@@ -9,8 +9,16 @@ server, ``rlm eval``) never reload it. Validity is checked with
 only when those moved with the vectors' signature (count, max id, newest
 timestamp).
 
+Passages: when the store has passage vectors (see
+:mod:`rlm.embedding.passages`), a chunk's semantic score is
+``PASSAGE_WEIGHT * best passage cosine + (1 - PASSAGE_WEIGHT) * chunk cosine``
+(max-sim over its passages, blended with the chunk as a whole; the weight was
+chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
+without passages (a store made before them) keep their chunk cosine.
+
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
-HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead.
+HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
+(chunk vectors only).
 """
 
 from __future__ import annotations
@@ -28,6 +36,19 @@ if TYPE_CHECKING:
 
 ANN_MIN_VECTORS = 200_000
 """Below this, exact search is fast enough (about 10 ms per 100k 384-d vectors)."""
+PASSAGE_WEIGHT = 0.8
+"""Weight of a chunk's best passage in its semantic score (the rest: the chunk vector)."""
+LONG_QUERY_WORDS = 48
+"""A query of more words than a passage holds (64 tokens) leans more on whole chunks:
+one passage cannot match it. ArguAna's 155-word queries (first 500), semantic / hybrid
+nDCG@10 at weight 0.8: 0.448 / 0.503; 0.5: 0.479 / 0.507; 0.3: 0.486 / 0.503; before
+passages 0.480 / 0.509."""
+LONG_QUERY_PASSAGE_WEIGHT = 0.5
+
+
+def passage_weight(query: str) -> float:
+    """The best passage's weight in the semantic score for this query text."""
+    return LONG_QUERY_PASSAGE_WEIGHT if len(query.split()) > LONG_QUERY_WORDS else PASSAGE_WEIGHT
 
 
 @dataclass
@@ -42,10 +63,55 @@ class VectorIndex:
     ann: Any = None
     """An :class:`rlm.search.ann.AnnIndex` or None."""
     token: tuple[int, int, int] | None = field(default=None, repr=False)
+    passages: PassageIndex | None = None
 
     @property
     def size(self) -> int:
         return int(self.chunk_ids.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the matrices (the vector memory the benchmarks report)."""
+        extra = self.passages.nbytes if self.passages is not None else 0
+        return int(self.matrix.nbytes + self.chunk_ids.nbytes + self.buffer_ids.nbytes + extra)
+
+    def scores(
+        self, q: npt.NDArray[np.float32], weight: float | None = None
+    ) -> npt.NDArray[np.float32]:
+        """Every chunk row's semantic score for the unit query ``q`` (``weight``: of the
+        best passage; default :data:`PASSAGE_WEIGHT`)."""
+        chunk: npt.NDArray[np.float32] = self.matrix @ q
+        p = self.passages
+        if p is None or p.size == 0:
+            return chunk
+        import numpy as np
+
+        best = np.maximum.reduceat(p.matrix @ q, p.starts)
+        rows = p.group_rows
+        w = np.float32(PASSAGE_WEIGHT if weight is None else weight)
+        chunk[rows] = w * best + (np.float32(1.0) - w) * chunk[rows]
+        return chunk
+
+    def best_passages(
+        self, chunk_ids: list[int], queries: list[npt.NDArray[np.float32]]
+    ) -> dict[int, tuple[int, float]]:
+        """Per chunk id: (ordinal, cosine) of its passage closest to any of ``queries``."""
+        import numpy as np
+
+        p = self.passages
+        if p is None or p.size == 0 or not queries:
+            return {}
+        qs = np.stack([_unit(q) for q in queries], axis=1)
+        out: dict[int, tuple[int, float]] = {}
+        for cid in chunk_ids:
+            lo = int(np.searchsorted(p.chunk_ids, cid, side="left"))
+            hi = int(np.searchsorted(p.chunk_ids, cid, side="right"))
+            if hi <= lo:
+                continue
+            sims = (p.matrix[lo:hi] @ qs).max(axis=1)
+            i = int(np.argmax(sims))
+            out[cid] = (int(p.ordinals[lo + i]), float(sims[i]))
+        return out
 
     def search(
         self,
@@ -55,8 +121,14 @@ class VectorIndex:
         buffer_ids: list[int] | None = None,
         *,
         exact: bool = False,
+        passages: bool = True,
+        weight: float | None = None,
     ) -> list[tuple[int, float]]:
-        """(chunk id, cosine) best first; ties by chunk id; ``score >= threshold``."""
+        """(chunk id, score) best first; ties by chunk id; ``score >= threshold``.
+
+        The score blends each chunk's best passage with its chunk vector
+        (``passages=False``: the chunk cosine alone, what the ANN index answers).
+        """
         import numpy as np
 
         if limit <= 0 or self.size == 0:
@@ -73,10 +145,47 @@ class VectorIndex:
             if threshold is not None:
                 hits = [(cid, s) for cid, s in hits if s >= threshold]
             return hits
-        scores = self.matrix @ q
+        scores = self.scores(q, weight) if passages else self.matrix @ q
         if buffer_ids is not None:
             scores[~np.isin(self.buffer_ids, np.asarray(buffer_ids, dtype=np.int64))] = -np.inf
         return top_scores(scores, self.chunk_ids, limit, threshold)
+
+
+@dataclass
+class PassageIndex:
+    """One model's passage vectors, grouped by chunk (rows sorted by chunk id, ordinal)."""
+
+    chunk_ids: npt.NDArray[np.int64]
+    ordinals: npt.NDArray[np.int64]
+    matrix: npt.NDArray[np.float32]
+    starts: npt.NDArray[np.int64]
+    """First passage row of each chunk group (for ``np.maximum.reduceat``)."""
+    group_rows: npt.NDArray[np.int64]
+    """The chunk-matrix row of each group."""
+    signature: tuple[int, int, int]
+
+    @property
+    def size(self) -> int:
+        return int(self.chunk_ids.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        return int(
+            self.matrix.nbytes
+            + self.chunk_ids.nbytes
+            + self.ordinals.nbytes
+            + self.starts.nbytes
+            + self.group_rows.nbytes
+        )
+
+
+def _unit(q: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    import numpy as np
+
+    v = np.ascontiguousarray(q, dtype=np.float32).reshape(-1)
+    norm = float(np.linalg.norm(v))
+    out: npt.NDArray[np.float32] = v / np.float32(norm) if norm > 0 else v
+    return out
 
 
 def top_scores(
@@ -163,6 +272,7 @@ def _refresh(
     dimensions: int,
 ) -> VectorIndex:
     signature = store.vector_signature(fingerprint, dimensions)
+    psig = store.passage_signature(fingerprint, dimensions)
     if entry is None or entry.signature != signature:
         vectors, buffers = store.load_vectors_with_buffers(fingerprint, dimensions)
         entry = VectorIndex(
@@ -172,7 +282,51 @@ def _refresh(
             signature=signature,
         )
         _cache[key] = entry
+    if entry.passages is None or entry.passages.signature != psig:
+        entry.passages = _load_passages(store, entry, fingerprint, dimensions, psig)
     return entry
+
+
+def _load_passages(
+    store: Store,
+    entry: VectorIndex,
+    fingerprint: str,
+    dimensions: int,
+    signature: tuple[int, int, int],
+) -> PassageIndex:
+    """The passages of the chunks in ``entry``, grouped by chunk (others are dropped)."""
+    import numpy as np
+
+    loaded = store.load_passages(fingerprint, dimensions)
+    rows = np.searchsorted(entry.chunk_ids, loaded.chunk_ids)
+    rows = np.minimum(rows, max(entry.size - 1, 0))
+    keep = (
+        entry.chunk_ids[rows] == loaded.chunk_ids
+        if entry.size
+        else np.zeros(loaded.chunk_ids.shape[0], dtype=bool)
+    )
+    matrix = loaded.matrix
+    chunk_ids, ordinals = loaded.chunk_ids, loaded.ordinals
+    if not keep.all():  # passages of chunks without a chunk vector (rare): drop them
+        chunk_ids, ordinals = chunk_ids[keep], ordinals[keep]
+        rows, matrix = rows[keep], matrix[keep]
+    rows = rows.astype(np.int64, copy=False)
+    # The matrix is this function's own copy: normalise in place (no second 4 B/value copy).
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
+    norms[norms == 0] = 1.0
+    matrix /= norms[:, None]
+    if chunk_ids.size:
+        starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]]).astype(np.int64)
+    else:
+        starts = np.zeros(0, dtype=np.int64)
+    return PassageIndex(
+        chunk_ids=chunk_ids,
+        ordinals=ordinals,
+        matrix=matrix,
+        starts=starts,
+        group_rows=rows[starts],
+        signature=signature,
+    )
 
 
 def clear_cache() -> None:

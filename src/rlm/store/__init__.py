@@ -11,7 +11,7 @@ from rlm.store.models import (
     Stats,
 )
 from rlm.store.store import DEFAULT_DB_PATH, Store, find_db_path
-from rlm.store.vectors import VectorMatrix, VectorRow
+from rlm.store.vectors import PassageRow, PassageSpan, VectorMatrix, VectorRow
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -22,6 +22,8 @@ __all__ = [
     "EmbeddingStatus",
     "NewBuffer",
     "NewChunk",
+    "PassageRow",
+    "PassageSpan",
     "Stats",
     "Store",
     "VectorMatrix",

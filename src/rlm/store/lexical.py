@@ -49,6 +49,8 @@ class LexicalQueries(StoreBase):
         limit: int,
         buffer_ids: Sequence[int] | None = None,
         index: str = "porter",
+        *,
+        prune: bool = True,
     ) -> list[tuple[int, float]]:
         """Like :meth:`bm25` of ``t1 OR t2 OR ...``, computed as a weighted sum of
         per-term BM25 scores, inside SQLite.
@@ -61,8 +63,8 @@ class LexicalQueries(StoreBase):
         """
         if not terms or limit <= 0:
             return []
-        if index == "porter":
-            terms = self._informative_terms(terms)
+        if index == "porter" and prune:
+            terms = self.informative_terms(terms)
         if len(terms) > _MAX_COMPOUND:
             totals: dict[int, float] = {}
             for start in range(0, len(terms), _MAX_COMPOUND):
@@ -73,7 +75,43 @@ class LexicalQueries(StoreBase):
             return ranked[:limit]
         return self._bm25_sum(terms, limit, buffer_ids, index)
 
-    def _informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    def bm25_per_term(
+        self,
+        terms: Sequence[str],
+        index: str,
+        buffer_ids: Sequence[int] | None = None,
+        chunk_ids: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """(term number, chunk id, BM25) of every chunk each FTS5 string matches.
+
+        For the few rows a per-word comparison needs (aux matches are rare:
+        identifiers and CJK only); ``chunk_ids`` limits the rows to some chunks.
+        """
+        table = _INDEXES[index]
+        where = ""
+        filter_params: list[object] = []
+        if buffer_ids is not None:
+            marks = ",".join("?" * len(buffer_ids)) or "NULL"
+            where += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
+            filter_params += list(buffer_ids)
+        if chunk_ids is not None:
+            where += f" AND rowid IN ({','.join('?' * len(chunk_ids)) or 'NULL'})"
+            filter_params += list(chunk_ids)
+        out: list[tuple[int, int, float]] = []
+        for start in range(0, len(terms), _MAX_COMPOUND):
+            parts: list[str] = []
+            params: list[object] = []
+            for number in range(start, min(len(terms), start + _MAX_COMPOUND)):
+                parts.append(
+                    f"SELECT {number} AS t, rowid AS id, -bm25({table}) AS s FROM {table}"
+                    f" WHERE {table} MATCH ?{where}"
+                )
+                params += [terms[number], *filter_params]
+            rows = self._fts_rows(" UNION ALL ".join(parts), params)
+            out.extend((int(r[0]), int(r[1]), float(r[2])) for r in rows)
+        return out
+
+    def informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
         """``terms`` without those that occur in at least half of the chunks.
 
         FTS5's BM25 clamps such a term's IDF, log((N - n + 0.5) / (n + 0.5)),

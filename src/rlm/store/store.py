@@ -21,7 +21,7 @@ from rlm.store.lexical import LexicalQueries
 from rlm.store.migrations import is_initialized, migrate
 from rlm.store.models import Stats
 from rlm.store.runs import RunQueries
-from rlm.store.vectors import VectorQueries
+from rlm.store.vectors import PassageQueries, VectorQueries
 
 DEFAULT_DB_PATH = Path(".rlm") / "rlm-state.db"
 
@@ -47,6 +47,7 @@ class Store(
     BufferQueries,
     ChunkQueries,
     VectorQueries,
+    PassageQueries,
     ContextQueries,
     RunQueries,
     LexicalQueries,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rlm.store.base import StoreBase
 from rlm.store.models import EmbeddingStatus
@@ -236,3 +236,174 @@ class VectorQueries(StoreBase):
                 (fingerprint, dimensions, created_at),
             )
         ]
+
+
+@dataclass(frozen=True)
+class PassageRow:
+    """One passage of a chunk: absolute byte/line span, tokens, int8 vector."""
+
+    chunk_id: int
+    ordinal: int
+    byte_start: int
+    byte_end: int
+    line_start: int | None
+    line_end: int | None
+    tokens: int
+    blob: bytes
+    """int8, ``dimensions`` values (the unit vector scaled so its largest component is 127)."""
+    dimensions: int
+    model_name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class PassageSpan:
+    """Where a passage is (no vector): what search results point at."""
+
+    chunk_id: int
+    ordinal: int
+    byte_start: int
+    byte_end: int
+    line_start: int | None
+    line_end: int | None
+
+
+@dataclass(frozen=True)
+class PassageMatrix:
+    """One model's passage vectors, ordered by (chunk id, ordinal), as float32."""
+
+    chunk_ids: npt.NDArray[np.int64]
+    ordinals: npt.NDArray[np.int64]
+    matrix: npt.NDArray[np.float32]
+
+
+class PassageQueries(StoreBase):
+    def store_passages(self, chunk_ids: Sequence[int], rows: Iterable[PassageRow]) -> int:
+        """Replace the passages of ``chunk_ids`` (any model) with ``rows``."""
+        now = self.now()
+        for start in range(0, len(chunk_ids), 500):
+            part = list(chunk_ids[start : start + 500])
+            marks = ",".join("?" * len(part))
+            self.conn.execute(f"DELETE FROM passage_embeddings WHERE chunk_id IN ({marks})", part)
+        data = [
+            (
+                r.chunk_id, r.ordinal, r.byte_start, r.byte_end, r.line_start, r.line_end,
+                r.tokens, r.blob, r.dimensions, r.model_name, r.fingerprint, now,
+            )
+            for r in rows
+        ]  # fmt: skip
+        self.conn.executemany(
+            "INSERT INTO passage_embeddings(chunk_id, ordinal, byte_start, byte_end,"
+            " line_start, line_end, tokens, embedding, dtype, dimensions, model_name,"
+            " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'i1', ?, ?, ?, ?)",
+            data,
+        )
+        return len(data)
+
+    def chunks_to_embed_passages(
+        self, buffer_id: int, fingerprint: str, *, force: bool
+    ) -> list[tuple[int, str, bool, int, int | None]]:
+        """(chunk id, content, has a chunk vector, byte start, line start) of the
+        chunks that need vectors: those with no chunk vector or no passages of
+        ``fingerprint`` (every chunk with ``force``).
+
+        A store made before passages existed gets them here (``rlm chunk embed``);
+        chunk vectors of another model stay until ``force``, as before.
+        """
+        sql = (
+            "SELECT c.id, c.content, e.chunk_id IS NOT NULL, c.byte_start, c.line_start"
+            " FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id"
+            " WHERE c.buffer_id = ?"
+        )
+        params: list[object] = [buffer_id]
+        if not force:
+            sql += (
+                " AND (e.chunk_id IS NULL OR (e.fingerprint = ? AND NOT EXISTS"
+                " (SELECT 1 FROM passage_embeddings p WHERE p.chunk_id = c.id"
+                " AND p.fingerprint = ?)))"
+            )
+            params += [fingerprint, fingerprint]
+        sql += " ORDER BY c.chunk_index, c.id"
+        return [
+            (int(r[0]), str(r[1]), bool(r[2]), int(r[3]), None if r[4] is None else int(r[4]))
+            for r in self.conn.execute(sql, params)
+        ]
+
+    def chunks_without_passages(self, fingerprint: str) -> int:
+        """Chunks with a vector of ``fingerprint`` but no passages of it (older stores)."""
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM chunk_embeddings e WHERE e.fingerprint = ? AND NOT EXISTS"
+                " (SELECT 1 FROM passage_embeddings p WHERE p.chunk_id = e.chunk_id"
+                " AND p.fingerprint = ?)",
+                (fingerprint, fingerprint),
+            ).fetchone()[0]
+        )
+
+    def passage_count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM passage_embeddings").fetchone()[0])
+
+    def passage_signature(self, fingerprint: str, dimensions: int) -> tuple[int, int, int]:
+        """(count, max id, newest created_at) of one model's passages (cache validity)."""
+        row = self.conn.execute(
+            "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(MAX(created_at), 0)"
+            " FROM passage_embeddings WHERE fingerprint = ? AND dimensions = ?",
+            (fingerprint, dimensions),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
+    def load_passages(self, fingerprint: str, dimensions: int) -> PassageMatrix:
+        """Every passage vector of one model, ordered by (chunk id, ordinal), as float32
+        (not renormalised: int8 rows keep their scale).
+
+        Rows are int8 (``dtype`` 'i1'); float16 rows ('f2', early builds) are read too.
+        int8 -> float32 is one SIMD pass (about 1 ms per million values; float16 took
+        30 ns per value, seconds for a large store).
+        """
+        import numpy as np
+
+        parts: list[tuple[Any, Any, Any]] = []
+        for dtype, width in (("i1", 1), ("f2", 2)):
+            rows = self.conn.execute(
+                "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
+                " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = ?"
+                " AND length(p.embedding) = ? ORDER BY p.chunk_id, p.ordinal",
+                (fingerprint, dimensions, dtype, width * dimensions),
+            ).fetchall()
+            if not rows and parts:
+                continue
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+            raw = np.frombuffer(b"".join(r[2] for r in rows), dtype="<" + dtype)
+            parts.append((ids, ordinals, raw.reshape(len(rows), dimensions).astype(np.float32)))
+        if len(parts) == 1:
+            return PassageMatrix(*parts[0])
+        ids = np.concatenate([p[0] for p in parts])
+        ordinals = np.concatenate([p[1] for p in parts])
+        order = np.lexsort((ordinals, ids))
+        matrix = np.concatenate([p[2] for p in parts])[order]
+        return PassageMatrix(ids[order], ordinals[order], np.ascontiguousarray(matrix))
+
+    def passage_spans(
+        self, chunk_ids: Sequence[int], fingerprint: str | None = None
+    ) -> dict[int, list[PassageSpan]]:
+        """The passages of some chunks, in order (of one model, or of whichever
+        model made them when ``fingerprint`` is None)."""
+        out: dict[int, list[PassageSpan]] = {}
+        ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            sql = (
+                "SELECT chunk_id, ordinal, byte_start, byte_end, line_start, line_end"
+                f" FROM passage_embeddings WHERE chunk_id IN ({','.join('?' * len(part))})"
+            )
+            params: list[object] = list(part)
+            if fingerprint is not None:
+                sql += " AND fingerprint = ?"
+                params.append(fingerprint)
+            sql += " ORDER BY chunk_id, ordinal"
+            for r in self.conn.execute(sql, params):
+                out.setdefault(int(r[0]), []).append(
+                    PassageSpan(int(r[0]), int(r[1]), int(r[2]), int(r[3]), r[4], r[5])
+                )
+        return out

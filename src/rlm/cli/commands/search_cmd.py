@@ -23,8 +23,17 @@ def _location(r: Any) -> str:
     return where
 
 
+def _passage_line(r: Any) -> str | None:
+    """Where inside the chunk the best passage is: the lines an agent can read."""
+    p = r.passage
+    if p is None or p.line_start is None:
+        return None
+    end = p.line_end if p.line_end is not None else p.line_start
+    return f"  Best passage: lines {p.line_start}-{end}"
+
+
 @click.command(name="search")
-@click.argument("query")
+@click.argument("queries", nargs=-1, required=True, metavar="QUERY [QUERY...]")
 @click.option(
     "-k",
     "--top-k",
@@ -54,7 +63,7 @@ def _location(r: Any) -> str:
     type=click.FloatRange(min=0),
     default=DEFAULT_RRF_K,
     show_default=True,
-    help="RRF constant k for hybrid fusion.",
+    help="RRF constant k for hybrid fusion (larger k flattens the rank curve).",
 )
 @click.option(
     "-b",
@@ -88,7 +97,7 @@ def _location(r: Any) -> str:
 @pass_app
 def search_command(
     app: AppContext,
-    query: str,
+    queries: tuple[str, ...],
     top_k: int,
     threshold: float,
     mode: str,
@@ -103,14 +112,17 @@ def search_command(
 ) -> Output:
     """Search chunks by meaning and keywords; results are chunk IDs for 'rlm chunk get'.
 
-    Modes: hybrid (default; Reciprocal Rank Fusion of both lists), semantic
-    (cosine >= threshold), bm25 (keywords; needs no model).
+    Several queries are fused into one ranking. Prefix one with 'lex:' (keywords,
+    BM25 only), 'vec:' (a rephrasing, vectors only) or 'hyde:' (a sentence the
+    answer might contain); without a prefix it feeds both. Each result names its
+    best passage's lines. Modes: hybrid (default; RRF with a top-rank bonus),
+    semantic (score >= threshold), bm25 (keywords; needs no model).
     """
     from rlm.ops.retrieval import search
 
     result = search(
         app.store(),
-        query,
+        queries=list(queries),
         mode=mode,
         top_k=top_k,
         threshold=threshold,
@@ -123,6 +135,7 @@ def search_command(
         refresh=refresh,
     )
     response, data = result.response, result.to_json()
+    query = result.query
 
     done = result.refreshed
     head = f"Refreshed {len(done.changed)} changed files.\n\n" if done and done.changed else ""
@@ -143,6 +156,11 @@ def search_command(
                 f" {format_score(r.bm25_score):<12}"
             )
             out.append(f"  {_location(r)}")
+            passage = _passage_line(r)
+            if passage:
+                out.append(passage)
+            if preview and r.passage is not None and r.passage.text is not None:
+                out.append(f"  Passage: {r.passage.text}")
             if preview and r.preview is not None:
                 out.append(f"  Preview: {r.preview}")
         out += ["", "Use 'rlm chunk get <id>' to retrieve chunk content."]

@@ -1,0 +1,183 @@
+"""Cut a chunk into passages: sentence-aligned spans of at most N tokens.
+
+One vector per ~3 KB chunk cannot stand for one sentence that has nothing to
+do with the rest of the chunk (an invented fact appended to an abstract was
+in the semantic top 50 once in 20 tries). So every chunk is also embedded as
+passages, and a chunk is ranked by its best passage too (see
+:mod:`rlm.search.vector`).
+
+Units, then packing:
+
+* a paragraph (text between blank lines) whose sentences end in ``. ! ?``
+  (or CJK full stops) is cut after each sentence; line breaks inside it are
+  just wrapping;
+* a paragraph without sentence punctuation (code, lists, unpunctuated prose)
+  is cut at line breaks;
+* consecutive units of one paragraph are packed into one passage while it
+  stays within the token budget; a unit longer than the budget is cut at word
+  starts into near-equal pieces (no overlap: every token is in exactly one
+  passage, so nothing is embedded twice and nothing is dropped).
+
+Spans are character offsets into the chunk text, trimmed of surrounding
+whitespace; the caller turns them into byte and line spans.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rlm.embedding.windowing import Window, plan_windows
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+PASSAGE_TOKENS = 64
+"""Token budget of one passage (chosen on bench/needles.py; see docs/search.md)."""
+
+_PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+_SENTENCE_END = re.compile(r"(?:[.!?]+[\"'\u201d\u2019)\]]*\s+)|(?:[\u3002\uff01\uff1f]+\s*)")
+_LINE = re.compile(r"\n")
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if start < end else None
+
+
+def _cuts(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    position = start
+    for match in pattern.finditer(text, start, end):
+        span = _trimmed(text, position, match.end())
+        if span:
+            out.append(span)
+        position = match.end()
+    span = _trimmed(text, position, end)
+    if span:
+        out.append(span)
+    return out
+
+
+def text_units(text: str) -> list[tuple[int, int, int]]:
+    """(start, end, paragraph number) of each sentence, or of each line in a
+    paragraph without sentence punctuation, in order."""
+    units: list[tuple[int, int, int]] = []
+    for number, (start, end) in enumerate(_cuts(text, 0, len(text), _PARAGRAPH)):
+        sentences = _cuts(text, start, end, _SENTENCE_END)
+        if len(sentences) == 1 and "\n" in text[start:end]:
+            sentences = _cuts(text, start, end, _LINE)
+        units.extend((s, e, number) for s, e in sentences)
+    return units
+
+
+def plan_passages(
+    text: str,
+    offsets: Sequence[tuple[int, int]],
+    word_ids: Sequence[int | None],
+    budget: int = PASSAGE_TOKENS,
+) -> list[Window]:
+    """Passages of ``text`` given its tokens' character ``offsets`` (no special tokens).
+
+    Every token falls in exactly one passage; a text without tokens gives no
+    passage. ``Window.tokens`` is the passage's token count.
+    """
+    if budget <= 0:
+        raise ValueError("passage budget must be positive")
+    if not offsets:
+        return []
+    bounds, paragraph = _unit_tokens(text, offsets)
+    if not bounds:
+        return [Window(0, len(text), len(offsets))]
+    passages: list[Window] = []
+    open_start: int | None = None
+    open_end = open_tokens = 0
+    open_paragraph = -1
+    for (c_start, c_end, t_start, t_end), number in zip(bounds, paragraph, strict=True):
+        tokens = t_end - t_start
+        if tokens > budget:
+            if open_start is not None:
+                passages.append(Window(open_start, open_end, open_tokens))
+                open_start = None
+            sub_offsets = [(a - c_start, b - c_start) for a, b in offsets[t_start:t_end]]
+            even = -(-tokens // -(-tokens // budget))  # near-equal pieces, none over budget
+            for w in plan_windows(
+                sub_offsets, word_ids[t_start:t_end], c_end - c_start, even, overlap=0
+            ):
+                span = _trimmed(text, c_start + w.start, c_start + w.end)
+                if span:
+                    passages.append(Window(span[0], span[1], w.tokens))
+            continue
+        if open_start is not None and open_paragraph == number and open_tokens + tokens <= budget:
+            open_end, open_tokens = c_end, open_tokens + tokens
+            continue
+        if open_start is not None:
+            passages.append(Window(open_start, open_end, open_tokens))
+        open_start, open_end, open_tokens, open_paragraph = c_start, c_end, tokens, number
+    if open_start is not None:
+        passages.append(Window(open_start, open_end, open_tokens))
+    return passages
+
+
+def _unit_tokens(
+    text: str, offsets: Sequence[tuple[int, int]]
+) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+    """(char start, char end, token start, token end) of each unit with tokens,
+    and its paragraph number. Every token belongs to exactly one unit."""
+    units = text_units(text)
+    # Token index range of each unit: tokens are assigned to the unit their start falls in.
+    bounds: list[tuple[int, int, int, int]] = []  # (char start, char end, tok start, tok end)
+    paragraph: list[int] = []
+    token = 0
+    count = len(offsets)
+    for u_start, u_end, number in units:
+        while token < count and offsets[token][0] < u_start:
+            token += 1  # only whitespace-free tokens can precede a unit; none are lost below
+        first = token
+        while token < count and offsets[token][0] < u_end:
+            token += 1
+        if token > first:
+            bounds.append((u_start, u_end, first, token))
+            paragraph.append(number)
+    if not bounds:
+        return bounds, paragraph
+    # Tokens before the first unit or between units (rare: tokenizer quirks) join a neighbour.
+    bounds[0] = (min(bounds[0][0], offsets[0][0]), bounds[0][1], 0, bounds[0][3])
+    last = bounds[-1]
+    bounds[-1] = (last[0], max(last[1], offsets[-1][1]), last[2], count)
+    for i in range(1, len(bounds)):
+        prev = bounds[i - 1]
+        if bounds[i][2] != prev[3]:
+            cur = bounds[i]
+            bounds[i] = (min(cur[0], offsets[prev[3]][0]), cur[1], prev[3], cur[3])
+    return bounds, paragraph
+
+
+def word_offsets(text: str) -> tuple[list[tuple[int, int]], list[int | None]]:
+    """Whitespace-separated words as stand-in tokens (for embedders without a tokenizer)."""
+    offsets = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return offsets, list(range(len(offsets)))
+
+
+def pooled(vectors: npt.NDArray[np.float32], spans: Sequence[Window]) -> npt.NDArray[np.float32]:
+    """The token-weighted mean of a text's passage vectors, unit length.
+
+    This is the text's (chunk's) own vector: on the shared sets it ranks
+    as well as embedding the chunk again in 256-token windows (see
+    docs/search.md), at no extra cost.
+    """
+    import numpy as np
+
+    if len(spans) == 1:
+        first: npt.NDArray[np.float32] = vectors[0]
+        return first
+    weights = np.array([max(w.tokens, 1) for w in spans], dtype=np.float64)
+    mean = (vectors.astype(np.float64) * weights[:, None]).sum(axis=0) / weights.sum()
+    norm = float(np.linalg.norm(mean))
+    out: npt.NDArray[np.float32] = (mean / norm if norm > 0 else mean).astype(np.float32)
+    return out

@@ -1,0 +1,85 @@
+"""Passages: sentence-aligned spans of at most N tokens, every token in exactly one."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rlm.embedding.hashing import HashEmbedder
+from rlm.embedding.passages import plan_passages, pooled, text_units, word_offsets
+from rlm.embedding.windowing import Window
+
+
+def _texts(text: str, budget: int) -> list[str]:
+    offsets, word_ids = word_offsets(text)
+    return [text[w.start : w.end] for w in plan_passages(text, offsets, word_ids, budget)]
+
+
+def test_prose_is_cut_after_sentences_and_code_at_lines() -> None:
+    text = "First point here. Second point!\n\ndef f():\n    return 1\n"
+    units = [text[s:e] for s, e, _ in text_units(text)]
+    assert units == ["First point here.", "Second point!", "def f():", "return 1"]
+
+
+def test_wrapped_prose_keeps_its_sentences_whole() -> None:
+    text = "a sentence that is\nwrapped over lines. Another one."
+    units = [text[s:e] for s, e, _ in text_units(text)]
+    assert units == ["a sentence that is\nwrapped over lines.", "Another one."]
+
+
+def test_short_sentences_of_one_paragraph_are_packed_up_to_the_budget() -> None:
+    text = "One two. Three four. Five six seven eight nine.\n\nTen."
+    assert _texts(text, 4) == ["One two. Three four.", "Five six seven", "eight nine.", "Ten."]
+
+
+def test_a_long_sentence_is_cut_into_near_equal_pieces() -> None:
+    text = " ".join(f"w{i}" for i in range(10))
+    pieces = _texts(text, 8)
+    assert [len(p.split()) for p in pieces] == [5, 5]
+
+
+def test_no_text_no_passage() -> None:
+    assert plan_passages("   ", [], [], 8) == []
+
+
+@given(
+    st.lists(
+        st.sampled_from(["alpha", "beta.", "gamma!", "\n", "\n\n", "delta?", "x" * 30, "é"]),
+        max_size=60,
+    ),
+    st.integers(min_value=1, max_value=12),
+)
+def test_every_word_lands_in_exactly_one_passage_within_budget(
+    words: list[str], budget: int
+) -> None:
+    text = " ".join(words)
+    offsets, word_ids = word_offsets(text)
+    plan = plan_passages(text, offsets, word_ids, budget)
+    assert sum(w.tokens for w in plan) == len(offsets)
+    assert all(0 < w.tokens <= budget for w in plan)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(plan))
+    # Nothing is lost: the passages hold every word, in order.
+    assert " ".join(text[w.start : w.end] for w in plan).split() == text.split()
+
+
+def test_pooled_vector_is_the_token_weighted_mean_renormalised() -> None:
+    rows = np.array([[1.0, 0.0], [0.0, 1.0]], dtype=np.float32)
+    out = pooled(rows, [Window(0, 1, 3), Window(2, 3, 1)])
+    expected = np.array([3.0, 1.0]) / np.linalg.norm([3.0, 1.0])
+    assert np.allclose(out, expected)
+    assert pooled(rows[:1], [Window(0, 1, 1)]) is not None
+
+
+def test_hash_embedder_embeds_each_passage_and_pools_them() -> None:
+    emb = HashEmbedder()
+    text = "The lighthouse keeper read the gauge. " * 6 + "\n\nA goat ate the tape."
+    batch = emb.embed_passages([text], 16)
+    spans = batch.spans[0]
+    assert len(spans) >= 3 and batch.windows == [len(spans)]
+    last = text[spans[-1].start : spans[-1].end]
+    assert last == "A goat ate the tape."
+    assert np.allclose(batch.passage_vectors[0][-1], emb.embed_query(last))
+    assert np.allclose(batch.vectors[0], pooled(batch.passage_vectors[0], spans))

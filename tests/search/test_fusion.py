@@ -1,0 +1,56 @@
+"""Fusion: RRF, RRF with a top-rank bonus, normalised scores; deterministic ties."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm.search.fusion import Leg, fuse, rrf
+
+
+def _ids(legs: list[Leg], method: str, k: float = 60) -> list[int]:
+    return [f.chunk_id for f in fuse(legs, method, k)]
+
+
+def test_plain_rrf_buries_one_legs_first_hit_and_the_bonus_keeps_it() -> None:
+    # Chunk 1 is first in the vector leg and absent from BM25; chunks 2 and 3
+    # sit around rank 5 in both legs.
+    vector = Leg([(1, 0.9), (6, 0.8), (7, 0.7), (8, 0.6), (2, 0.5), (3, 0.4)])
+    lexical = Leg([(5, 9.0), (9, 8.0), (10, 7.0), (11, 6.0), (3, 5.0), (2, 4.0)])
+    assert _ids([vector, lexical], "rrf")[:2] == [2, 3]
+    assert _ids([vector, lexical], "rrf_bonus")[:2] == [1, 5]
+
+
+def test_rrf_matches_the_formula() -> None:
+    fused = fuse([Leg([(7, 0.0), (8, 0.0)]), Leg([(8, 0.0)])], "rrf", 60)
+    assert fused[0].chunk_id == 8
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    assert [f.chunk_id for f in rrf([[7, 8], [8]])] == [8, 7]
+
+
+def test_bonus_scales_with_k_and_weight() -> None:
+    fused = fuse([Leg([(1, 0.0)], weight=2.0)], "rrf_bonus", 10, bonus=(3.0,))
+    assert fused[0].score == pytest.approx(2 * (1 / 11 + 3 / 11))
+    # Ranks past the bonus list are plain RRF.
+    fused = fuse([Leg([(1, 0.0), (2, 0.0)])], "rrf_bonus", 10, bonus=(3.0,))
+    assert fused[1].score == pytest.approx(1 / 12)
+
+
+def test_score_fusion_normalises_each_leg() -> None:
+    a = Leg([(1, 100.0), (2, 50.0), (3, 0.0)])
+    b = Leg([(3, 0.9), (2, 0.8), (1, 0.1)])
+    fused = {f.chunk_id: f.score for f in fuse([a, b], "score")}
+    assert fused[1] == pytest.approx(1.0)
+    assert fused[2] == pytest.approx(0.5 + 0.875)
+    assert fused[3] == pytest.approx(1.0)
+
+
+def test_ties_break_by_best_rank_then_id() -> None:
+    fused = fuse([Leg([(9, 0.0), (4, 0.0)]), Leg([(4, 0.0), (9, 0.0)])], "rrf")
+    assert [f.chunk_id for f in fused] == [4, 9]
+
+
+def test_bad_arguments_raise() -> None:
+    with pytest.raises(ValueError):
+        fuse([], "rrf", -1)
+    with pytest.raises(ValueError):
+        fuse([], "borda")

@@ -1,0 +1,131 @@
+"""Search results point inside the chunk; typed multi-query search; older stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm.embedding.hashing import HashEmbedder
+from rlm.embedding.sync import embed_buffer
+from rlm.search import search
+from rlm.search.lexical import lexical_ranking, lexical_ranking_summed, porter_only_ranking
+from rlm.store import Store
+from tests.search.conftest import AddBuffer
+
+LONG = (
+    "Cosmic rays were counted in the hut for several winters.\n"
+    "The counters used argon and were calibrated weekly.\n\n"
+    "A pigeon nesting inside the waveguide horn caused the noise.\n"
+    "The noise was removed once the bird left.\n\n"
+    "Results agree with earlier balloon flights over the sea."
+)
+
+
+def _passage_text(store: Store, byte_start: int, byte_end: int) -> str:
+    return store.read_buffer_bytes(1, byte_start, byte_end).decode("utf-8")
+
+
+def test_results_carry_the_best_passage_span_and_exact_text(store: Store, add: AddBuffer) -> None:
+    add("notes", ["unrelated filler text about magnets", LONG])
+    res = search(store, "pigeon nesting waveguide horn", embedder=HashEmbedder(), preview_len=500)
+    top = res.results[0]
+    assert top.chunk_id == 2 and top.passage is not None
+    # The chunk starts on line 3 (one-line chunk, blank line); the pigeon is line 6.
+    assert (top.passage.line_start, top.passage.line_end) == (6, 7)
+    assert top.passage.text == _passage_text(store, top.passage.byte_start, top.passage.byte_end)
+    assert top.passage.text.startswith("A pigeon nesting")
+    data = top.to_json(with_preview=True)["passage"]
+    assert data["line_range"] == {"end": 7, "start": 6}
+    assert data["content"] == top.passage.text
+
+
+def test_bm25_mode_picks_the_passage_sharing_most_words(store: Store, add: AddBuffer) -> None:
+    add("notes", [LONG])
+    res = search(store, "balloon flights", mode="bm25", embedder=HashEmbedder())
+    passage = res.results[0].passage
+    assert passage is not None and passage.score is None
+    assert passage.line_start == 7  # the last paragraph of the one chunk
+
+
+def test_typed_queries_feed_their_legs_and_fuse(store: Store, add: AddBuffer) -> None:
+    ids = add("notes", ["alpha beta", "gamma delta", "epsilon zeta"])
+    emb = HashEmbedder()
+    res = search(store, queries=["lex: gamma", "vec: epsilon"], mode="hybrid", embedder=emb)
+    assert {r.chunk_id for r in res.results[:2]} == {ids[1], ids[2]}
+    assert res.queries == ["lex: gamma", "vec: epsilon"] and res.query == "lex: gamma"
+    # In bm25 mode the vec: entry feeds nothing: said once, not silently dropped.
+    lexical = search(store, queries=["lex: gamma", "vec: epsilon"], mode="bm25", embedder=emb)
+    assert [r.chunk_id for r in lexical.results] == [ids[1]]
+    assert any("feed no bm25 leg" in w for w in lexical.warnings)
+
+
+def test_query_and_queries_combine(store: Store, add: AddBuffer) -> None:
+    ids = add("notes", ["alpha beta", "gamma delta"])
+    res = search(store, "alpha", queries=["lex: gamma"], embedder=HashEmbedder())
+    assert res.queries == ["alpha", "lex: gamma"]
+    assert {r.chunk_id for r in res.results} == set(ids)
+
+
+def test_store_without_passages_works_at_chunk_level_until_embedded(
+    store: Store, add: AddBuffer
+) -> None:
+    add("notes", [LONG])
+    store.conn.execute("DELETE FROM passage_embeddings")
+    store.conn.commit()
+    emb = HashEmbedder()
+    before = search(store, "pigeon waveguide", embedder=emb)
+    assert before.results and before.results[0].passage is None
+    assert any("no passage vectors" in w for w in before.warnings)
+    outcome = embed_buffer(store, 1, emb)
+    assert outcome.passages > 0 and outcome.replaced == 1
+    after = search(store, "pigeon waveguide", embedder=emb)
+    assert after.results[0].passage is not None
+    assert not any("no passage vectors" in w for w in after.warnings)
+    # Up to date now: nothing left to embed.
+    assert embed_buffer(store, 1, emb).passages == 0
+
+
+def test_semantic_score_uses_the_best_passage(store: Store, add: AddBuffer) -> None:
+    from rlm.search import vector as vector_mod
+
+    ids = add("notes", [LONG, "pigeon horn noise " * 3])
+    emb = HashEmbedder()
+    index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
+    q = emb.embed_query("A pigeon nesting inside the waveguide horn caused the noise.")
+    blended = dict(index.search(q, 10))
+    whole = dict(index.search(q, 10, passages=False))
+    # The matching sentence lifts its chunk above what the whole-chunk vector says.
+    assert blended[ids[0]] > whole[ids[0]]
+
+
+def test_a_word_found_by_both_indexes_counts_once(store: Store, add: AddBuffer) -> None:
+    add("bio", ["the siRNA knock-down of the gene", "plain text about genes and cells"])
+    grouped = lexical_ranking(store, "siRNA", 10)
+    summed = lexical_ranking_summed(store, "siRNA", 10)
+    porter = porter_only_ranking(store, "siRNA", 10)
+    assert grouped[0][0] == summed[0][0] == porter[0][0] == 1
+    assert grouped[0][1] < summed[0][1]
+    assert grouped[0][1] >= porter[0][1]
+
+
+def test_aux_index_still_finds_camel_case_parts_and_cjk(store: Store, add: AddBuffer) -> None:
+    ids = add("code", ["def parseConfigFile(path): pass", "東京の天気は晴れです", "nothing"])
+    assert [c for c, _ in lexical_ranking(store, "config", 10)] == [ids[0]]
+    assert [c for c, _ in lexical_ranking(store, "天気", 10)] == [ids[1]]
+    assert porter_only_ranking(store, "config", 10) == []
+
+
+@pytest.mark.parametrize("entry", ["lex:", "  "])
+def test_empty_typed_entry_is_a_clear_error(store: Store, entry: str) -> None:
+    from rlm.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError):
+        search(store, queries=["fine", entry], embedder=HashEmbedder())
+
+
+def test_long_queries_lean_on_the_chunk_vector() -> None:
+    from rlm.search import vector as vector_mod
+
+    long_query = " ".join(f"w{i}" for i in range(vector_mod.LONG_QUERY_WORDS + 1))
+    assert vector_mod.passage_weight(long_query) == vector_mod.LONG_QUERY_PASSAGE_WEIGHT
+    assert vector_mod.passage_weight("where is the pigeon") == vector_mod.PASSAGE_WEIGHT
+    assert vector_mod.LONG_QUERY_PASSAGE_WEIGHT < vector_mod.PASSAGE_WEIGHT
