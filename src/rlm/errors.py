@@ -239,6 +239,32 @@ class PathTraversalError(InputError):
         super().__init__(f"path traversal denied: {path}")
 
 
+class AccessDeniedError(InputError):
+    """A path outside the allowed roots, or one that looks like a secret (rlm.io.access)."""
+
+    default_type = "AccessDenied"
+
+    def __init__(self, path: str, reason: str, roots: tuple[object, ...] = ()) -> None:
+        where = ", ".join(str(r) for r in roots) or "none"
+        super().__init__(
+            f"access denied: {path}: {reason}",
+            suggestion=f"Load files below the allowed roots ({where}); the server's operator "
+            "can add roots with --root or allow secret-looking names explicitly",
+        )
+        self.path = path
+        self.reason = reason
+
+
+class FileChangedError(InputError):
+    """The file's size or modification time moved while it was being read."""
+
+    default_type = "FileChanged"
+    default_suggestion = "Load it again once it has stopped changing"
+
+    def __init__(self, path: str, what: str) -> None:
+        super().__init__(f"{path}: file changed while loading ({what}); nothing was stored")
+
+
 # --- commands and search ------------------------------------------------------
 
 
