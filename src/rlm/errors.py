@@ -123,6 +123,26 @@ class DatabaseError(StorageError):
     default_type = "DatabaseError"
 
 
+class UntrustedStoreError(StorageError):
+    """The store holds schema objects rlm did not create (see rlm.store.trust)."""
+
+    default_type = "UntrustedStore"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"refusing to open {path}: {detail}",
+            suggestion="A crafted or damaged store can run its own SQL: inspect it with "
+            "sqlite3 and drop what rlm did not create, or rebuild it with 'rlm init --force'",
+        )
+        self.path = path
+
+
+class ReadOnlyStoreError(StorageError):
+    """A write was attempted on a store opened read-only, or it needs a migration first."""
+
+    default_type = "ReadOnly"
+
+
 class EmbeddingError(StorageError):
     default_type = "EmbeddingError"
     default_suggestion = "Run 'rlm model doctor' to diagnose the embedding model"
