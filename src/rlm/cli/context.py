@@ -17,6 +17,8 @@ class AppContext:
     fmt: str = "text"
     debug: bool = False
     verbose: bool = False
+    read_only: bool = False
+    """Open the store read-only (SQLite ``mode=ro``, no migration): ``rlm mcp --read-only``."""
     _store: Store | None = field(default=None, repr=False)
 
     @property
@@ -26,7 +28,7 @@ class AppContext:
     def store(self) -> Store:
         """The store, opened once per invocation and closed at exit."""
         if self._store is None:
-            self._store = Store.open(self.resolved_db_path)
+            self._store = Store.open(self.resolved_db_path, read_only=self.read_only)
         return self._store
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlm.cli.context import AppContext
 from rlm.cli.options import embedder_factory, progress_bar
-from rlm.cli.render import Output
+from rlm.cli.render import Output, safe
 from rlm.io import open_file
 from rlm.loader import LoadOptions
 
@@ -77,7 +77,7 @@ def report_text(report: SyncReport) -> str:
     if report.skipped:
         lines.append(f"  skipped {len(report.skipped)}:")
         for path, reason in report.skipped[:20]:
-            lines.append(f"    {path}: {reason}")
+            lines.append(f"    {safe(path)}: {safe(reason)}")  # names may hold newlines
         if len(report.skipped) > 20:
             lines.append(f"    ... and {len(report.skipped) - 20} more (see --format json)")
     return "\n".join(lines) + "\n"
