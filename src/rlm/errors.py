@@ -190,6 +190,19 @@ class OverlapTooLargeError(ChunkingError):
         super().__init__(f"overlap {overlap} must be less than chunk size {size}")
 
 
+class TooManyChunksError(ChunkingError):
+    """A load would make more chunks than the cap (rlm.chunking.base.max_chunks)."""
+
+    default_type = "TooManyChunks"
+
+    def __init__(self, detail: str, maximum: int) -> None:
+        super().__init__(
+            detail,
+            suggestion=f"Use a larger --chunk-size, or raise the cap of {maximum} chunks per "
+            "buffer with RLM_MAX_CHUNKS",
+        )
+
+
 class UnknownStrategyError(ChunkingError):
     default_type = "UnknownStrategy"
     default_suggestion = "Valid strategies: semantic, fixed, code, parallel"

@@ -15,6 +15,11 @@ from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer, Chunk, Store
 
 DEFAULT_PEEK = 3000
+DEFAULT_MAX_VIEW_BYTES = 1 << 20
+"""What one ``peek`` or ``chunk get --context`` returns at most (``--max-bytes`` raises
+it): a 200 MB buffer must not come back whole because an agent asked for it."""
+MAX_CONTEXT_CHUNKS = 200
+"""Neighbours read on each side at most, whatever ``--context`` says."""
 
 
 @dataclass(frozen=True)
@@ -22,10 +27,18 @@ class PeekView:
     start: int
     end: int
     content: str
+    truncated: bool = False
+    """True when ``max_bytes`` cut the requested range short."""
 
 
-def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> PeekView:
-    """Bytes [start, end) of a buffer, widened/narrowed to whole characters."""
+def peek_buffer(
+    store: Store,
+    buffer: Buffer,
+    start: int,
+    end: int | None,
+    max_bytes: int = DEFAULT_MAX_VIEW_BYTES,
+) -> PeekView:
+    """Bytes [start, end) of a buffer, widened/narrowed to whole characters, capped."""
     if end is not None and end < start:
         raise InvalidArgumentError(
             f"--end {end} is before --start {start}", suggestion="Use --start <= --end"
@@ -33,6 +46,9 @@ def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> Pe
     size = buffer.size
     start = min(start, size)
     stop = min(end if end is not None else start + DEFAULT_PEEK, size)
+    truncated = stop - start > max_bytes
+    if truncated:
+        stop = start + max_bytes
     # Read a few bytes either side so the snapping can see character edges.
     lo, hi = max(0, start - 3), min(size, stop + 3)
     window = store.read_buffer_bytes(buffer.id, lo, hi)
@@ -40,7 +56,7 @@ def peek_buffer(store: Store, buffer: Buffer, start: int, end: int | None) -> Pe
     e = floor_boundary(window, stop - lo) + lo if stop < size else size
     if e < s:
         e = s
-    return PeekView(s, e, window[s - lo : e - lo].decode("utf-8"))
+    return PeekView(s, e, window[s - lo : e - lo].decode("utf-8"), truncated)
 
 
 @dataclass(frozen=True)
@@ -176,13 +192,32 @@ class ChunkContext:
     line_start: int | None
     line_end: int | None
     content: str
+    truncated: bool = False
+    """True when fewer neighbours than asked came back (the byte or chunk cap)."""
 
 
-def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkContext:
+def _within_budget(around: list[Chunk], centre: int, max_bytes: int) -> list[Chunk]:
+    """Drop the farthest neighbours until the merged span fits ``max_bytes`` (never the centre)."""
+    while len(around) > 1 and around[-1].byte_end - around[0].byte_start > max_bytes:
+        if centre - around[0].index >= around[-1].index - centre and around[0].index != centre:
+            around = around[1:]
+        elif around[-1].index != centre:
+            around = around[:-1]
+        else:
+            around = around[1:]
+    return around
+
+
+def chunk_with_context(
+    store: Store, chunk_id: int, context: int = 0, max_bytes: int = DEFAULT_MAX_VIEW_BYTES
+) -> ChunkContext:
     """``chunk get ID --context N``: the chunk and N neighbours each side.
 
     The merged text is read from the buffer itself between the first start and
-    the last end, so overlapping chunks contribute their shared text once.
+    the last end, so overlapping chunks contribute their shared text once. At
+    most :data:`MAX_CONTEXT_CHUNKS` neighbours a side are read, and the
+    farthest are dropped until the text fits ``max_bytes`` (the chunk itself
+    always comes back whole).
     """
     chunk = store.get_chunk(chunk_id)
     buffer = store.get_buffer(chunk.buffer_id)
@@ -197,7 +232,10 @@ def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkCo
             chunk.line_end,
             chunk.content,
         )
-    around = store.neighbour_chunks(chunk, context, context)
+    wanted = min(context, MAX_CONTEXT_CHUNKS)
+    found = store.neighbour_chunks(chunk, wanted, wanted)
+    around = _within_budget(found, chunk.index, max_bytes)
+    truncated = wanted < context or len(around) < len(found)
     start = min(c.byte_start for c in around)
     end = max(c.byte_end for c in around)
     content = store.read_buffer_bytes(buffer.id, start, end).decode("utf-8", errors="replace")
@@ -212,4 +250,5 @@ def chunk_with_context(store: Store, chunk_id: int, context: int = 0) -> ChunkCo
         min(line_starts) if line_starts else None,
         max(line_ends) if line_ends else None,
         content,
+        truncated,
     )

@@ -45,13 +45,26 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
     default=0,
     help="Include N neighbouring chunks on each side, overlap merged once.",
 )
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=1 << 20,
+    show_default=True,
+    help="With --context: drop the farthest neighbours beyond this many bytes.",
+)
 @pass_app
-def get(app: AppContext, chunk_id: int, metadata: bool, context: int) -> Output:
+def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes: int) -> Output:
     """Print one chunk's text (raw, nothing added) for a sub-agent to read."""
     from rlm.views import chunk_with_context
 
     store = app.store()
-    view = chunk_with_context(store, chunk_id, context)
+    view = chunk_with_context(store, chunk_id, context, max_bytes)
+    warnings = []
+    if view.truncated:
+        warnings.append(
+            f"context cut to {len(view.chunk_ids)} chunks ({view.end - view.start} bytes);"
+            " pass --max-bytes to raise the cap"
+        )
     c = view.chunk
     data = _get_json(c, view.buffer.name, view.buffer.source)
     if context:
@@ -61,8 +74,10 @@ def get(app: AppContext, chunk_id: int, metadata: bool, context: int) -> Output:
             "content": view.content,
             "line_range": {"end": view.line_end, "start": view.line_start},
         }
+        if view.truncated:
+            data["context"]["truncated"] = True
     if not metadata:
-        return Output(data=data, raw=view.content.encode("utf-8"))
+        return Output(data=data, raw=view.content.encode("utf-8"), warnings=warnings)
     body = view.content if view.content.endswith("\n") else view.content + "\n"
     header = (
         f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
@@ -71,7 +86,7 @@ def get(app: AppContext, chunk_id: int, metadata: bool, context: int) -> Output:
     )
     if context:
         header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
-    return Output(data=data, text=header + "---\n" + body)
+    return Output(data=data, text=header + "---\n" + body, warnings=warnings)
 
 
 @chunk.command(name="list")

@@ -11,7 +11,7 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
 from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
-from rlm.views import chunk_indices, grep_buffers, peek_buffer
+from rlm.views import DEFAULT_MAX_VIEW_BYTES, chunk_indices, grep_buffers, peek_buffer
 
 
 @click.command()
@@ -20,12 +20,19 @@ from rlm.views import chunk_indices, grep_buffers, peek_buffer
     "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First byte."
 )
 @click.option("--end", type=click.IntRange(min=0), help="End byte (default: start + 3000).")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_VIEW_BYTES,
+    show_default=True,
+    help="Return at most this many bytes (the output says when it cut).",
+)
 @pass_app
-def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
+def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: int) -> Output:
     """Show bytes START..END of a buffer (snapped to whole UTF-8 characters)."""
     store = app.store()
     b = store.resolve_buffer(buffer)
-    view = peek_buffer(store, b, start, end)
+    view = peek_buffer(store, b, start, end, max_bytes)
     body = view.content if view.content.endswith("\n") or not view.content else view.content + "\n"
     text = f"Bytes {view.start}..{view.end} ({view.end - view.start} bytes):\n---\n{body}---\n"
     data = {
@@ -34,7 +41,11 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None) -> Output:
         "size": view.end - view.start,
         "content": view.content,
     }
-    return Output(data=data, text=text)
+    warnings = []
+    if view.truncated:
+        data["truncated"] = True
+        warnings.append(f"peek cut at {max_bytes} bytes; pass --max-bytes to raise the cap")
+    return Output(data=data, text=text, warnings=warnings)
 
 
 @click.command()

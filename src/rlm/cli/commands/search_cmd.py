@@ -76,6 +76,13 @@ def _location(r: Any) -> str:
     show_default=True,
     help="Preview length in characters.",
 )
+@click.option(
+    "--max-query-chars",
+    type=click.IntRange(min=1),
+    default=4096,
+    show_default=True,
+    help="Cut longer queries (with a warning); also keeps at most 1 word per 16 characters.",
+)
 @model_options
 @pass_app
 def search_command(
@@ -91,6 +98,7 @@ def search_command(
     preview_len: int,
     model: str | None,
     model_path: str | None,
+    max_query_chars: int,
 ) -> Output:
     """Search chunks by meaning and keywords; results are chunk IDs for 'rlm chunk get'.
 
@@ -98,14 +106,16 @@ def search_command(
     (cosine >= threshold), bm25 (keywords; needs no model).
     """
     from rlm.search.engine import normalise_mode, search, validate_query
+    from rlm.search.limits import cap_query
 
     validate_query(query)
+    query, cut_warning = cap_query(query, max_query_chars)
     mode = normalise_mode(mode)
     store = app.store()
     buffer_ids: list[int] | None = None
     if buffers:
         buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
-    warnings: list[str] = []
+    warnings: list[str] = [cut_warning] if cut_warning else []
     if collection is not None:
         in_collection = {b.id for b in store.list_buffers(collection=collection)}
         if not in_collection:
