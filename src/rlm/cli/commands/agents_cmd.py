@@ -12,6 +12,7 @@ from rlm.cli.options import chunk_options, embedder_factory, model_options, prog
 from rlm.cli.render import Output
 from rlm.errors import InvalidArgumentError, UsageError
 from rlm.io import from_bytes, read_stdin
+from rlm.suggest import rlm_command
 
 # --- update-buffer ------------------------------------------------------------
 
@@ -114,7 +115,7 @@ def update_buffer(
     if result.embed_error is not None:
         warnings.append(
             f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run 'rlm chunk embed {label}'"
+            f" run '{rlm_command('chunk', 'embed', label)}'"
         )
     return Output(data=data, text="\n".join(lines) + "\n", warnings=warnings)
 
@@ -379,7 +380,7 @@ def aggregate(
         if result.embed_error is not None:
             warnings.append(
                 f"report buffer not embedded ({result.embed_error.message});"
-                f" run 'rlm chunk embed {output_buffer}'"
+                f" run '{rlm_command('chunk', 'embed', output_buffer)}'"
             )
     unverified = len(report.unverified)
     if unverified:

@@ -14,6 +14,7 @@ from rlm.errors import ConfirmationRequiredError, WriteError
 from rlm.io import DEFAULT_MAX_FILE_SIZE, from_bytes, read_stdin
 from rlm.loader import LoadOptions, LoadResult, load_text
 from rlm.store import Buffer, Chunk, Store
+from rlm.suggest import rlm_command
 
 
 def buffer_json(buffer: Buffer) -> dict[str, Any]:
@@ -85,7 +86,7 @@ def load_warnings(result: LoadResult) -> list[str]:
     if result.embed_error is not None:
         warnings.append(
             f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run 'rlm chunk embed {result.name or result.buffer_id}'"
+            f" run '{rlm_command('chunk', 'embed', result.name or result.buffer_id)}'"
         )
     return warnings
 

@@ -11,6 +11,7 @@ from rlm.embedding.base import Embedder
 from rlm.embedding.sync import EmbedOutcome, embed_buffer
 from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer
+from rlm.suggest import rlm_command
 
 
 def _outcome_json(b: Buffer, o: EmbedOutcome, warning: str | None) -> dict[str, Any]:
@@ -79,8 +80,8 @@ def embed_buffers(
         if stale and not force:
             warning = (
                 f"{stale} chunks of '{b.label}' have vectors from another model;"
-                f" current model is '{embedder.name}'. Run 'rlm chunk embed {b.label}"
-                " --force' to regenerate them."
+                f" current model is '{embedder.name}'."
+                f" Run '{rlm_command('chunk', 'embed', b.label, '--force')}' to regenerate them."
             )
         results.append(_outcome_json(b, outcome, warning))
         texts.append(_outcome_text(b, outcome, warning))
