@@ -288,8 +288,11 @@ class AccessDeniedError(InputError):
         self.reason = reason
 
 
-class FileChangedError(InputError):
-    """The file's size or modification time moved while it was being read."""
+class FileChangedError(ReadError):
+    """The file's size or modification time moved while it was being read.
+
+    A ``ReadError``: transient, so a folder sync keeps the file's previous buffer.
+    """
 
     default_type = "FileChanged"
     default_suggestion = "Load it again once it has stopped changing"

@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rlm.io.access import AccessPolicy, is_within, real_path
-from rlm.io.ignore import ALWAYS_SKIPPED, GlobMatcher, IgnoreStack, parent_rules, read_rules
+from rlm.io.ignore import (
+    ALWAYS_SKIPPED,
+    IGNORE_FILES,
+    GlobMatcher,
+    IgnoreStack,
+    parent_rules,
+    read_rules,
+)
 
 SkipCallback = Callable[[str, str], None]
 """``on_skip(rel_path, reason)``."""
@@ -193,8 +200,8 @@ class _Walker:
             self.found.append(
                 WalkEntry(Path(entry.path), child_rel, st.st_size, st.st_mtime, is_link)
             )
-        else:
-            self.skip(child_rel, "not a regular file")
+        elif not (self.use_ignore_files and entry.name in IGNORE_FILES):
+            self.skip(child_rel, "not a regular file")  # ignore files: reported when read
         return None
 
 
