@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ChunkConfig, ceil_boundary, floor_boundary
-from rlm.errors import InvalidArgumentError
+from rlm.errors import DatabaseError, InvalidArgumentError
 from rlm.store import Buffer, Chunk, Store
 
 DEFAULT_PEEK = 3000
@@ -196,6 +196,16 @@ class ChunkContext:
     """True when fewer neighbours than asked came back (the byte or chunk cap)."""
 
 
+def _check_span(chunk: Chunk, buffer: Buffer) -> None:
+    """A crafted or damaged store can hold any offsets: refuse them instead of guessing."""
+    if not 0 <= chunk.byte_start <= chunk.byte_end <= buffer.size:
+        raise DatabaseError(
+            f"chunk {chunk.id} claims bytes {chunk.byte_start}..{chunk.byte_end} of buffer"
+            f" {buffer.label} (size {buffer.size}): the store is damaged",
+            suggestion="Reload the buffer (rlm load --replace) or rebuild the store",
+        )
+
+
 def _within_budget(around: list[Chunk], centre: int, max_bytes: int) -> list[Chunk]:
     """Drop the farthest neighbours until the merged span fits ``max_bytes`` (never the centre)."""
     while len(around) > 1 and around[-1].byte_end - around[0].byte_start > max_bytes:
@@ -221,6 +231,7 @@ def chunk_with_context(
     """
     chunk = store.get_chunk(chunk_id)
     buffer = store.get_buffer(chunk.buffer_id)
+    _check_span(chunk, buffer)
     if context <= 0:
         return ChunkContext(
             chunk,
@@ -234,6 +245,8 @@ def chunk_with_context(
         )
     wanted = min(context, MAX_CONTEXT_CHUNKS)
     found = store.neighbour_chunks(chunk, wanted, wanted)
+    for neighbour in found:
+        _check_span(neighbour, buffer)
     around = _within_budget(found, chunk.index, max_bytes)
     truncated = wanted < context or len(around) < len(found)
     start = min(c.byte_start for c in around)

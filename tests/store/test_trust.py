@@ -103,3 +103,26 @@ def test_reference_schema_covers_every_migration_step() -> None:
     # the pre-m004 chunks_au is a known version too, so old stores still migrate
     versions = [sql for kind, name, sql in ref.code if (kind, name) == ("trigger", "chunks_au")]
     assert len(versions) == 2
+
+
+def test_chunk_offsets_outside_the_buffer_are_a_database_error(db: Path) -> None:
+    from rlm.errors import DatabaseError
+    from rlm.views import chunk_with_context
+
+    with Store.open(db) as store, store.transaction():
+        bid = store.insert_buffer(NewBuffer(name="a", size=10))
+        store.write_buffer_segments(bid, [b"alpha beta"])
+        store.insert_chunks(
+            bid,
+            [
+                NewChunk(0, 0, 5, "alpha", None, 1, 1, 1, False, "h0"),
+                NewChunk(1, 5, 10, " beta", None, 1, 1, 1, False, "h1"),
+            ],
+        )
+    _craft(db, "UPDATE chunks SET byte_start = -5000000, byte_end = 99999999999 WHERE id = 2")
+    with Store.open(db) as store:
+        assert chunk_with_context(store, 1, 0).content == "alpha"
+        with pytest.raises(DatabaseError, match=r"claims bytes -5000000\.\.99999999999"):
+            chunk_with_context(store, 1, 1)
+        with pytest.raises(DatabaseError, match="the store is damaged"):
+            chunk_with_context(store, 2, 0)
