@@ -71,3 +71,30 @@ def test_a_store_needing_migration_says_so_and_is_left_alone(db: Path) -> None:
     assert _digest(db) == before
     Store.open(db).close()  # a normal open migrates it
     Store.open(db, read_only=True).close()
+
+
+def test_read_only_search_writes_no_ann_sidecar(tmp_path: Path) -> None:
+    from rlm.embedding.hashing import HashEmbedder
+    from rlm.io import from_text
+    from rlm.loader import LoadOptions, load_text
+    from rlm.search import vector as vector_mod
+    from rlm.search.ann import available, index_paths
+
+    if not available():  # the dev extra installs usearch; see tests/search/test_vector.py
+        pytest.skip("usearch is not installed")
+    db = tmp_path / "v.db"
+    emb = HashEmbedder()
+    with Store.init(db) as store:
+        text = "".join(f"Paragraph {i} about topic {i % 7}.\n\n" for i in range(300))
+        options = LoadOptions(chunk_size=200, overlap=0)
+        load_text(store, from_text(text), name="doc", options=options, embedder_factory=lambda: emb)
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    before = _digest(db)
+    vector_mod.clear_cache()
+    with Store.open(db, read_only=True) as store:
+        index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions, use_ann=True)
+        assert index.ann is not None and index.size > 10
+    ann_path, meta_path = index_paths(db.resolve(), emb.fingerprint)
+    assert not ann_path.exists() and not meta_path.exists()
+    assert _digest(db) == before
