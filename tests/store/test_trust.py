@@ -126,3 +126,15 @@ def test_chunk_offsets_outside_the_buffer_are_a_database_error(db: Path) -> None
             chunk_with_context(store, 1, 1)
         with pytest.raises(DatabaseError, match="the store is damaged"):
             chunk_with_context(store, 2, 0)
+
+
+def test_the_same_trigger_spelled_differently_is_still_rlm_s(db: Path) -> None:
+    """rlm-rs writes its triggers with its own spacing and case: that is not an attack."""
+    _craft(
+        db,
+        "DROP TRIGGER chunks_ai",
+        'create trigger "chunks_ai" after insert on chunks begin\n'
+        "\tinsert into chunks_fts (rowid, content) values (new.id, new.content) ;\nend",
+    )
+    with Store.open(db) as store:
+        assert unexpected_objects(store.conn) == []

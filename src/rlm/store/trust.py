@@ -41,15 +41,19 @@ ALLOWED_LEGACY_NAMES = frozenset({"idx_chunks_buffer"})
 
 
 def normalize_sql(sql: str | None) -> str:
-    """SQL with runs of white space collapsed and ``IF NOT EXISTS`` dropped.
+    """A canonical spelling of a CREATE statement, so only real differences count.
 
-    SQLite stores the statement text as written (without ``IF NOT EXISTS``),
-    so this only absorbs indentation differences between code versions.
+    ``IF NOT EXISTS`` (SQLite drops it when storing the text anyway), case,
+    white space, identifier quotes and a trailing ``;`` are ignored: rlm-rs
+    and older rlm versions wrote the same statements with other spacing, and
+    none of those changes what a statement does. Any other change (one more
+    statement in a trigger, another table, another literal) still differs.
     """
     if sql is None:
         return ""
-    text = re.sub(r"\s+", " ", sql).strip()
-    return re.sub(r"(?i)\bIF NOT EXISTS\s+", "", text)
+    text = re.sub(r"(?i)\bIF\s+NOT\s+EXISTS\b", "", sql)
+    text = re.sub(r'[\s"`]+', "", text).lower()
+    return text.rstrip(";")
 
 
 @dataclass(frozen=True)
