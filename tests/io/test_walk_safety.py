@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rlm.errors import InvalidArgumentError
 from rlm.io.access import AccessPolicy
 from rlm.io.ignore import MAX_IGNORE_FILE_BYTES
 from rlm.io.walk import MAX_DEPTH, expand_glob, walk
@@ -103,6 +104,12 @@ def test_glob_with_many_stars_is_linear(tmp_path: Path, monkeypatch: pytest.Monk
     Path("d", "a" * 12 + "b").write_text("x\n")
     _, entries = expand_glob("d/" + "*a" * 12 + "*b")
     assert [e.rel for e in entries] == ["a" * 12 + "b"]
+
+
+def test_monstrous_glob_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InvalidArgumentError, match="glob pattern of"):
+        expand_glob("*a" * 5000)
 
 
 def test_non_utf8_name_skips_only_that_entry(tmp_path: Path) -> None:

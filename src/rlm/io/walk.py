@@ -31,10 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rlm.errors import InvalidArgumentError
 from rlm.io.access import AccessPolicy, is_within, real_path
 from rlm.io.ignore import (
     ALWAYS_SKIPPED,
     IGNORE_FILES,
+    MAX_PATTERN_LENGTH,
     GlobMatcher,
     IgnoreStack,
     parent_rules,
@@ -258,6 +260,11 @@ def expand_glob(
     it, names starting with a dot are matched too, and ignore files apply.
     Returns the fixed folder and the entries (``rel`` relative to that folder).
     """
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise InvalidArgumentError(
+            f"glob pattern of {len(pattern)} characters (max: {MAX_PATTERN_LENGTH})",
+            suggestion="Use a shorter pattern, or name the folder to load all of it",
+        )
     base, rest = split_glob(pattern)
     matcher = GlobMatcher.compile(rest)  # linear time: the pattern may come from an agent
     if not base.is_dir():
