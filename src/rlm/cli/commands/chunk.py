@@ -54,7 +54,11 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
 )
 @pass_app
 def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes: int) -> Output:
-    """Print one chunk's text (raw, nothing added) for a sub-agent to read."""
+    """Print one chunk's text (raw, nothing added) for a sub-agent to read.
+
+    Piped or redirected, the bytes are exact. On a terminal, control
+    characters (ANSI escapes and the like) are shown escaped, as \\x1b.
+    """
     from rlm.views import chunk_with_context
 
     store = app.store()
