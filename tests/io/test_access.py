@@ -111,3 +111,17 @@ def test_several_roots_and_direct_construction(tree: Path, tmp_path: Path) -> No
     assert policy.deny == DEFAULT_DENY
     assert policy.root_of(other / "x.txt") == other.resolve()
     assert policy.denied_reason(other / ".ssh" / "id_rsa") is not None
+
+
+def test_load_paths_and_globs_are_checked_through_their_fixed_folder(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlm.io.walk import check_load_path
+
+    monkeypatch.chdir(tree)
+    policy = AccessPolicy.for_cwd()
+    assert check_load_path(policy, "docs/**/*.md") == (tree / "docs").resolve()
+    assert check_load_path(policy, "docs/a.md") == (tree / "docs" / "a.md").resolve()
+    for outside in ("../outside.txt", "/etc/*", "../home/.ssh/*", "/etc/passwd"):
+        with pytest.raises(AccessDeniedError):
+            check_load_path(policy, outside)

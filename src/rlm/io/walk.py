@@ -271,3 +271,14 @@ def expand_glob(
         return base, []
     entries = [e for e in walk(base, on_skip=on_skip, access=access) if matcher.matches(e.rel)]
     return base, entries
+
+
+def check_load_path(policy: AccessPolicy, text: str) -> Path:
+    """The real path an agent's ``load`` may read, or :class:`~rlm.errors.AccessDeniedError`.
+
+    A glob is checked through its fixed folder (``docs/**/*.md`` -> ``docs``);
+    pass the same policy to :func:`walk` / :func:`expand_glob` so links out of
+    that folder and secret-looking names inside it are skipped too.
+    """
+    target = split_glob(text)[0] if is_glob(text) else Path(text)
+    return policy.check(target)
