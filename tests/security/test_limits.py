@@ -102,3 +102,12 @@ def test_long_query_is_cut_with_a_warning(store: None, cli: Cli, isolated_env: P
     assert data["query"].startswith("alpha w0 w1 ")
     assert "query cut to" in result.err
     assert cap_query("short question") == ("short question", None)
+
+
+def test_overlap_close_to_the_chunk_size_cannot_multiply_the_store() -> None:
+    """chunk_size 3000 / overlap 2999 on 300 KB would store about 900 MB of chunk text."""
+    with pytest.raises(InvalidChunkConfigError, match="would store about"):
+        chunk_spans(b"x" * 300_000, ChunkConfig(chunk_size=3000, overlap=2999), "fixed")
+    # small inputs stay free to overlap heavily (under 64 MiB of chunk text)
+    spans = list(chunk_spans(b"x" * 2000, ChunkConfig(chunk_size=100, overlap=90), "fixed"))
+    assert len(spans) > 100

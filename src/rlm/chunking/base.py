@@ -40,6 +40,10 @@ DEFAULT_OVERLAP = 500
 MAX_CHUNK_SIZE = 50000
 MIN_CHUNK_SIZE = 16
 """Loads refuse smaller chunks: ``--chunk-size 1`` turned 2 MB into 2M chunks."""
+MAX_STORED_FACTOR = 8
+"""Chunk text stored may be at most this many times the bytes read (overlap amplifies it)..."""
+STORED_FLOOR = 64 << 20
+"""... unless it stays under 64 MiB anyway (small inputs may overlap as they like)."""
 DEFAULT_MAX_CHUNKS = 1_000_000
 """Chunks per buffer (``RLM_MAX_CHUNKS`` raises it): a 1 GB file makes about 430k."""
 
@@ -84,6 +88,13 @@ class ChunkConfig:
         if self.chunk_size < MIN_CHUNK_SIZE:
             raise InvalidChunkConfigError(f"chunk_size must be >= {MIN_CHUNK_SIZE} bytes")
         step = max(1, self.chunk_size - self.overlap)
+        stored = size * self.chunk_size // step  # chunk text with its overlaps, roughly
+        if stored > max(MAX_STORED_FACTOR * size, STORED_FLOOR):
+            raise InvalidChunkConfigError(
+                f"overlap {self.overlap} of chunk_size {self.chunk_size} would store about"
+                f" {stored} bytes of chunk text for {size} bytes read"
+                f" (max: {MAX_STORED_FACTOR}x); use an overlap well below the chunk size"
+            )
         at_least = -(-size // step)
         if at_least > cap:
             raise TooManyChunksError(
