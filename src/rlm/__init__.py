@@ -9,7 +9,10 @@ The library API is what the CLI and the MCP server call::
     import rlm
     with rlm.Store.init(".rlm/rlm-state.db") as store:
         result = rlm.load_file(store, "book.txt")
-        report = rlm.load(store, ["src/", "notes.md"])  # files, folders, globs
+        report = rlm.load(store, ["src/", "notes.md"])  # what `rlm load` does
+
+A load adds and updates buffers; it removes none unless ``sync=True`` asks it
+to mirror a folder or glob.
 
 Names are imported on first use, so ``import rlm`` stays cheap; heavy
 dependencies (numpy, onnxruntime) load only when something embeds.
@@ -25,20 +28,21 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "RlmError": "rlm.errors",
     "Store": "rlm.store",
-    "LoadOptions": "rlm.loader",
-    "LoadResult": "rlm.loader",
-    "load_text": "rlm.loader",
-    "load_file": "rlm.loader",
-    "sync_paths": "rlm.collection",
+    "LoadOptions": "rlm.ingest.loader",
+    "LoadResult": "rlm.ingest.loader",
+    "load_text": "rlm.ingest.loader",
+    "load_file": "rlm.ingest.loader",
+    "SyncReport": "rlm.ingest.collection",
+    "sync_paths": "rlm.ingest.collection",
+    "load": "rlm.ingest.load",
 }
-_ALIASES = {"load": "sync_paths"}
-"""``rlm.load(store, ["docs/", "notes.md"])``: what ``rlm load PATH...`` does."""
 
 __all__ = [
     "LoadOptions",
     "LoadResult",
     "RlmError",
     "Store",
+    "SyncReport",
     "__version__",
     "load",
     "load_file",
@@ -47,15 +51,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from rlm.collection import sync_paths
-    from rlm.collection import sync_paths as load
     from rlm.errors import RlmError
-    from rlm.loader import LoadOptions, LoadResult, load_file, load_text
+    from rlm.ingest.collection import SyncReport, sync_paths
+    from rlm.ingest.load import load
+    from rlm.ingest.loader import LoadOptions, LoadResult, load_file, load_text
     from rlm.store import Store
 
 
 def __getattr__(name: str) -> Any:
-    name = _ALIASES.get(name, name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rlm' has no attribute {name!r}")

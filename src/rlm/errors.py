@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rlm.defaults import STRATEGIES
+
 
 class RlmError(Exception):
     """Base class: a user-facing failure with a type, a message and a suggestion."""
@@ -205,7 +207,7 @@ class TooManyChunksError(ChunkingError):
 
 class UnknownStrategyError(ChunkingError):
     default_type = "UnknownStrategy"
-    default_suggestion = "Valid strategies: semantic, fixed, code, parallel"
+    default_suggestion = "Valid strategies: " + ", ".join(STRATEGIES)
 
     def __init__(self, name: str) -> None:
         super().__init__(f"unknown chunking strategy: {name}")

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ChunkConfig, ceil_boundary, floor_boundary
+from rlm.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, MAX_VIEW_BYTES, PEEK_BYTES
 from rlm.errors import DatabaseError, InvalidArgumentError
 from rlm.store import Buffer, Chunk, Store
 
-DEFAULT_PEEK = 3000
-DEFAULT_MAX_VIEW_BYTES = 1 << 20
+DEFAULT_PEEK = PEEK_BYTES
+DEFAULT_MAX_VIEW_BYTES = MAX_VIEW_BYTES
 """What one ``peek`` or ``chunk get --context`` returns at most (``--max-bytes`` raises
 it): a 200 MB buffer must not come back whole because an agent asked for it."""
 MAX_CONTEXT_CHUNKS = 200
@@ -168,12 +169,12 @@ def chunks_for_files(
     """The stored chunks, or a re-chunking with the buffer's own strategy."""
     if chunk_size is None and overlap is None:
         return [(c.index, c.content) for c in store.list_chunks(buffer.id)]
-    size = chunk_size or buffer.chunk_size or 3000
+    size = chunk_size or buffer.chunk_size or DEFAULT_CHUNK_SIZE
     ov = overlap if overlap is not None else min(buffer.chunk_overlap or 0, size - 1)
     config = ChunkConfig(size, ov, buffer.content_type)
     config.validate()
     data = store.read_buffer_bytes(buffer.id)
-    strategy = buffer.chunk_strategy or "semantic"
+    strategy = buffer.chunk_strategy or DEFAULT_CHUNKER
     return [
         (s.index, data[s.start : s.end].decode("utf-8"))
         for s in chunk_spans(data, config, strategy)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import time
 from collections.abc import Iterator
 
 import pytest
 
-from rlm.chunking import code_regex
+from rlm.chunking import code_regex, treesitter
 from rlm.chunking.base import ByteText, ChunkConfig, ChunkSpan
 from rlm.chunking.code_regex import CodeChunker, RegexCodeChunker, regex_spans
 from rlm.chunking.languages import detect_language
 from rlm.chunking.semantic import SemanticChunker
 from rlm.errors import ChunkTooLargeError
-from tests.chunking.span_checks import assert_invariants, mapped, pairs
+from tests.chunking.span_checks import assert_invariants, mapped
 
 # rlm-rs emitted [0,2985) forever on this file (spec §3.6 item 4).
 HANG_CASE = b"def main():\n" + b"".join(
@@ -34,8 +33,8 @@ def regex_chunks(data: ByteText, size: int, overlap: int, language: str | None) 
 
 @pytest.fixture
 def no_treesitter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the ``code`` strategy behave as if tree-sitter were not installed."""
-    monkeypatch.setattr(code_regex, "_treesitter", lambda: None)
+    """Make the ``code`` strategy behave as if no tree-sitter grammar were installed."""
+    monkeypatch.setattr(treesitter, "treesitter_spans", lambda data, config: None)
 
 
 # --- languages ------------------------------------------------------------------
@@ -67,6 +66,22 @@ def no_treesitter(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_detect_language(value: str | None, expected: str | None) -> None:
     assert detect_language(value) == expected
+
+
+def test_one_table_names_each_language_and_its_grammar() -> None:
+    """tsx is TypeScript parsed by the TSX grammar; every grammar has a tree-sitter spec."""
+    from rlm.chunking.languages import TABLE, grammar_for
+
+    assert (detect_language("App.tsx"), grammar_for("App.tsx")) == ("typescript", "tsx")
+    assert (detect_language("ts"), grammar_for("ts")) == ("typescript", "typescript")
+    assert (detect_language("node"), detect_language("ru"), detect_language("php3")) == (
+        "javascript",
+        "ruby",
+        "php",
+    )
+    names = [name for row in TABLE for name in row.names]
+    assert len(names) == len(set(names)), "a name belongs to one row"
+    assert {row.grammar for row in TABLE} == set(treesitter.supported_languages())
 
 
 # --- the rlm-rs hang and other termination cases --------------------------------
@@ -270,30 +285,14 @@ def test_dispatch_prefers_treesitter(monkeypatch: pytest.MonkeyPatch) -> None:
     def fake(data: ByteText, config: ChunkConfig) -> Iterator[ChunkSpan]:
         return iter([marker])
 
-    monkeypatch.setattr(code_regex, "_treesitter", lambda: fake)
+    monkeypatch.setattr(treesitter, "treesitter_spans", fake)
     assert list(CodeChunker().chunk(b"def", ChunkConfig(language="py"))) == [marker]
 
 
 def test_dispatch_falls_back_when_treesitter_declines(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(code_regex, "_treesitter", lambda: lambda data, config: None)
+    monkeypatch.setattr(treesitter, "treesitter_spans", lambda data, config: None)
     spans = list(CodeChunker().chunk(PYTHON, ChunkConfig(chunk_size=200, overlap=0, language="py")))
     assert spans == list(regex_spans(PYTHON, ChunkConfig(chunk_size=200, overlap=0), "python"))
-
-
-def test_missing_treesitter_module_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = importlib.import_module
-
-    def failing(name: str, package: str | None = None) -> object:
-        if name == "rlm.chunking.treesitter":
-            raise ImportError("not installed")
-        return real(name, package)
-
-    monkeypatch.setattr(code_regex.importlib, "import_module", failing)
-    assert code_regex._treesitter() is None
-    spans = list(CodeChunker().chunk(PYTHON, ChunkConfig(chunk_size=200, overlap=0, language="py")))
-    assert pairs(spans) == pairs(
-        list(regex_spans(PYTHON, ChunkConfig(chunk_size=200, overlap=0), "python"))
-    )
 
 
 def test_empty_input_gives_nothing() -> None:

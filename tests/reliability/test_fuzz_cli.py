@@ -145,8 +145,8 @@ def argvs(draw: st.DrawFn) -> list[str]:
 def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small database: buffers 'known' and 'other', embedded with the hash embedder."""
     from rlm.embedding.hashing import HashEmbedder
+    from rlm.ingest.loader import LoadOptions, load_text
     from rlm.io import from_text
-    from rlm.loader import LoadOptions, load_text
     from rlm.store import Store
 
     folder = tmp_path_factory.mktemp("fuzz-template")

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rlm.errors import DatabaseError
+from rlm.ingest.loader import LoadOptions, load_text
 from rlm.io import from_text
-from rlm.loader import LoadOptions, load_text
 from rlm.store import Store
 
 

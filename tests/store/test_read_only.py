@@ -75,8 +75,8 @@ def test_a_store_needing_migration_says_so_and_is_left_alone(db: Path) -> None:
 
 def test_read_only_search_writes_no_ann_sidecar(tmp_path: Path) -> None:
     from rlm.embedding.hashing import HashEmbedder
+    from rlm.ingest.loader import LoadOptions, load_text
     from rlm.io import from_text
-    from rlm.loader import LoadOptions, load_text
     from rlm.search import vector as vector_mod
     from rlm.search.ann import available, index_paths
 

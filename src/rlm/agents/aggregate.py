@@ -26,7 +26,7 @@ from typing import Any
 
 from rlm.agents.findings import FindingItem, Quote
 from rlm.errors import ChunkNotFoundError, ChunkSupersededError, InvalidArgumentError
-from rlm.loader import EmbedderFactory, LoadResult
+from rlm.ingest.loader import EmbedderFactory, LoadResult
 from rlm.store import Store
 
 RELEVANCE_LEVELS = ("high", "medium", "low", "none")
@@ -379,8 +379,8 @@ def store_report(
     """Save the report (its JSON) as a buffer that is chunked, indexed and embedded."""
     import json
 
+    from rlm.ingest.loader import LoadOptions, load_text
     from rlm.io import from_text
-    from rlm.loader import LoadOptions, load_text
 
     report.output_buffer = name
     text = from_text(

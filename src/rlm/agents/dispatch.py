@@ -24,14 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlm.chunking.base import estimate_tokens
+from rlm.defaults import DEFAULT_BATCH_SIZE as DEFAULT_BATCH_SIZE
+from rlm.defaults import DEFAULT_MODE as DEFAULT_MODE
+from rlm.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from rlm.embedding.base import Embedder
 from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer, ChunkRef, Store
 from rlm.suggest import rlm_command
 
-DEFAULT_BATCH_SIZE = 10
-DEFAULT_MODE = "hybrid"
-DEFAULT_THRESHOLD = 0.3
 INSTRUCTION_IDS_SHOWN = 50
 
 

@@ -36,6 +36,7 @@ from rlm.chunking.fixed import FixedChunker
 from rlm.chunking.languages import detect_language
 from rlm.chunking.parallel import ParallelChunker
 from rlm.chunking.semantic import SemanticChunker
+from rlm.defaults import STRATEGIES
 from rlm.errors import UnknownStrategyError
 
 __all__ = [
@@ -52,8 +53,6 @@ __all__ = [
     "get_chunker",
 ]
 
-STRATEGIES = ("semantic", "fixed", "code", "parallel")
-"""Canonical strategy names; ``ast`` is also accepted as an alias of ``code``."""
 
 _FACTORIES: dict[str, Callable[[], Chunker]] = {
     "semantic": SemanticChunker,

@@ -25,6 +25,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, Union
 
+from rlm.defaults import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
+from rlm.defaults import DEFAULT_MAX_CHUNKS, MIN_CHUNK_SIZE
+from rlm.defaults import DEFAULT_OVERLAP as DEFAULT_OVERLAP
+from rlm.defaults import MAX_CHUNK_SIZE as MAX_CHUNK_SIZE
 from rlm.errors import (
     ChunkTooLargeError,
     InvalidChunkConfigError,
@@ -35,17 +39,10 @@ from rlm.errors import (
 ByteText = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias, kept as written)
 """A buffer's UTF-8 bytes: an in-memory ``bytes`` or a read-only memory map."""
 
-DEFAULT_CHUNK_SIZE = 3000
-DEFAULT_OVERLAP = 500
-MAX_CHUNK_SIZE = 50000
-MIN_CHUNK_SIZE = 16
-"""Loads refuse smaller chunks: ``--chunk-size 1`` turned 2 MB into 2M chunks."""
 MAX_STORED_FACTOR = 8
 """Chunk text stored may be at most this many times the bytes read (overlap amplifies it)..."""
 STORED_FLOOR = 64 << 20
 """... unless it stays under 64 MiB anyway (small inputs may overlap as they like)."""
-DEFAULT_MAX_CHUNKS = 1_000_000
-"""Chunks per buffer (``RLM_MAX_CHUNKS`` raises it): a 1 GB file makes about 430k."""
 
 
 def max_chunks() -> int:

@@ -2,9 +2,9 @@
 
 :class:`CodeChunker` is what ``--chunker code`` runs. It tries, in order:
 
-1. tree-sitter (``rlm.chunking.treesitter.treesitter_spans``, imported lazily:
-   the module or its grammar may be missing, and it returns ``None`` for a
-   language it cannot parse);
+1. tree-sitter (``rlm.chunking.treesitter.treesitter_spans``, imported on
+   first use so that commands which never chunk code do not pay for it; it
+   returns ``None`` for a language it cannot parse or whose grammar is missing);
 2. :class:`RegexCodeChunker`, when ``config.language`` names a known language;
 3. the semantic chunker, for unknown languages (its spans say ``semantic``,
    which is the truth about how they were cut).
@@ -43,10 +43,8 @@ gaps of whitespace. A chunk starting on a definition carries its name in
 from __future__ import annotations
 
 import functools
-import importlib
 import re
-from collections.abc import Callable, Iterator
-from typing import cast
+from collections.abc import Iterator
 
 from rlm.chunking.base import (
     ByteText,
@@ -265,19 +263,6 @@ class RegexCodeChunker:
         return regex_spans(data, config, detect_language(config.language))
 
 
-TreeSitterFn = Callable[[ByteText, ChunkConfig], "Iterator[ChunkSpan] | None"]
-
-
-def _treesitter() -> TreeSitterFn | None:
-    """``treesitter_spans`` if that optional module imports, else ``None``."""
-    try:
-        module = importlib.import_module("rlm.chunking.treesitter")
-    except ImportError:
-        return None
-    function = getattr(module, "treesitter_spans", None)
-    return cast(TreeSitterFn, function) if callable(function) else None
-
-
 class CodeChunker:
     """``code`` / ``ast``: tree-sitter, else regex boundaries, else semantic."""
 
@@ -288,8 +273,9 @@ class CodeChunker:
         config.validate()
         if len(data) == 0:
             return iter(())
-        treesitter = _treesitter()
-        spans = treesitter(data, config) if treesitter is not None else None
+        from rlm.chunking.treesitter import treesitter_spans
+
+        spans = treesitter_spans(data, config)
         if spans is not None:
             return spans
         language = detect_language(config.language)

@@ -62,6 +62,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rlm.chunking.base import ByteText, ChunkConfig, ChunkSpan, ceil_boundary, floor_boundary
+from rlm.chunking.languages import grammar_for
 from rlm.errors import InvalidChunkConfigError
 
 if TYPE_CHECKING:
@@ -230,27 +231,6 @@ _LANGUAGES: dict[str, _LanguageSpec] = {
     ),
 }
 
-# Names and file extensions accepted in ``ChunkConfig.language``. Kept here (not
-# only in rlm.chunking.languages) because this table is about which *grammar*
-# parses a file: ``.h`` is parsed as C, ``.jsx`` with the JavaScript grammar, and
-# ``.tsx`` with the TSX grammar (rlm.chunking.languages calls it "typescript", but
-# the TypeScript grammar cannot parse JSX). Unknown names fall back to that table.
-_ALIASES: dict[str, str] = {
-    **dict.fromkeys(("python", "py", "pyi", "pyw", "python3"), "python"),
-    **dict.fromkeys(("javascript", "js", "mjs", "cjs", "jsx", "ecmascript"), "javascript"),
-    **dict.fromkeys(("typescript", "ts", "mts", "cts"), "typescript"),
-    "tsx": "tsx",
-    **dict.fromkeys(("go", "golang"), "go"),
-    **dict.fromkeys(("rust", "rs"), "rust"),
-    "java": "java",
-    **dict.fromkeys(("c", "h"), "c"),
-    **dict.fromkeys(
-        ("cpp", "c++", "cplusplus", "cc", "cxx", "hpp", "hh", "hxx", "h++", "ipp", "tpp"), "cpp"
-    ),
-    **dict.fromkeys(("ruby", "rb", "rake", "gemspec", "ru"), "ruby"),
-    **dict.fromkeys(("php", "phtml", "php3", "php4", "php5", "php7", "php8", "phps"), "php"),
-}
-
 _NAME_LIMIT = 200
 """Longest name kept in a symbol (a C++ declarator can be a long template)."""
 
@@ -273,38 +253,13 @@ def supported_languages() -> tuple[str, ...]:
 
 
 def resolve_language(language: str | None) -> str | None:
-    """Map a language name, extension or file name to a canonical grammar name.
+    """The grammar for a language name, extension or file name (``"py"``, ``"src/app.tsx"``).
 
-    Accepts ``"python"``, ``"py"``, ``".py"`` or ``"src/app.py"``. Names this
-    module does not know are passed through ``rlm.chunking.languages`` (when that
-    module exists) so both tables stay usable; returns None if neither knows it.
+    One table answers (:mod:`rlm.chunking.languages`); None if it is not a
+    language this chunker has a grammar for.
     """
-    if not language:
-        return None
-    key = language.strip().lower()
-    if key in _ALIASES:
-        return _ALIASES[key]
-    if "." in key:
-        ext = key.rsplit(".", 1)[1]
-        if ext in _ALIASES:
-            return _ALIASES[ext]
-    detected = _detect_with_language_table(language)
-    if detected is not None:
-        return _ALIASES.get(detected.strip().lower())
-    return None
-
-
-def _detect_with_language_table(language: str) -> str | None:
-    """Ask the shared extension table, if the project has one; never raise."""
-    try:
-        module = importlib.import_module("rlm.chunking.languages")
-        detect = getattr(module, "detect_language", None)
-        if detect is None:
-            return None
-        result = detect(language)
-    except Exception:  # an optional helper must not break chunking
-        return None
-    return result if isinstance(result, str) else None
+    grammar = grammar_for(language)
+    return grammar if grammar in _LANGUAGES else None
 
 
 _language_cache: dict[str, Language | None] = {}

@@ -130,8 +130,8 @@ def execute(argv: Sequence[str], app: AppContext) -> Output | None:
 
     Every failure a user can cause comes out as an :class:`RlmError` (click's
     usage errors as :class:`UsageError`). ``--help``/``--version`` print
-    themselves and raise ``click.exceptions.Exit``. The CLI (:func:`run`) and
-    the MCP server both go through here.
+    themselves and raise ``click.exceptions.Exit``. The CLI (:func:`run`) goes
+    through here; the MCP server calls :mod:`rlm.ops` directly.
     """
     try:
         result = cli.main(list(argv), prog_name="rlm", standalone_mode=False, obj=app)

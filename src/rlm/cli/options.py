@@ -9,12 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from rlm.chunking.base import DEFAULT_CHUNK_SIZE, DEFAULT_OVERLAP
+from rlm.defaults import CHUNKERS, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP
 from rlm.embedding.base import Embedder
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-CHUNKERS = ("semantic", "fixed", "code", "ast", "parallel")
 
 
 def chunk_options(func: F) -> F:
@@ -43,7 +41,7 @@ def chunk_options(func: F) -> F:
         "--chunker",
         "--strategy",
         "chunker",
-        default="semantic",
+        default=DEFAULT_CHUNKER,
         show_default=True,
         type=click.Choice(CHUNKERS, case_sensitive=False),
         help="Chunking strategy.",

@@ -1,12 +1,14 @@
-"""The rlm MCP server: the store's commands as MCP tools over stdio.
+"""The rlm MCP server: the store's operations as MCP tools (stdio or streamable HTTP).
 
-Every tool turns its arguments into an ``rlm`` argv and runs that command
-in-process (:mod:`rlm.mcp.invoke`), so its result is the CLI's
-``--format json`` payload: a text block holding that JSON (compact) and, when
-the payload is an object, the same value as ``structuredContent``. Warnings
-the CLI prints on stderr come after it as ``Warning: ...`` text blocks.
-A failure is a tool error (``isError: true``) whose text is the rlm error
+Every tool calls one :mod:`rlm.ops` function and returns its ``to_json()``,
+the same value ``rlm --format json`` prints for the same arguments: a text
+block holding that JSON (compact) and, when it is an object, the same value
+as ``structuredContent``. Warnings follow as ``Warning: ...`` text blocks. A
+failure is a tool error (``isError: true``) whose text is the rlm error
 envelope ``{"error": {"type", "message", "suggestion"}, "success": false}``.
+
+Defaults in the tools' field descriptions come from :mod:`rlm.defaults`, as
+the CLI's ``--help`` does, so the two cannot disagree.
 
 The server process keeps the embedding model loaded between calls, so only
 the first semantic search or load pays for loading it. Protocol messages are
@@ -16,9 +18,8 @@ the only thing written to stdout; logs go to stderr.
 from __future__ import annotations
 
 import inspect
-import json
 import logging
-import tempfile
+import shlex
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,13 +27,33 @@ from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field, ValidationError
 
-from rlm import __version__
-from rlm.cli.render import Output, to_json
+from rlm import __version__, ops
+from rlm.defaults import (
+    CHUNK_PREVIEW_LEN,
+    CHUNKERS,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_MODE,
+    DEFAULT_OVERLAP,
+    DEFAULT_THRESHOLD,
+    DEFAULT_TOP_K,
+    GREP_MAX_MATCHES,
+    GREP_WINDOW,
+    MCP_MAX_TOKENS,
+    MODES,
+    PEEK_BYTES,
+    SEARCH_PREVIEW_LEN,
+)
 from rlm.errors import InvalidArgumentError, RlmError, UsageError
-from rlm.mcp.invoke import CommandRunner, flag, opt, repeat
+from rlm.ingest.loader import LoadOptions
+from rlm.mcp.access import PathPolicy
+from rlm.mcp.output import error_result, result_to_tool
+from rlm.mcp.paging import chunk_page, grep_page, search_page
+from rlm.ops.base import Result
+from rlm.store import Store
 
 log = logging.getLogger("rlm.mcp")
 
@@ -50,62 +71,71 @@ Every result is JSON; errors carry {"error": {"type", "message", "suggestion"}}.
 PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers")
 """Tools that never change the store."""
 READ_ONLY_TOOLS = (*PURE_TOOLS, "dispatch", "aggregate")
-"""The tools of ``rlm mcp --read-only`` (dispatch records no run there, aggregate
-stores no report)."""
+"""The tools of a read-only server (dispatch records no run there, aggregate stores no report)."""
 
 BufferRef = Annotated[str, Field(description="Buffer id or name (see list_buffers).")]
+Op = Callable[[Store], Result]
 
 
-def output_result(output: Output) -> CallToolResult:
-    """An Output as a tool result: its JSON text (+ structured copy) and warnings."""
-    content = [TextContent(type="text", text=to_json(output.data, pretty=False))]
-    for warning in output.warnings:
-        log.warning("%s", warning)
-        content.append(TextContent(type="text", text=f"Warning: {warning}"))
-    structured = output.data if isinstance(output.data, dict) else None
-    return CallToolResult(
-        content=list(content), structured_content=structured, is_error=output.exit_code != 0
-    )
-
-
-def error_result(error: RlmError) -> CallToolResult:
-    """An rlm error as a tool error carrying the CLI's JSON error envelope."""
-    envelope = error.to_dict()
-    return CallToolResult(
-        content=[TextContent(type="text", text=to_json(envelope, pretty=False))],
-        structured_content=envelope,
-        is_error=True,
-    )
+def _choices(values: tuple[str, ...]) -> str:
+    return f"{values[0]} (default), " + ", ".join(values[1:-1]) + f" or {values[-1]}"
 
 
 class RlmTools:
-    """The tool functions, bound to one database through a :class:`CommandRunner`.
+    """The tool functions, bound to one database.
 
-    Optional arguments left out (None) are not passed to the command, so the
-    CLI's own defaults apply; the descriptions name them.
+    Each call opens the store in the calling worker thread (SQLite connections
+    never cross threads), runs one operation and closes it. Calls are
+    serialised by a lock: clients may send requests concurrently and the
+    store has one writer anyway. The embedding model is cached per process
+    by :func:`rlm.embedding.get_embedder`, so it stays warm between calls.
     """
 
-    def __init__(self, runner: CommandRunner, *, read_only: bool = False) -> None:
-        self.runner = runner
+    def __init__(
+        self, db_path: str, *, read_only: bool = False, policy: PathPolicy | None = None
+    ) -> None:
+        self.db_path = db_path
         self.read_only = read_only
         """Read-only: no load; dispatch records no run; aggregate stores no report."""
+        self.policy = policy or PathPolicy.for_roots([Path.cwd()])
+        """Which paths ``load`` may read (roots, deny-list)."""
+        self.command = f"rlm -d {shlex.quote(db_path)}"
+        """How dispatch instructions spell the CLI, as ``rlm -d PATH dispatch`` does."""
+        self._lock = threading.Lock()
 
-    def call(self, argv: list[str]) -> CallToolResult:
-        try:
-            return output_result(self.runner.run(argv))
-        except RlmError as error:
-            return error_result(error)
+    def call(self, op: Op) -> CallToolResult:
+        with self._lock:
+            try:
+                # read-only: SQLite mode=ro, no migration, the file's bytes never change
+                store = Store.open(self.db_path, read_only=self.read_only)
+            except RlmError as error:
+                return error_result(error)
+            try:
+                return result_to_tool(op(store))
+            except RlmError as error:
+                return error_result(error)
+            except Exception as exc:
+                log.exception("tool call failed unexpectedly")
+                return error_result(
+                    RlmError(
+                        f"internal error: {type(exc).__name__}: {exc}",
+                        error_type="InternalError",
+                        suggestion="See the server's stderr for a traceback and report it",
+                    )
+                )
+            finally:
+                store.close()
 
     def search(
         self,
         query: Annotated[str, Field(description="What to look for: words or a question.")],
         mode: Annotated[
-            str | None,
-            Field(description="hybrid (default: BM25 + semantic, fused), semantic or bm25."),
-        ] = None,
+            str,
+            Field(description=f"{_choices(MODES)}: hybrid fuses BM25 and semantic rankings (RRF)."),
+        ] = DEFAULT_MODE,
         top_k: Annotated[
-            int | None, Field(ge=0, description="Maximum number of results (default 10).")
-        ] = None,
+            int, Field(ge=0, description=f"Maximum number of results (default {DEFAULT_TOP_K}).")
+        ] = DEFAULT_TOP_K,
         buffers: Annotated[
             list[str] | None,
             Field(description="Only these buffers (ids or names); default all."),
@@ -117,20 +147,49 @@ class RlmTools:
             bool, Field(description="Attach the start of each chunk (content_preview).")
         ] = False,
         preview_len: Annotated[
-            int | None, Field(ge=0, description="Preview length in characters (default 150).")
-        ] = None,
+            int,
+            Field(
+                ge=0, description=f"Preview length in characters (default {SEARCH_PREVIEW_LEN})."
+            ),
+        ] = SEARCH_PREVIEW_LEN,
         threshold: Annotated[
-            float | None,
-            Field(description="Minimum cosine for semantic matches (default 0.3)."),
+            float,
+            Field(
+                description=f"Minimum cosine for semantic matches (default {DEFAULT_THRESHOLD})."
+            ),
+        ] = DEFAULT_THRESHOLD,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
         ] = None,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
         buffer, byte and line ranges (no text unless preview); read hits with chunk_get."""
-        argv = ["search"]
-        argv += opt("--mode", mode) + opt("--top-k", top_k) + repeat("--buffer", buffers)
-        argv += opt("--collection", collection) + flag("--preview", preview)
-        argv += opt("--preview-len", preview_len) + opt("--threshold", threshold)
-        return self.call([*argv, "--", query])
+        return self.call(
+            lambda store: search_page(
+                ops.search(
+                    store,
+                    query,
+                    mode=mode,
+                    top_k=top_k,
+                    threshold=threshold,
+                    buffers=buffers or (),
+                    collection=collection,
+                    preview=preview,
+                    preview_len=preview_len,
+                ),
+                cursor,
+                max_tokens,
+            )
+        )
 
     def chunk_get(
         self,
@@ -143,21 +202,38 @@ class RlmTools:
                 " (result.context.content).",
             ),
         ] = 0,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
+        ] = None,
     ) -> CallToolResult:
         """Get one chunk's text and metadata (buffer, byte/line range, symbol) by id."""
-        return self.call(["chunk", "get", "--context", str(context), "--", str(chunk_id)])
+        return self.call(
+            lambda store: chunk_page(
+                ops.chunk_get(store, chunk_id, context=context), cursor, max_tokens
+            )
+        )
 
     def chunk_list(
         self,
         buffer: BufferRef,
         preview: Annotated[bool, Field(description="Attach the start of each chunk.")] = False,
         preview_len: Annotated[
-            int | None, Field(ge=0, description="Preview length in characters (default 100).")
-        ] = None,
+            int,
+            Field(ge=0, description=f"Preview length in characters (default {CHUNK_PREVIEW_LEN})."),
+        ] = CHUNK_PREVIEW_LEN,
     ) -> CallToolResult:
         """List a buffer's chunks: ids, index, byte and line ranges, symbols."""
-        argv = ["chunk", "list", *flag("--preview", preview), *opt("--preview-len", preview_len)]
-        return self.call([*argv, "--", buffer])
+        shown = preview_len if preview else None
+        return self.call(lambda store: ops.chunk_list(store, buffer, preview_len=shown))
 
     def grep(
         self,
@@ -171,32 +247,62 @@ class RlmTools:
         ] = None,
         all_buffers: Annotated[bool, Field(description="Search every buffer.")] = False,
         max_matches: Annotated[
-            int | None,
-            Field(ge=0, description="Stop after this many matches, per buffer (default 20)."),
-        ] = None,
+            int,
+            Field(
+                ge=0,
+                description=f"Stop after this many matches, per buffer (default"
+                f" {GREP_MAX_MATCHES}).",
+            ),
+        ] = GREP_MAX_MATCHES,
         window: Annotated[
-            int | None,
-            Field(ge=0, description="Context bytes on each side of a match (default 120)."),
-        ] = None,
+            int,
+            Field(
+                ge=0,
+                description=f"Context bytes on each side of a match (default {GREP_WINDOW}).",
+            ),
+        ] = GREP_WINDOW,
         ignore_case: Annotated[bool, Field(description="Case-insensitive matching.")] = False,
+        max_tokens: Annotated[
+            int,
+            Field(
+                ge=100,
+                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+                " one is cut and next_cursor says where the rest starts.",
+            ),
+        ] = MCP_MAX_TOKENS,
+        cursor: Annotated[
+            str | None,
+            Field(description="next_cursor of the previous call (same arguments): the next page."),
+        ] = None,
     ) -> CallToolResult:
         """Regex search in a buffer, a collection or all buffers: offset, line, match, snippet."""
-        argv = ["grep", *opt("--max-matches", max_matches), *opt("--window", window)]
-        argv += flag("--ignore-case", ignore_case) + flag("--all", all_buffers)
-        argv += opt("--collection", collection)
-        return self.call([*argv, "--", *([buffer] if buffer is not None else []), pattern])
+        return self.call(
+            lambda store: grep_page(
+                ops.grep(
+                    store,
+                    pattern,
+                    buffer=buffer,
+                    collection=collection,
+                    all_buffers=all_buffers,
+                    max_matches=max_matches,
+                    window=window,
+                    ignore_case=ignore_case,
+                ),
+                cursor,
+                max_tokens,
+            )
+        )
 
     def peek(
         self,
         buffer: BufferRef,
         start: Annotated[int, Field(ge=0, description="First byte.")] = 0,
         end: Annotated[
-            int | None, Field(ge=0, description="End byte (default start + 3000).")
+            int | None, Field(ge=0, description=f"End byte (default start + {PEEK_BYTES}).")
         ] = None,
     ) -> CallToolResult:
         """Read bytes start..end of a buffer (snapped to whole UTF-8 characters)."""
-        argv = ["peek", "--start", str(start), *opt("--end", end)]
-        return self.call([*argv, "--", buffer])
+        return self.call(lambda store: ops.peek(store, buffer, start, end))
 
     def list_buffers(
         self,
@@ -205,15 +311,15 @@ class RlmTools:
         ] = None,
     ) -> CallToolResult:
         """List the loaded buffers: id, name, source, size, line and chunk counts."""
-        return self.call(["list", *opt("--collection", collection)])
+        return self.call(lambda store: ops.list_buffers(store, collection))
 
     def load(
         self,
         path: Annotated[
             str | None,
             Field(
-                description="A file, folder or glob to load, as seen by the server process"
-                " (relative paths resolve against its working directory; absolute is safer)."
+                description="A file, folder or glob to load, below the server's roots"
+                " (relative paths resolve against its working directory)."
             ),
         ] = None,
         content: Annotated[
@@ -223,16 +329,17 @@ class RlmTools:
             str | None,
             Field(description="Buffer name (default: the file name; required with content)."),
         ] = None,
-        chunker: Annotated[
-            str | None,
-            Field(description="semantic (default), fixed, code, ast or parallel."),
-        ] = None,
+        chunker: Annotated[str, Field(description=f"{_choices(CHUNKERS)}.")] = CHUNKERS[0],
         chunk_size: Annotated[
-            int | None, Field(ge=1, description="Target chunk size in bytes (default 3000).")
-        ] = None,
+            int,
+            Field(ge=1, description=f"Target chunk size in bytes (default {DEFAULT_CHUNK_SIZE})."),
+        ] = DEFAULT_CHUNK_SIZE,
         overlap: Annotated[
-            int | None, Field(ge=0, description="Overlap between chunks in bytes (default 500).")
-        ] = None,
+            int,
+            Field(
+                ge=0, description=f"Overlap between chunks in bytes (default {DEFAULT_OVERLAP})."
+            ),
+        ] = DEFAULT_OVERLAP,
         language: Annotated[
             str | None, Field(description="Code chunker language (default: from extension).")
         ] = None,
@@ -249,29 +356,63 @@ class RlmTools:
             str | None,
             Field(description="Folder loads: the collection name (default: folder name)."),
         ] = None,
+        sync: Annotated[
+            bool,
+            Field(
+                description="Folders and globs: mirror them, removing the collection's buffers"
+                " whose files are no longer there (the result lists them). Default: never remove."
+            ),
+        ] = False,
     ) -> CallToolResult:
         """Load a file, folder or glob (path) or a text (content + name) into the store:
         chunk, index and embed it. Returns the buffer id and chunk count (folders: a
-        sync report)."""
+        report of what was added, changed or skipped)."""
         try:
-            argv = load_argv(path, content, name)
+            check_load_source(path, content, name)
+            if chunker.lower() not in CHUNKERS:
+                raise UsageError(
+                    f"invalid arguments for load: chunker: {chunker!r} is not one of"
+                    f" {', '.join(CHUNKERS)}"
+                )
+            if path is not None:
+                self.policy.check(path)
         except RlmError as error:
             return error_result(error)
-        argv += opt("--chunker", chunker) + opt("--chunk-size", chunk_size)
-        argv += opt("--overlap", overlap) + opt("--language", language)
-        argv += flag("--replace", replace) + flag("--no-embed", not embed)
-        if path is not None:
-            argv += flag("--lossy", lossy) + opt("--collection", collection)
-            return self.call([*argv, "--", path])
-        assert content is not None and name is not None
-        return self.call([*argv, "--", name, content])
+        opts = LoadOptions(
+            chunker=chunker.lower(),
+            chunk_size=chunk_size,
+            overlap=overlap,
+            replace=replace,
+            embed=embed,
+            language=language,
+        )
+        if content is not None:
+            label = name or ""
+            return self.call(lambda store: ops.add_buffer(store, label, content, options=opts))
+        target = path or ""
+        return self.call(
+            lambda store: ops.load(
+                store,
+                [target],
+                name=name,
+                options=opts,
+                collection=collection,
+                sync=sync,
+                lossy=lossy,
+                check=self.policy.denied_reason,
+            )
+        )
 
     def dispatch(
         self,
         buffer: BufferRef,
         batch_size: Annotated[
             int | None,
-            Field(ge=1, description="Chunks per batch (default 10; no cap with max_tokens)."),
+            Field(
+                ge=1,
+                description=f"Chunks per batch (default {DEFAULT_BATCH_SIZE}; no cap with"
+                " max_tokens).",
+            ),
         ] = None,
         workers: Annotated[
             int | None,
@@ -286,12 +427,12 @@ class RlmTools:
             Field(description="Only chunks relevant to this query, in rank order."),
         ] = None,
         mode: Annotated[
-            str | None,
-            Field(description="Search mode for query: hybrid (default), semantic, bm25."),
-        ] = None,
+            str, Field(description=f"Search mode for query: {_choices(MODES)}.")
+        ] = DEFAULT_MODE,
         threshold: Annotated[
-            float | None, Field(description="Minimum cosine for query (default 0.3).")
-        ] = None,
+            float,
+            Field(description=f"Minimum cosine for query (default {DEFAULT_THRESHOLD})."),
+        ] = DEFAULT_THRESHOLD,
         top_k: Annotated[
             int | None, Field(ge=0, description="At most this many chunks for query.")
         ] = None,
@@ -306,13 +447,24 @@ class RlmTools:
     ) -> CallToolResult:
         """Split a buffer's chunks into batches for sub-agents. Each batch has chunk ids and
         a ready instruction; the run_id lets aggregate report chunks nobody answered."""
-        argv = ["dispatch", *opt("--batch-size", batch_size), *opt("--workers", workers)]
-        argv += opt("--max-tokens", max_tokens) + opt("--query", query) + opt("--mode", mode)
-        argv += opt("--threshold", threshold) + opt("--top-k", top_k)
-        if chunks is not None:
-            argv += ["--chunks", ",".join(str(i) for i in chunks)]
-        argv += flag("--no-record", not record or self.read_only)
-        return self.call([*argv, "--", buffer])
+        if chunks is not None and not chunks:
+            return error_result(InvalidArgumentError("chunks: no chunk IDs given"))
+        return self.call(
+            lambda store: ops.dispatch(
+                store,
+                buffer,
+                batch_size=batch_size,
+                workers=workers,
+                max_tokens=max_tokens,
+                query=query,
+                mode=mode,
+                threshold=threshold,
+                top_k=top_k,
+                chunk_ids=chunks,
+                record=record and not self.read_only,
+                command=self.command,
+            )
+        )
 
     def aggregate(
         self,
@@ -327,27 +479,24 @@ class RlmTools:
         buffer: Annotated[
             str | None, Field(description="Read the findings from this buffer instead.")
         ] = None,
-        file: Annotated[
-            str | None, Field(description="Read the findings from this file instead.")
-        ] = None,
         run_id: Annotated[
             str | None,
             Field(description="The dispatch run to audit: lists chunks with no finding."),
         ] = None,
         min_relevance: Annotated[
-            str | None,
+            str,
             Field(
                 description="Keep items at least this relevant: high, medium, low (default),"
                 " none or all."
             ),
-        ] = None,
+        ] = "low",
         group_by: Annotated[
-            str | None, Field(description="relevance (default), chunk_id or none.")
-        ] = None,
+            str, Field(description="relevance (default), chunk_id or none.")
+        ] = "relevance",
         sort_by: Annotated[
-            str | None,
+            str,
             Field(description="relevance (default), chunk_id, findings_count or none."),
-        ] = None,
+        ] = "relevance",
         output_buffer: Annotated[
             str | None,
             Field(description="Also store the report as a searchable buffer of this name."),
@@ -368,32 +517,30 @@ class RlmTools:
         """Combine sub-agent findings: filter by relevance, group, dedup, verify quoted
         evidence against the chunks and, with run_id, list dispatched chunks nobody
         answered (with a re-dispatch hint)."""
-        if sum(x is not None for x in (findings, buffer, file)) != 1:
-            return error_result(
-                InvalidArgumentError(
-                    "pass exactly one of findings, buffer or file",
-                    suggestion="findings takes the JSON array the sub-agents returned",
-                )
-            )
         if output_buffer is not None and self.read_only:
             return error_result(
                 InvalidArgumentError(
                     "output_buffer writes to the store, and this server is read-only",
-                    suggestion="Leave out output_buffer, or run 'rlm mcp' without --read-only",
+                    suggestion="Leave out output_buffer, or run the server with writes allowed",
                 )
             )
-        argv = ["aggregate", *opt("--buffer", buffer), *opt("--run", run_id)]
-        argv += opt("--min-relevance", min_relevance) + opt("--group-by", group_by)
-        argv += opt("--sort-by", sort_by) + opt("--output-buffer", output_buffer)
-        argv += flag("--replace", replace) + flag("--no-verify", not verify)
-        argv += flag("--skip-invalid", skip_invalid) + flag("--no-embed", not embed)
-        if findings is None:
-            return self.call([*argv, *opt("--file", file)])
-        text = findings if isinstance(findings, str) else json.dumps(findings, ensure_ascii=False)
-        with tempfile.TemporaryDirectory(prefix="rlm-mcp-") as folder:
-            path = Path(folder) / "findings.json"
-            path.write_text(text, encoding="utf-8")
-            return self.call([*argv, "--file", str(path)])
+        return self.call(
+            lambda store: ops.aggregate(
+                store,
+                findings,
+                buffer=buffer,
+                run_id=run_id,
+                min_relevance=min_relevance,
+                group_by=group_by,
+                sort_by=sort_by,
+                output_buffer=output_buffer,
+                replace=replace,
+                verify=verify,
+                skip_invalid=skip_invalid,
+                embed=embed,
+                command=self.command,
+            )
+        )
 
     def tools(self) -> list[Callable[..., CallToolResult]]:
         every: list[Callable[..., CallToolResult]] = [
@@ -412,23 +559,20 @@ class RlmTools:
         return every
 
 
-def load_argv(path: str | None, content: str | None, name: str | None) -> list[str]:
-    """``load`` for a path, ``add-buffer`` for content; exactly one of them."""
+def check_load_source(path: str | None, content: str | None, name: str | None) -> None:
+    """Exactly one of a path or a named content; stdin is the protocol, not a source."""
     if (path is None) == (content is None):
         raise InvalidArgumentError(
             "pass exactly one of path or content",
             suggestion="path loads a file, folder or glob; content + name loads a text",
         )
-    if path is not None:
-        if path.strip() in ("", "-"):
-            raise InvalidArgumentError(
-                f"cannot load {path!r} over MCP (stdin is the protocol)",
-                suggestion="Pass the text as content, with a name",
-            )
-        return ["load", *opt("--name", name)]
-    if not name:
+    if path is not None and path.strip() in ("", "-"):
+        raise InvalidArgumentError(
+            f"cannot load {path!r} over MCP (stdin is the protocol)",
+            suggestion="Pass the text as content, with a name",
+        )
+    if content is not None and not name:
         raise InvalidArgumentError("content needs a name", suggestion="Pass name too")
-    return ["add-buffer"]
 
 
 class RlmServer(MCPServer[Any]):
@@ -465,7 +609,9 @@ def tool_error_message(name: str, exc: ToolError) -> str:
     return str(exc)
 
 
-def build_server(db_path: str | None, *, read_only: bool = False) -> RlmServer:
+def build_server(
+    db_path: str | Path, *, read_only: bool = False, policy: PathPolicy | None = None
+) -> RlmServer:
     """An MCP server exposing the rlm tools for the store at ``db_path``."""
     server = RlmServer(
         name="rlm",
@@ -474,7 +620,7 @@ def build_server(db_path: str | None, *, read_only: bool = False) -> RlmServer:
         version=__version__,
         log_level="WARNING",
     )
-    tools = RlmTools(CommandRunner(db_path), read_only=read_only)
+    tools = RlmTools(str(db_path), read_only=read_only, policy=policy)
     for fn in tools.tools():
         reads = fn.__name__ in PURE_TOOLS or read_only
         annotations = ToolAnnotations(
@@ -505,11 +651,3 @@ def warm_model() -> None:
             log.warning("could not preload the embedding model: %s", exc)
 
     threading.Thread(target=load, name="rlm-warm-model", daemon=True).start()
-
-
-def serve(db_path: str | None, *, read_only: bool = False, warm: bool = False) -> None:
-    """Serve the store over stdio until the client closes stdin."""
-    server = build_server(db_path, read_only=read_only)
-    if warm:
-        warm_model()
-    server.run("stdio")

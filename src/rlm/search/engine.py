@@ -19,6 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from rlm.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
+from rlm.defaults import DEFAULT_TOP_K as DEFAULT_TOP_K
+from rlm.defaults import MODES as MODES
 from rlm.embedding.base import Embedder
 from rlm.errors import InvalidArgumentError
 from rlm.search.fusion import DEFAULT_RRF_K, rrf
@@ -30,9 +33,6 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-MODES = ("hybrid", "semantic", "bm25")
-DEFAULT_TOP_K = 10
-DEFAULT_THRESHOLD = 0.3
 MIN_CANDIDATES = 200
 """Depth of each leg before fusion (at least; ``2 * top_k`` when larger).
 

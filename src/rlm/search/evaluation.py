@@ -152,7 +152,7 @@ def load_corpus(store: Store, dataset: Dataset) -> list[int]:
     existing = store.find_buffer_by_name(name)
     if existing is not None:
         return [ref.id for ref in store.list_chunk_refs(existing.id)]
-    from rlm.loader import chunk_hash
+    from rlm.ingest.loader import chunk_hash
 
     sep = b"\n\n"
     chunks: list[NewChunk] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-DEFAULT_RRF_K = 60
+from rlm.defaults import DEFAULT_RRF_K as DEFAULT_RRF_K
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,10 @@ character cap, and the word cap with it, proportionally).
 
 from __future__ import annotations
 
-DEFAULT_MAX_QUERY_CHARS = 4096
+from rlm import notices
+from rlm.defaults import MAX_QUERY_CHARS
+
+DEFAULT_MAX_QUERY_CHARS = MAX_QUERY_CHARS
 DEFAULT_MAX_QUERY_WORDS = 256
 CHARS_PER_WORD = DEFAULT_MAX_QUERY_CHARS // DEFAULT_MAX_QUERY_WORDS
 
@@ -28,7 +31,4 @@ def cap_query(query: str, max_chars: int = DEFAULT_MAX_QUERY_CHARS) -> tuple[str
         cut = cut[:end]
     if cut == query:
         return query, None
-    return cut, (
-        f"query cut to {len(cut)} of {len(query)} characters ({len(cut.split())} words);"
-        " pass --max-query-chars to raise the cap"
-    )
+    return cut, notices.query_cut(len(cut), len(query), len(cut.split()))

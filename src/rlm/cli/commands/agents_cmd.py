@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import shlex
-from typing import Any
 
 import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output
+from rlm.defaults import DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
 from rlm.errors import InvalidArgumentError, UsageError
 from rlm.io import from_bytes, read_stdin
-from rlm.suggest import rlm_command
 
 # --- update-buffer ------------------------------------------------------------
 
@@ -55,51 +54,29 @@ def update_buffer(
     not given default to the buffer's own settings (from its load).
     """
     from rlm.cli.context import app_of
-    from rlm.update import options_for_buffer, update_text
+    from rlm.ops.agents import update_buffer as run_update
 
     del embed
     app: AppContext = app_of(ctx)
-    store = app.store()
-    b = store.resolve_buffer(buffer)
     if content is None:
         text = read_stdin(lossy=lossy)
     else:
         text = from_bytes(content.encode("utf-8"), label="<content>", lossy=lossy)
-    overrides: dict[str, Any] = {"embed": not no_embed, "language": language}
-    for name, value in (("chunker", chunker.lower()), ("chunk_size", chunk_size)):
-        if _explicit(ctx, name):
-            overrides[name] = value
-    if _explicit(ctx, "overlap"):
-        overrides["overlap"] = overlap
-    opts = options_for_buffer(b, **overrides)
     with progress_bar("Updating") as progress:
-        result = update_text(
-            store, b.id, text, opts, embedder_factory(model, model_path), progress=progress
+        result = run_update(
+            app.store(),
+            buffer,
+            text,
+            chunker=chunker if _explicit(ctx, "chunker") else None,
+            chunk_size=chunk_size if _explicit(ctx, "chunk_size") else None,
+            overlap=overlap if _explicit(ctx, "overlap") else None,
+            language=language,
+            embed=not no_embed,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
         )
-    embedded = (
-        {"count": result.embedded_count, "model": result.model}
-        if result.model is not None
-        else None
-    )
-    data = {
-        "added": result.added,
-        "buffer_id": result.buffer_id,
-        "buffer_name": result.buffer_name,
-        "content_size": result.size,
-        "embedded": embedded,
-        "kept": result.kept,
-        "mode": result.mode,
-        "moved": result.moved,
-        "new_chunk_count": result.new_chunk_count,
-        "old_chunk_count": result.old_chunk_count,
-        "removed": result.removed,
-        "strategy": result.strategy,
-        "superseded": {str(k): v for k, v in result.superseded.items()},
-        "unembedded": result.unembedded,
-    }
-    label = result.buffer_name or str(result.buffer_id)
     lines = [
-        f"Updated buffer '{label}' ({result.size} bytes)",
+        f"Updated buffer '{result.label}' ({result.size} bytes)",
         f"Chunks: {result.old_chunk_count} -> {result.new_chunk_count}"
         f" (using {result.strategy} strategy)",
         f"Kept {result.kept}, added {result.added}, removed {result.removed} chunks"
@@ -107,17 +84,7 @@ def update_buffer(
     ]
     if result.model is not None:
         lines.append(f"Embedded {result.embedded_count} chunks using model '{result.model}'")
-    warnings: list[str] = []
-    if result.fallback_reason:
-        warnings.append(
-            f"embedding model unavailable ({result.fallback_reason}); used the hash fallback"
-        )
-    if result.embed_error is not None:
-        warnings.append(
-            f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run '{rlm_command('chunk', 'embed', label)}'"
-        )
-    return Output(data=data, text="\n".join(lines) + "\n", warnings=warnings)
+    return Output(data=result.to_json(), text="\n".join(lines) + "\n", warnings=result.warnings)
 
 
 # --- dispatch -----------------------------------------------------------------
@@ -173,14 +140,14 @@ def parse_id_list(value: str | None) -> list[int] | None:
 @click.option("-q", "--query", help="Only chunks of this buffer relevant to QUERY, in rank order.")
 @click.option(
     "--mode",
-    default="hybrid",
+    default=DEFAULT_MODE,
     show_default=True,
-    help="Search mode for --query: hybrid, semantic or bm25.",
+    help=f"Search mode for --query: {', '.join(MODES)}.",
 )
 @click.option(
     "--threshold",
     type=float,
-    default=0.3,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Minimum cosine similarity for --query (semantic leg).",
 )
@@ -220,12 +187,11 @@ def dispatch(
     overrides --batch-size; --max-tokens then packs batches up to its token
     budget within that chunk cap (no chunk cap when neither was given).
     """
-    from rlm.agents.dispatch import dispatch as run_dispatch
-    from rlm.agents.dispatch import plan_json
+    from rlm.ops.agents import dispatch as run_dispatch
 
-    store = app.store()
-    plan = run_dispatch(
-        store,
+    command = _command_prefix(app)
+    result = run_dispatch(
+        app.store(),
         buffer,
         batch_size=batch_size,
         workers=workers,
@@ -235,11 +201,11 @@ def dispatch(
         threshold=threshold,
         top_k=top_k,
         chunk_ids=parse_id_list(chunk_list),
-        embedder=embedder_factory(model, model_path),
+        embedder_factory=embedder_factory(model, model_path),
         record=not no_record,
+        command=command,
     )
-    command = _command_prefix(app)
-    data = plan_json(plan, command=command)
+    plan, data = result.plan, result.to_json()
     label = plan.buffer_name or str(plan.buffer_id)
 
     def text() -> str:
@@ -267,27 +233,21 @@ def dispatch(
             )
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=data["batches"], warnings=plan.warnings)
+    return Output(data=data, text=text, items=data["batches"], warnings=result.warnings)
 
 
 # --- aggregate ----------------------------------------------------------------
 
 
-def _read_findings(app: AppContext, buffer: str | None, file: str | None) -> str:
+def _read_findings(buffer: str | None, file: str | None) -> str | None:
+    """The findings text from --file or stdin; None when --buffer names them."""
     from rlm.agents.findings import MAX_INPUT_BYTES
     from rlm.io import open_file
 
     if buffer is not None and file is not None:
         raise UsageError("pass either --buffer or --file, not both")
     if buffer is not None:
-        store = app.store()
-        b = store.resolve_buffer(buffer)
-        if b.size > MAX_INPUT_BYTES:
-            raise InvalidArgumentError(
-                f"buffer {b.label} is {b.size} bytes; findings input is limited to"
-                f" {MAX_INPUT_BYTES}"
-            )
-        return store.read_buffer(b.id)
+        return None
     if file is not None:
         with open_file(file, max_size=MAX_INPUT_BYTES, allow_empty=True) as src:
             return bytes(src.data).decode("utf-8")
@@ -354,44 +314,28 @@ def aggregate(
     Accepts rlm-rs findings (strings) and analyst-prompt findings (objects with
     text/finding/description and evidence/quote), as a JSON array or NDJSON.
     """
-    from rlm.agents.aggregate import aggregate as run_aggregate
-    from rlm.agents.aggregate import report_text, store_report
-    from rlm.agents.findings import parse_findings
+    from rlm.agents.aggregate import report_text
+    from rlm.ops.agents import aggregate as run_aggregate
 
-    raw = _read_findings(app, buffer, file)
-    items, skipped = parse_findings(raw, skip_invalid=skip_invalid)
-    store = app.store()
-    report = run_aggregate(
-        store,
-        items,
+    result = run_aggregate(
+        app.store(),
+        _read_findings(buffer, file),
+        buffer=buffer,
+        run_id=run_id,
         min_relevance=min_relevance,
         group_by=group_by,
         sort_by=sort_by,
-        run_id=run_id,
+        output_buffer=output_buffer,
+        replace=replace,
         verify=not no_verify,
+        skip_invalid=skip_invalid,
+        embed=not no_embed,
+        embedder_factory=embedder_factory(model, model_path),
         command=_command_prefix(app),
     )
-    warnings = [f"skipped invalid {problem}" for problem in skipped]
-    if output_buffer is not None:
-        factory = None if no_embed else embedder_factory(model, model_path)
-        result = store_report(
-            store, output_buffer, report, embedder_factory=factory, replace=replace
-        )
-        if result.embed_error is not None:
-            warnings.append(
-                f"report buffer not embedded ({result.embed_error.message});"
-                f" run '{rlm_command('chunk', 'embed', output_buffer)}'"
-            )
-    unverified = len(report.unverified)
-    if unverified:
-        warnings.append(f"{unverified} quoted evidence not found in the cited chunks")
-    if report.coverage is not None and report.coverage.missing_chunk_ids:
-        warnings.append(
-            f"{len(report.coverage.missing_chunk_ids)} dispatched chunks have no finding;"
-            f" re-dispatch: {report.coverage.redispatch_command}"
-        )
-    data = report.to_json()
-    return Output(data=data, text=lambda: report_text(report), warnings=warnings)
+    return Output(
+        data=result.to_json(), text=lambda: report_text(result.report), warnings=result.warnings
+    )
 
 
 def register(root: click.Group) -> None:

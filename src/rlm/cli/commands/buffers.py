@@ -3,113 +3,56 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
-from rlm.cli.render import Output, human_size, to_json, truncate
-from rlm.errors import ConfirmationRequiredError, WriteError
-from rlm.io import DEFAULT_MAX_FILE_SIZE, from_bytes, read_stdin
-from rlm.loader import LoadOptions, LoadResult, load_text
-from rlm.store import Buffer, Chunk, Store
-from rlm.suggest import rlm_command
+from rlm.cli.render import Output, human_size, safe, to_json, truncate
+from rlm.errors import WriteError
+from rlm.ingest.collection import SyncReport
+from rlm.ingest.loader import LoadOptions, LoadResult
+from rlm.io import DEFAULT_MAX_FILE_SIZE, read_stdin
+from rlm.ops import buffers as ops
+
+LISTED = 20
+"""Text mode lists at most this many skipped or removed names (JSON lists all)."""
 
 
-def buffer_json(buffer: Buffer) -> dict[str, Any]:
-    """The rlm-rs buffer object, without the whole content (rlm-rs dumped it)."""
-    return {
-        "id": buffer.id,
-        "name": buffer.name,
-        "source": buffer.source,
-        "collection": buffer.collection,
-        "metadata": {
-            "content_type": buffer.content_type,
-            "created_at": buffer.created_at,
-            "updated_at": buffer.updated_at,
-            "size": buffer.size,
-            "line_count": buffer.line_count,
-            "chunk_count": buffer.chunk_count,
-            "content_hash": buffer.content_hash,
-            "encoding": buffer.encoding,
-            "chunk_strategy": buffer.chunk_strategy,
-        },
-    }
+def load_output(result: LoadResult | SyncReport) -> Output:
+    """One buffer keeps rlm-rs's line; folders and globs get a summary."""
+    if isinstance(result, SyncReport):
+        return Output(data=result.to_json(), text=report_text(result), warnings=result.warnings)
+    text = (
+        f"Loaded buffer {result.name or 'unnamed'} (ID: {result.buffer_id}) with"
+        f" {result.chunk_count} chunks ({result.embedded_count} embedded)"
+        f" from {result.source or '<stdin>'}\n"
+    )
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
-def chunk_json(chunk: Chunk, *, with_content: bool = True) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": chunk.id,
-        "buffer_id": chunk.buffer_id,
-        "byte_range": {"start": chunk.byte_start, "end": chunk.byte_end},
-        "index": chunk.index,
-        "metadata": {
-            "strategy": chunk.strategy,
-            "token_count": chunk.token_count,
-            "line_range": (
-                {"start": chunk.line_start, "end": chunk.line_end}
-                if chunk.line_start is not None
-                else None
-            ),
-            "created_at": chunk.created_at,
-            "content_hash": chunk.content_hash,
-            "has_overlap": chunk.has_overlap,
-            "symbol": chunk.symbol,
-        },
-    }
-    if with_content:
-        data["content"] = chunk.content
-    return data
+def report_text(report: SyncReport) -> str:
+    lines = [
+        f"Loaded collection '{report.collection}': {report.file_count} files",
+        f"  added {len(report.added)}, changed {len(report.changed)},"
+        f" removed {len(report.removed)}, unchanged {report.unchanged}",
+        f"  {report.chunk_count} chunks written, {report.embedded_count} embedded,"
+        f" {report.reused_chunks} reused",
+    ]
+    if report.removed:
+        lines.append(f"  removed {len(report.removed)} (--sync: not in the paths any more):")
+        lines += _listed(report.removed)
+    if report.skipped:
+        lines.append(f"  skipped {len(report.skipped)}:")
+        lines += _listed([f"{path}: {reason}" for path, reason in report.skipped])
+    return "\n".join(lines) + "\n"
 
 
-def load_result_json(result: LoadResult) -> dict[str, Any]:
-    return {
-        "buffer_id": result.buffer_id,
-        "chunk_count": result.chunk_count,
-        "embedded_count": result.embedded_count,
-        "model": result.model,
-        "name": result.name,
-        "replaced": result.replaced_buffer,
-        "size": result.size,
-        "source": result.source,
-    }
-
-
-def load_warnings(result: LoadResult) -> list[str]:
-    warnings = []
-    if result.fallback_reason:
-        warnings.append(
-            f"embedding model unavailable ({result.fallback_reason}); used the hash fallback,"
-            " so semantic search is lexical only. Run 'rlm model doctor'."
-        )
-    if result.embed_error is not None:
-        warnings.append(
-            f"{result.unembedded} chunks not embedded ({result.embed_error.message});"
-            f" run '{rlm_command('chunk', 'embed', result.name or result.buffer_id)}'"
-        )
-    return warnings
-
-
-def run_load(
-    app: AppContext,
-    text_source: Any,
-    name: str | None,
-    opts: LoadOptions,
-    model: str | None,
-    model_path: str | None,
-) -> LoadResult:
-    """Load one validated text with progress bars for storing and embedding."""
-    with progress_bar("Storing") as store_progress, progress_bar("Embedding") as embed_progress:
-        return load_text(
-            app.store(),
-            text_source,
-            name=name,
-            options=opts,
-            embedder_factory=embedder_factory(model, model_path),
-            progress=store_progress,
-            embed_progress=embed_progress,
-        )
+def _listed(items: list[str]) -> list[str]:
+    lines = [f"    {safe(item)}" for item in items[:LISTED]]  # names may hold newlines
+    if len(items) > LISTED:
+        lines.append(f"    ... and {len(items) - LISTED} more (see --format json)")
+    return lines
 
 
 @click.command()
@@ -128,6 +71,12 @@ def run_load(
     help="Refuse files larger than this many bytes.",
 )
 @click.option("--collection", help="Folder loads: the collection name (default: folder name).")
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Folders and globs: mirror them, removing the collection's buffers whose files"
+    " are not in PATH any more (listed in the output). Without it a load never removes.",
+)
 @pass_app
 def load(
     app: AppContext,
@@ -144,10 +93,12 @@ def load(
     no_embed: bool,
     max_file_size: int,
     collection: str | None,
+    sync: bool,
 ) -> Output:
-    """Load files, folders or stdin (-) into buffers, chunk, index and embed them."""
-    from rlm.cli.commands.load_paths import load_paths
+    """Load files, folders or stdin (-) into buffers, chunk, index and embed them.
 
+    A load adds and updates buffers; it removes one only with --sync.
+    """
     opts = LoadOptions(
         chunker=chunker.lower(),
         chunk_size=chunk_size,
@@ -156,30 +107,21 @@ def load(
         embed=not no_embed,
         language=language,
     )
-    if paths == ("-",):
-        text = read_stdin(lossy=lossy, allow_empty=False)
-        result = run_load(app, text, name or "stdin", opts, model, model_path)
-        return _single_output(result)
-    return load_paths(
-        app,
-        paths,
-        name=name,
-        opts=opts,
-        model=model,
-        model_path=model_path,
-        lossy=lossy,
-        max_file_size=max_file_size,
-        collection=collection,
-    )
-
-
-def _single_output(result: LoadResult) -> Output:
-    text = (
-        f"Loaded buffer {result.name or 'unnamed'} (ID: {result.buffer_id}) with"
-        f" {result.chunk_count} chunks ({result.embedded_count} embedded)"
-        f" from {result.source or '<stdin>'}\n"
-    )
-    return Output(data=load_result_json(result), text=text, warnings=load_warnings(result))
+    with progress_bar("Loading") as progress, progress_bar("Embedding") as embed_progress:
+        result = ops.load(
+            app.store(),
+            paths,
+            name=name,
+            options=opts,
+            collection=collection,
+            sync=sync,
+            lossy=lossy,
+            max_file_size=max_file_size,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
+            embed_progress=embed_progress,
+        )
+    return load_output(result)
 
 
 @click.command(name="list")
@@ -187,7 +129,8 @@ def _single_output(result: LoadResult) -> Output:
 @pass_app
 def list_buffers(app: AppContext, collection: str | None) -> Output:
     """List buffers (id, name, size, chunks, source)."""
-    buffers = app.store().list_buffers(collection)
+    result = ops.list_buffers(app.store(), collection)
+    buffers = result.buffers
 
     def text() -> str:
         if not buffers:
@@ -201,7 +144,7 @@ def list_buffers(app: AppContext, collection: str | None) -> Output:
             )
         return "\n".join(lines) + "\n"
 
-    return Output(data=[buffer_json(b) for b in buffers], text=text)
+    return Output(data=result.to_json(), text=text)
 
 
 @click.command()
@@ -210,9 +153,8 @@ def list_buffers(app: AppContext, collection: str | None) -> Output:
 @pass_app
 def show(app: AppContext, buffer: str, chunks: bool) -> Output:
     """Show one buffer's details (and optionally its chunks)."""
-    store = app.store()
-    b = store.resolve_buffer(buffer)
-    chunk_rows = store.list_chunks(b.id) if chunks else None
+    result = ops.show(app.store(), buffer, chunks=chunks)
+    b, chunk_rows = result.buffer, result.chunks
 
     def text() -> str:
         lines = [
@@ -244,11 +186,7 @@ def show(app: AppContext, buffer: str, chunks: bool) -> Output:
                 )
         return "\n".join(lines) + "\n"
 
-    data = {
-        "buffer": buffer_json(b),
-        "chunks": [chunk_json(c) for c in chunk_rows] if chunk_rows is not None else None,
-    }
-    return Output(data=data, text=text)
+    return Output(data=result.to_json(), text=text)
 
 
 @click.command()
@@ -257,17 +195,8 @@ def show(app: AppContext, buffer: str, chunks: bool) -> Output:
 @pass_app
 def delete(app: AppContext, buffer: str, yes: bool) -> Output:
     """Delete a buffer with its chunks and vectors."""
-    store = app.store()
-    b = store.resolve_buffer(buffer)
-    if not yes:
-        raise ConfirmationRequiredError("deletion")
-    with store.transaction():
-        store.delete_buffer(b.id)
-        store.context_remove_buffer(b.id)
-    return Output(
-        data={"buffer_id": b.id, "deleted": True, "name": b.name},
-        text=f"Deleted buffer: {b.label}\n",
-    )
+    result = ops.delete(app.store(), buffer, confirm=yes)
+    return Output(data=result.to_json(), text=f"Deleted buffer: {result.buffer.label}\n")
 
 
 @click.command(name="add-buffer")
@@ -292,7 +221,6 @@ def add_buffer(
     no_embed: bool,
 ) -> Output:
     """Add a buffer from CONTENT or stdin; it is chunked, indexed and embedded like a load."""
-    text = read_stdin() if content is None else from_bytes(content.encode("utf-8"))
     opts = LoadOptions(
         chunker=chunker.lower(),
         chunk_size=chunk_size,
@@ -301,12 +229,20 @@ def add_buffer(
         embed=not no_embed,
         language=language,
     )
-    result = run_load(app, text, name, opts, model, model_path)
-    data = load_result_json(result)
+    with progress_bar("Storing") as progress, progress_bar("Embedding") as embed_progress:
+        result = ops.add_buffer(
+            app.store(),
+            name,
+            read_stdin() if content is None else content,
+            options=opts,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
+            embed_progress=embed_progress,
+        )
     return Output(
-        data=data,
+        data=result.to_json(),
         text=f"Added buffer '{name}' (ID: {result.buffer_id}, {result.size} bytes)\n",
-        warnings=load_warnings(result),
+        warnings=result.warnings,
     )
 
 
@@ -320,7 +256,7 @@ def export_buffers(app: AppContext, output: str | None, pretty: bool) -> Output:
     store = app.store()
     buffers = store.list_buffers()
     if app.json:
-        records = [dict(buffer_json(b), content=store.read_buffer(b.id)) for b in buffers]
+        records = [dict(ops.buffer_json(b), content=store.read_buffer(b.id)) for b in buffers]
         payload = (to_json(records, pretty=True) + "\n").encode("utf-8")
     else:
         records = []
@@ -350,4 +286,4 @@ def register(root: click.Group) -> None:
     root.add_command(export_buffers)
 
 
-__all__ = ["Store", "register"]
+__all__ = ["load_output", "register"]

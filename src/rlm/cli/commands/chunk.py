@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, truncate
-from rlm.store import Chunk
+from rlm.defaults import CHUNK_PREVIEW_LEN, MAX_VIEW_BYTES
+from rlm.ops import chunks as ops
 
 
 @click.group()
 def chunk() -> None:
     """Work with chunks by ID: the pass-by-reference handle for sub-agents."""
-
-
-def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str, Any]:
-    return {
-        "buffer_id": c.buffer_id,
-        "buffer_name": buffer_name,
-        "byte_range": {"end": c.byte_end, "start": c.byte_start},
-        "chunk_id": c.id,
-        "content": c.content,
-        "content_hash": c.content_hash,
-        "index": c.index,
-        "line_range": {"end": c.line_end, "start": c.line_start},
-        "size": c.size,
-        "source": source,
-        "symbol": c.symbol,
-        "token_count": c.token_count,
-    }
 
 
 @chunk.command(name="get")
@@ -48,7 +30,7 @@ def _get_json(c: Chunk, buffer_name: str | None, source: str | None) -> dict[str
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
-    default=1 << 20,
+    default=MAX_VIEW_BYTES,
     show_default=True,
     help="With --context: drop the farthest neighbours beyond this many bytes.",
 )
@@ -59,29 +41,10 @@ def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes:
     Piped or redirected, the bytes are exact. On a terminal, control
     characters (ANSI escapes and the like) are shown escaped, as \\x1b.
     """
-    from rlm.views import chunk_with_context
-
-    store = app.store()
-    view = chunk_with_context(store, chunk_id, context, max_bytes)
-    warnings = []
-    if view.truncated:
-        warnings.append(
-            f"context cut to {len(view.chunk_ids)} chunks ({view.end - view.start} bytes);"
-            " pass --max-bytes to raise the cap"
-        )
-    c = view.chunk
-    data = _get_json(c, view.buffer.name, view.buffer.source)
-    if context:
-        data["context"] = {
-            "byte_range": {"end": view.end, "start": view.start},
-            "chunk_ids": view.chunk_ids,
-            "content": view.content,
-            "line_range": {"end": view.line_end, "start": view.line_start},
-        }
-        if view.truncated:
-            data["context"]["truncated"] = True
+    result = ops.chunk_get(app.store(), chunk_id, context=context, max_bytes=max_bytes)
+    view, c, data = result.view, result.view.chunk, result.to_json()
     if not metadata:
-        return Output(data=data, raw=view.content.encode("utf-8"), warnings=warnings)
+        return Output(data=data, raw=view.content.encode("utf-8"), warnings=result.warnings)
     body = view.content if view.content.endswith("\n") else view.content + "\n"
     header = (
         f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
@@ -90,7 +53,7 @@ def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes:
     )
     if context:
         header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
-    return Output(data=data, text=header + "---\n" + body, warnings=warnings)
+    return Output(data=data, text=header + "---\n" + body, warnings=result.warnings)
 
 
 @chunk.command(name="list")
@@ -99,32 +62,15 @@ def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes:
 @click.option(
     "--preview-len",
     type=click.IntRange(min=0),
-    default=100,
+    default=CHUNK_PREVIEW_LEN,
     show_default=True,
     help="Preview length in characters.",
 )
 @pass_app
 def list_chunks(app: AppContext, buffer: str, preview: bool, preview_len: int) -> Output:
     """List a buffer's chunks: id, index, byte start, size, lines."""
-    store = app.store()
-    b = store.resolve_buffer(buffer)
-    chunks = store.list_chunks(b.id)
-    rows: list[dict[str, Any]] = []
-    for c in chunks:
-        row: dict[str, Any] = {
-            "byte_range": {"end": c.byte_end, "start": c.byte_start},
-            "content_hash": c.content_hash,
-            "id": c.id,
-            "index": c.index,
-            "line_range": {"end": c.line_end, "start": c.line_start},
-            "size": c.size,
-            "symbol": c.symbol,
-            "token_count": c.token_count,
-        }
-        if preview:
-            row["preview"] = c.content[:preview_len]
-        rows.append(row)
-    data = {"buffer_id": b.id, "buffer_name": b.name, "chunk_count": len(rows), "chunks": rows}
+    result = ops.chunk_list(app.store(), buffer, preview_len=preview_len if preview else None)
+    b, chunks, data = result.buffer, result.chunks, result.to_json()
 
     def text() -> str:
         if not chunks:
@@ -144,7 +90,7 @@ def list_chunks(app: AppContext, buffer: str, preview: bool, preview_len: int) -
             out.append(line)
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=rows)
+    return Output(data=data, text=text, items=data["chunks"])
 
 
 @chunk.command(name="embed")
@@ -162,33 +108,49 @@ def embed(
     model_path: str | None,
 ) -> Output:
     """Embed the chunks of a buffer that have no vector (all with --force)."""
-    from rlm.cli.commands.embed_report import embed_buffers
-
     with progress_bar("Embedding") as progress:
-        return embed_buffers(
-            app, buffer, all_buffers, force, embedder_factory(model, model_path), progress
+        result = ops.chunk_embed(
+            app.store(),
+            buffer,
+            all_buffers=all_buffers,
+            force=force,
+            embedder_factory=embedder_factory(model, model_path),
+            progress=progress,
         )
+    data = result.to_json()
+    items = data if isinstance(data, list) else [data]
+    text = "".join(_embed_text(e) for e in result.buffers)
+    return Output(data=data, text=text, items=items, warnings=result.warnings)
+
+
+def _embed_text(e: ops.BufferEmbedding) -> str:
+    """rlm-rs's wording for what ``chunk embed`` did to one buffer."""
+    o, label = e.outcome, e.buffer.label
+    lines = [f"Warning: {e.model_warning}"] if e.model_warning else []
+    if o.embedded == 0 and o.replaced == 0:
+        lines.append(
+            f"Buffer '{label}' already fully embedded ({o.total_chunks} chunks)."
+            " Use --force to re-embed."
+        )
+    else:
+        if o.embedded:
+            lines.append(
+                f"Embedded {o.embedded} new chunks in buffer '{label}' using model '{o.model}'."
+            )
+        if o.replaced:
+            lines.append(f"Re-embedded {o.replaced} chunks with updated model.")
+        if o.skipped:
+            lines.append(f"Skipped {o.skipped} chunks (already embedded with current model).")
+    return "\n".join(lines) + "\n"
 
 
 @chunk.command(name="status")
 @pass_app
 def status(app: AppContext) -> Output:
     """How many chunks of each buffer have a vector, and with which model."""
-    rows = app.store().embedding_status()
-    buffers = [
-        {
-            "buffer_id": r.buffer_id,
-            "chunk_count": r.chunk_count,
-            "embedded_count": r.embedded_count,
-            "fully_embedded": r.embedded_count == r.chunk_count,
-            "models": list(r.models),
-            "name": r.name,
-        }
-        for r in rows
-    ]
-    total = sum(r.chunk_count for r in rows)
-    done = sum(r.embedded_count for r in rows)
-    data = {"buffers": buffers, "total_chunks": total, "total_embedded": done}
+    result = ops.chunk_status(app.store())
+    rows, data = result.rows, result.to_json()
+    total, done = result.total_chunks, result.total_embedded
 
     def text() -> str:
         out = [
@@ -214,7 +176,7 @@ def status(app: AppContext) -> Output:
                 )
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=buffers)
+    return Output(data=data, text=text, items=data["buffers"])
 
 
 def register(root: click.Group) -> None:

@@ -12,8 +12,9 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output
+from rlm.defaults import DEFAULT_RRF_K, DEFAULT_THRESHOLD, MODES
 
-_MODES = ("bm25", "semantic", "hybrid")
+_MODES = tuple(reversed(MODES))
 _LABELS = {
     "ndcg@10": "nDCG@10",
     "recall@10": "Recall@10",
@@ -50,7 +51,7 @@ def _parse_modes(value: str) -> list[str]:
     bad = [m for m in modes if m not in _MODES]
     if bad or not modes:
         raise click.BadParameter(
-            f"unknown mode(s): {', '.join(bad) or value!r}; use bm25, semantic, hybrid",
+            f"unknown mode(s): {', '.join(bad) or value!r}; use {', '.join(_MODES)}",
             param_hint="--modes",
         )
     return modes
@@ -60,7 +61,7 @@ def _parse_modes(value: str) -> list[str]:
 @click.argument("dataset_dir", type=click.Path(file_okay=False))
 @click.option(
     "--modes",
-    default="bm25,semantic,hybrid",
+    default=",".join(_MODES),
     show_default=True,
     help="Comma-separated modes to evaluate.",
 )
@@ -74,14 +75,14 @@ def _parse_modes(value: str) -> list[str]:
     "-t",
     "--threshold",
     type=float,
-    default=0.3,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Semantic similarity threshold (as in 'rlm search').",
 )
 @click.option(
     "--rrf-k",
     type=click.FloatRange(min=0),
-    default=60,
+    default=DEFAULT_RRF_K,
     show_default=True,
     help="RRF constant k for hybrid.",
 )

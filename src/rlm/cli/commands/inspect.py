@@ -10,8 +10,17 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
+from rlm.defaults import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_OVERLAP,
+    GREP_MAX_MATCHES,
+    GREP_WINDOW,
+    MAX_VIEW_BYTES,
+    PEEK_BYTES,
+)
 from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
-from rlm.views import DEFAULT_MAX_VIEW_BYTES, chunk_indices, grep_buffers, peek_buffer
+from rlm.ops import read as ops
+from rlm.views import chunk_indices
 
 
 @click.command()
@@ -19,33 +28,24 @@ from rlm.views import DEFAULT_MAX_VIEW_BYTES, chunk_indices, grep_buffers, peek_
 @click.option(
     "--start", type=click.IntRange(min=0), default=0, show_default=True, help="First byte."
 )
-@click.option("--end", type=click.IntRange(min=0), help="End byte (default: start + 3000).")
+@click.option(
+    "--end", type=click.IntRange(min=0), help=f"End byte (default: start + {PEEK_BYTES})."
+)
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
-    default=DEFAULT_MAX_VIEW_BYTES,
+    default=MAX_VIEW_BYTES,
     show_default=True,
     help="Return at most this many bytes (the output says when it cut).",
 )
 @pass_app
 def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: int) -> Output:
     """Show bytes START..END of a buffer (snapped to whole UTF-8 characters)."""
-    store = app.store()
-    b = store.resolve_buffer(buffer)
-    view = peek_buffer(store, b, start, end, max_bytes)
+    result = ops.peek(app.store(), buffer, start, end, max_bytes=max_bytes)
+    view = result.view
     body = view.content if view.content.endswith("\n") or not view.content else view.content + "\n"
     text = f"Bytes {view.start}..{view.end} ({view.end - view.start} bytes):\n---\n{body}---\n"
-    data = {
-        "start": view.start,
-        "end": view.end,
-        "size": view.end - view.start,
-        "content": view.content,
-    }
-    warnings = []
-    if view.truncated:
-        data["truncated"] = True
-        warnings.append(f"peek cut at {max_bytes} bytes; pass --max-bytes to raise the cap")
-    return Output(data=data, text=text, warnings=warnings)
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 @click.command()
@@ -54,7 +54,7 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     "-n",
     "--max-matches",
     type=click.IntRange(min=0),
-    default=20,
+    default=GREP_MAX_MATCHES,
     show_default=True,
     help="Stop after this many matches (per buffer with --collection/--all).",
 )
@@ -62,7 +62,7 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     "-w",
     "--window",
     type=click.IntRange(min=0),
-    default=120,
+    default=GREP_WINDOW,
     show_default=True,
     help="Context bytes on each side of a match.",
 )
@@ -101,29 +101,17 @@ def grep(
             suggestion="rlm grep BUFFER PATTERN, or rlm grep --collection NAME PATTERN",
         )
     pattern = targets[-1]
-    store = app.store()
-    if many:
-        buffers = store.list_buffers(collection=collection)
-        warnings = (
-            [] if buffers or collection is None else [f"no buffers in collection '{collection}'"]
-        )
-    else:
-        buffers = [store.resolve_buffer(targets[0])]
-        warnings = []
-    found = grep_buffers(
-        store, buffers, pattern, max_matches=max_matches, window=window, ignore_case=ignore_case
+    result = ops.grep(
+        app.store(),
+        pattern,
+        buffer=None if many else targets[0],
+        collection=collection,
+        all_buffers=all_buffers,
+        max_matches=max_matches,
+        window=window,
+        ignore_case=ignore_case,
     )
-    data: list[dict[str, object]] = []
-    for b, m in found:
-        item: dict[str, object] = {
-            "offset": m.offset,
-            "matched": m.matched,
-            "snippet": m.snippet,
-            "line": m.line,
-        }
-        if many:
-            item |= {"buffer_id": b.id, "buffer_name": b.name, "source": b.source}
-        data.append(item)
+    found = result.matches
 
     def text() -> str:
         if not found:
@@ -135,13 +123,15 @@ def grep(
             out.append("  " + m.snippet.replace("\n", "\\n"))
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, warnings=warnings)
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 @click.command(name="chunk-indices")
 @click.argument("buffer")
-@click.option("--chunk-size", type=click.IntRange(min=0), default=3000, show_default=True)
-@click.option("--overlap", type=click.IntRange(min=0), default=500, show_default=True)
+@click.option(
+    "--chunk-size", type=click.IntRange(min=0), default=DEFAULT_CHUNK_SIZE, show_default=True
+)
+@click.option("--overlap", type=click.IntRange(min=0), default=DEFAULT_OVERLAP, show_default=True)
 @pass_app
 def chunk_indices_cmd(app: AppContext, buffer: str, chunk_size: int, overlap: int) -> Output:
     """Byte ranges a fixed-size split would produce (snapped to UTF-8 characters)."""

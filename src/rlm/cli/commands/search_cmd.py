@@ -9,6 +9,8 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options
 from rlm.cli.render import Output, format_score
+from rlm.defaults import DEFAULT_RRF_K, DEFAULT_THRESHOLD, DEFAULT_TOP_K, MAX_QUERY_CHARS, MODES
+from rlm.defaults import SEARCH_PREVIEW_LEN as DEFAULT_PREVIEW_LEN
 
 
 def _location(r: Any) -> str:
@@ -27,7 +29,7 @@ def _location(r: Any) -> str:
     "-k",
     "--top-k",
     type=click.IntRange(min=0),
-    default=10,
+    default=DEFAULT_TOP_K,
     show_default=True,
     help="Maximum number of results.",
 )
@@ -35,22 +37,22 @@ def _location(r: Any) -> str:
     "-t",
     "--threshold",
     type=float,
-    default=0.3,
+    default=DEFAULT_THRESHOLD,
     show_default=True,
     help="Minimum cosine similarity for semantic matches (semantic and hybrid).",
 )
 @click.option(
     "-m",
     "--mode",
-    default="hybrid",
+    default=MODES[0],
     show_default=True,
     metavar="MODE",
-    help="hybrid, semantic or bm25. (rlm-rs treated any unknown value as hybrid; rlm rejects it.)",
+    help=f"{', '.join(MODES)}. (rlm-rs treated any unknown value as hybrid; rlm rejects it.)",
 )
 @click.option(
     "--rrf-k",
     type=click.FloatRange(min=0),
-    default=60,
+    default=DEFAULT_RRF_K,
     show_default=True,
     help="RRF constant k for hybrid fusion.",
 )
@@ -72,14 +74,14 @@ def _location(r: Any) -> str:
 @click.option(
     "--preview-len",
     type=click.IntRange(min=0),
-    default=150,
+    default=DEFAULT_PREVIEW_LEN,
     show_default=True,
     help="Preview length in characters.",
 )
 @click.option(
     "--max-query-chars",
     type=click.IntRange(min=1),
-    default=4096,
+    default=MAX_QUERY_CHARS,
     show_default=True,
     help="Cut longer queries (with a warning); also keeps at most 1 word per 16 characters.",
 )
@@ -105,45 +107,23 @@ def search_command(
     Modes: hybrid (default; Reciprocal Rank Fusion of both lists), semantic
     (cosine >= threshold), bm25 (keywords; needs no model).
     """
-    from rlm.search.engine import normalise_mode, search, validate_query
-    from rlm.search.limits import cap_query
+    from rlm.ops.retrieval import search
 
-    validate_query(query)
-    query, cut_warning = cap_query(query, max_query_chars)
-    mode = normalise_mode(mode)
-    store = app.store()
-    buffer_ids: list[int] | None = None
-    if buffers:
-        buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
-    warnings: list[str] = [cut_warning] if cut_warning else []
-    if collection is not None:
-        in_collection = {b.id for b in store.list_buffers(collection=collection)}
-        if not in_collection:
-            warnings.append(f"no buffers in collection '{collection}'")
-        buffer_ids = sorted(
-            in_collection if buffer_ids is None else in_collection.intersection(buffer_ids)
-        )
-    response = search(
-        store,
+    result = search(
+        app.store(),
         query,
         mode=mode,
         top_k=top_k,
         threshold=threshold,
         rrf_k=rrf_k,
-        buffer_ids=buffer_ids,
-        embedder=embedder_factory(model, model_path),
-        preview_len=preview_len if preview else None,
+        buffers=buffers,
+        collection=collection,
+        preview=preview,
+        preview_len=preview_len,
+        embedder_factory=embedder_factory(model, model_path),
+        max_query_chars=max_query_chars,
     )
-    warnings.extend(response.warnings)
-    items = [r.to_json(with_preview=preview) for r in response.results]
-    data: dict[str, Any] = {
-        "count": response.count,
-        "mode": response.mode,
-        "model": response.model,
-        "query": query,
-        "results": items,
-        "semantic_available": response.semantic_available,
-    }
+    response, data, query = result.response, result.to_json(), result.query
 
     def text() -> str:
         if not response.results:
@@ -165,7 +145,7 @@ def search_command(
         out += ["", "Use 'rlm chunk get <id>' to retrieve chunk content."]
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=items, warnings=warnings)
+    return Output(data=data, text=text, items=data["results"], warnings=result.warnings)
 
 
 def register(root: click.Group) -> None:

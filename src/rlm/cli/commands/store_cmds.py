@@ -34,17 +34,10 @@ def init(app: AppContext, force: bool) -> Output:
 @pass_app
 def status(app: AppContext) -> Output:
     """Buffers, chunks, size and schema of the database."""
-    s = app.store().stats()
-    data = {
-        "buffer_count": s.buffer_count,
-        "chunk_count": s.chunk_count,
-        "total_content_size": s.total_content_size,
-        "has_context": s.has_context,
-        "schema_version": s.schema_version,
-        "db_size": s.db_size,
-        "db_path": str(app.resolved_db_path),
-        "embedded_count": app.store().vector_count(),
-    }
+    from rlm.ops.store import status as run_status
+
+    result = run_status(app.store())
+    s, data = result.stats, result.to_json()
     lines = [
         "RLM Status",
         "==========",
@@ -58,7 +51,7 @@ def status(app: AppContext) -> Output:
     ]
     if s.db_size is not None:
         lines.append(f"  DB size:       {s.db_size} bytes")
-    lines.append(f"  DB path:       {app.resolved_db_path}")
+    lines.append(f"  DB path:       {result.db_path}")
     return Output(data=data, text="\n".join(lines) + "\n")
 
 

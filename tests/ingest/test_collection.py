@@ -1,4 +1,4 @@
-"""Folder loading into collections and incremental re-indexing (``rlm.collection``)."""
+"""Folder loading into collections and incremental re-indexing (``rlm.ingest.collection``)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from rlm.collection import collect_files, effective_options, grep_collection, sync_paths
 from rlm.embedding.base import Embedder
 from rlm.embedding.hashing import HashEmbedder
 from rlm.errors import EmbeddingError, EmptyInputError, FileNotFoundInputError
-from rlm.loader import LoadOptions
+from rlm.ingest.collection import collect_files, effective_options, sync_paths
+from rlm.ingest.loader import LoadOptions
 from rlm.store import Store
 
 PARAGRAPH = "Plain prose about the subject of this file, repeated to make chunks. "
@@ -143,11 +143,14 @@ def test_edit_one_file_rechunks_and_embeds_only_its_changed_chunks(
     assert counts["src/util.py"] == len(new_ids)
 
 
-def test_deleted_file_removes_its_buffer(store: Store, project: Path) -> None:
+def test_deleted_file_keeps_its_buffer_unless_sync(store: Store, project: Path) -> None:
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     (project / "docs" / "guide.txt").unlink()
-    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
-    assert report.removed == ["docs/guide.txt"]
+    kept = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    assert kept.removed == [] and not kept.sync
+    assert store.find_buffer_by_name("docs/guide.txt") is not None
+    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False), sync=True)
+    assert report.removed == ["docs/guide.txt"] and report.sync
     assert store.find_buffer_by_name("docs/guide.txt") is None
     assert report.unchanged == 3
 
@@ -175,10 +178,12 @@ def test_unloadable_files_are_skipped_with_reasons(store: Store, isolated_env: P
     assert buffer is not None and store.read_buffer(buffer.id) == "caf\ufffd\n"
 
 
-def test_file_that_becomes_binary_is_removed(store: Store, project: Path) -> None:
+def test_file_that_becomes_binary_is_removed_by_sync(store: Store, project: Path) -> None:
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     write(project / "docs" / "guide.txt", b"\x00binary now")
-    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    kept = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
+    assert kept.removed == [] and store.find_buffer_by_name("docs/guide.txt") is not None
+    report = sync_paths(store, ["proj"], options=LoadOptions(embed=False), sync=True)
     assert report.removed == ["docs/guide.txt"]
     assert [n for n, _ in report.skipped] == ["docs/guide.txt"]
 
@@ -262,7 +267,17 @@ def test_missing_path_and_empty_result(store: Store, project: Path) -> None:
         sync_paths(store, ["nope"], options=LoadOptions(embed=False))
     sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     with pytest.raises(EmptyInputError):
-        sync_paths(store, ["proj/*.nothing"], options=LoadOptions(embed=False), collection="proj")
+        sync_paths(
+            store,
+            ["proj/*.nothing"],
+            options=LoadOptions(embed=False),
+            collection="proj",
+            sync=True,
+        )
+    empty = sync_paths(
+        store, ["proj/*.nothing"], options=LoadOptions(embed=False), collection="proj"
+    )
+    assert empty.file_count == 0 and empty.warnings == ["no files to load in proj/*.nothing"]
     assert len(store.list_buffers("proj")) == 4
 
 
@@ -285,7 +300,7 @@ def test_embedding_failure_is_a_warning_and_the_next_run_resumes(
 def test_interrupted_sync_leaves_no_partial_buffer(
     store: Store, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rlm.loader import store_text as real
+    from rlm.ingest.loader import store_text as real
 
     calls: list[str] = []
 
@@ -295,13 +310,13 @@ def test_interrupted_sync_leaves_no_partial_buffer(
             raise KeyboardInterrupt
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("rlm.collection.store_text", flaky)
+    monkeypatch.setattr("rlm.ingest.collection.store_text", flaky)
     with pytest.raises(KeyboardInterrupt):
         sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     stored = store.list_buffers("proj")
     assert sorted(b.label for b in stored) == ["README.md", "docs/guide.txt"]
     assert all((b.chunk_count or 0) > 0 for b in stored)
-    monkeypatch.setattr("rlm.collection.store_text", real)
+    monkeypatch.setattr("rlm.ingest.collection.store_text", real)
     report = sync_paths(store, ["proj"], options=LoadOptions(embed=False))
     assert report.added == ["src/app.py", "src/util.py"] and report.unchanged == 2
 
@@ -333,16 +348,6 @@ def test_collect_files_skips_symlink_loops(isolated_env: Path) -> None:
     found = collect_files(["r"])
     assert [f.name for f in found.files] == ["a.txt"]
     assert [n for n, _ in found.skipped] == ["up"]
-
-
-def test_grep_collection(store: Store, project: Path) -> None:
-    sync_paths(store, ["proj"], options=LoadOptions(embed=False))
-    hits = grep_collection(store, "proj", r"def function_\d_39\b")
-    assert [(b.label, m.line) for b, m in hits] == [
-        ("src/app.py", 196),
-        ("src/util.py", 196),
-    ]
-    assert len(grep_collection(store, "proj", "def ", max_matches=7)) == 7
 
 
 def test_explicit_cwd(

@@ -33,17 +33,27 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from rlm.chunking import chunk_spans, get_chunker
-from rlm.chunking.base import ByteText, ChunkConfig, estimate_tokens
+from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import RlmError
+from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write, missing_vectors
+from rlm.ingest.options import LoadOptions, Progress
+from rlm.ingest.rows import (
+    LineCounter,
+    SpanText,
+    buffer_row,
+    chunk_hash,
+    chunk_row,
+    is_blank_span,
+    same_settings,
+    segments,
+)
 from rlm.io import SourceText
-from rlm.loader import EmbedderFactory, LoadOptions, chunk_hash
-from rlm.store import Buffer, Chunk, NewBuffer, NewChunk, Store
-
-Progress = Callable[[int, int], None]
+from rlm.store import Buffer, Chunk, NewChunk, Store
 
 REGION_STRATEGIES = ("semantic", "fixed")
 READ_MARGIN = 8
@@ -69,13 +79,59 @@ class UpdateResult:
     """``unchanged``, ``region`` or ``full`` (see the module docstring)."""
     superseded: dict[int, list[int]] = field(default_factory=dict)
     """Old id -> the new ids now covering its place (also stored as tombstones)."""
-    embedded_count: int = 0
-    """Chunks embedded by this update (new and changed chunks)."""
-    model: str | None = None
-    embed_error: RlmError | None = None
-    fallback_reason: str | None = None
-    unembedded: int = 0
-    """Chunks of the buffer still without a vector after the update."""
+    embed: EmbedSummary = field(default_factory=EmbedSummary)
+    """The embedding of new and changed chunks after the update."""
+
+    @property
+    def embedded_count(self) -> int:
+        return self.embed.embedded
+
+    @property
+    def model(self) -> str | None:
+        return self.embed.model
+
+    @property
+    def embed_error(self) -> RlmError | None:
+        return self.embed.error
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.embed.fallback_reason
+
+    @property
+    def unembedded(self) -> int:
+        """Chunks of the buffer still without a vector after the update."""
+        return self.embed.missing
+
+    @property
+    def label(self) -> str:
+        return self.buffer_name or str(self.buffer_id)
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.embed.warnings(self.label)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``rlm update-buffer --format json`` prints."""
+        embedded = (
+            {"count": self.embedded_count, "model": self.model} if self.model is not None else None
+        )
+        return {
+            "added": self.added,
+            "buffer_id": self.buffer_id,
+            "buffer_name": self.buffer_name,
+            "content_size": self.size,
+            "embedded": embedded,
+            "kept": self.kept,
+            "mode": self.mode,
+            "moved": self.moved,
+            "new_chunk_count": self.new_chunk_count,
+            "old_chunk_count": self.old_chunk_count,
+            "removed": self.removed,
+            "strategy": self.strategy,
+            "superseded": {str(k): v for k, v in self.superseded.items()},
+            "unembedded": self.unembedded,
+        }
 
 
 @dataclass
@@ -149,10 +205,18 @@ def common_suffix(a: ByteText, b: ByteText, limit: int) -> int:
 
 
 def _old_chunks_consistent(old_data: ByteText, old: Sequence[Chunk]) -> bool:
-    """Stored chunks match the stored text and are ordered (else: full mode)."""
-    prev_start, prev_end = -1, -1
+    """Stored chunks match the stored text, are ordered and cover it (else: full mode).
+
+    A gap means a blank chunk was not stored (:mod:`rlm.ingest.rows`): the
+    chunker's state at the gap is unknown, so the region shortcut is unsafe.
+    """
+    if old and (old[0].byte_start != 0 or old[-1].byte_end != len(old_data)):
+        return False
+    prev_start, prev_end = -1, 0
     for i, c in enumerate(old):
         if c.index != i or c.byte_start <= prev_start or c.byte_end <= prev_end:
+            return False
+        if c.byte_start > prev_end:
             return False
         if c.byte_end > len(old_data) or old_data[c.byte_start : c.byte_end] != c.content.encode(
             "utf-8"
@@ -275,6 +339,7 @@ def plan_update(
         ]
         candidates = list(old)
         mode = "full"
+    entries = [e for e in entries if not is_blank_span(new_data, e.start, e.end)]
     _match_by_hash(new_data, entries, candidates)
     prev_end = 0
     for i, e in enumerate(entries):
@@ -291,14 +356,8 @@ def plan_update(
 
 def _line_spans(data: ByteText, entries: Sequence[_Entry]) -> list[tuple[int, int]]:
     """(line start, line end) of every entry; entries' starts strictly increase."""
-    spans: list[tuple[int, int]] = []
-    line, cursor = 1, 0
-    for e in entries:
-        line += data[cursor : e.start].count(b"\n")
-        cursor = e.start
-        last = data[e.start : max(e.end - 1, e.start)].count(b"\n")
-        spans.append((line, line + last))
-    return spans
+    lines = LineCounter(data)
+    return [lines.span(e.start, e.end) for e in entries]
 
 
 def _replacements(
@@ -327,31 +386,6 @@ def _replacements(
             chosen = [ids[first]]
         out[c.id] = chosen
     return out
-
-
-def _buffer_row(buffer: Buffer, text: SourceText, opts: LoadOptions) -> NewBuffer:
-    return NewBuffer(
-        name=buffer.name,
-        source=text.source or buffer.source,
-        content_type=text.content_type or buffer.content_type,
-        content_hash=text.sha256,
-        size=text.size,
-        line_count=text.line_count,
-        collection=buffer.collection,
-        encoding=text.encoding,
-        source_mtime=text.mtime,
-        chunk_strategy=opts.chunker.lower(),
-        chunk_size=opts.chunk_size,
-        chunk_overlap=opts.overlap,
-    )
-
-
-def _same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
-    return (
-        buffer.chunk_strategy == opts.chunker.lower()
-        and buffer.chunk_size == opts.chunk_size
-        and buffer.chunk_overlap == opts.overlap
-    )
 
 
 def options_for_buffer(buffer: Buffer, **overrides: object) -> LoadOptions:
@@ -389,32 +423,18 @@ def update_text(
         if progress:
             progress(0, text.size)
         plan = plan_update(
-            old_data, new_data, old, config, strategy, same_settings=_same_settings(buffer, options)
+            old_data, new_data, old, config, strategy, same_settings=same_settings(buffer, options)
         )
         lines = _line_spans(new_data, plan.entries)
         store.delete_chunks([c.id for c in plan.removed])
         moves: list[tuple[int, int, int, int, int | None, int | None, bool, str]] = []
         fresh: list[NewChunk] = []
         for index, (e, (l0, l1)) in enumerate(zip(plan.entries, lines, strict=True)):
-            raw = bytes(new_data[e.start : e.end])
-            digest = e.digest or chunk_hash(raw)
+            digest = e.digest or chunk_hash(bytes(new_data[e.start : e.end]))
             c = e.old
             if c is None:
-                fresh.append(
-                    NewChunk(
-                        index=index,
-                        byte_start=e.start,
-                        byte_end=e.end,
-                        content=raw.decode("utf-8"),
-                        strategy=e.strategy,
-                        token_count=estimate_tokens(len(raw)),
-                        line_start=l0,
-                        line_end=l1,
-                        has_overlap=e.has_overlap,
-                        content_hash=digest,
-                        symbol=e.symbol,
-                    )
-                )
+                span = SpanText(e.start, e.end, e.strategy, e.has_overlap, e.symbol)
+                fresh.append(chunk_row(new_data, span, index, (l0, l1), digest))
             elif (c.index, c.byte_start, c.byte_end, c.line_start, c.line_end) != (
                 index,
                 e.start,
@@ -430,8 +450,9 @@ def update_text(
         superseded = _replacements(plan, len(old_data), len(new_data), ids, added)
         store.add_tombstones(buffer_id, superseded)
         if plan.mode != "unchanged" or old_data != new_data:
-            store.write_buffer_segments(buffer_id, _pieces(text))
-        store.update_buffer_meta(buffer_id, _buffer_row(buffer, text, options))
+            store.write_buffer_segments(buffer_id, segments(text))
+        row = buffer_row(text, buffer.name, options, buffer.collection, fallback=buffer)
+        store.update_buffer_meta(buffer_id, row)
         store.set_chunk_count(buffer_id, len(ids))
     if progress:
         progress(text.size, text.size)
@@ -452,18 +473,6 @@ def update_text(
     return _embed(store, result, options, embedder_factory)
 
 
-def _pieces(text: SourceText) -> Iterator[bytes]:
-    for start, end in text.pieces():
-        yield bytes(text.data[start:end])
-
-
-def _unembedded(store: Store, buffer_id: int) -> int:
-    """Chunks with text but no vector (whitespace-only chunks are never embedded)."""
-    return sum(
-        1 for _, content, _ in store.chunks_to_embed(buffer_id, "", force=False) if content.strip()
-    )
-
-
 def _embed(
     store: Store,
     result: UpdateResult,
@@ -472,25 +481,9 @@ def _embed(
 ) -> UpdateResult:
     """Embed the chunks that have no vector (new and changed ones); never load the
     model when there is nothing to embed."""
-    from dataclasses import replace
-
-    missing = _unembedded(store, result.buffer_id)
-    if not options.embed or embedder_factory is None or missing == 0:
-        return replace(result, unembedded=missing)
-    from rlm.embedding.sync import embed_buffer
-
-    try:
-        embedder = embedder_factory()
-        outcome = embed_buffer(store, result.buffer_id, embedder)
-    except RlmError as exc:
-        return replace(result, embed_error=exc, unembedded=_unembedded(store, result.buffer_id))
-    return replace(
-        result,
-        embedded_count=outcome.embedded + outcome.replaced,
-        model=outcome.model,
-        fallback_reason=embedder.fallback_reason,
-        unembedded=_unembedded(store, result.buffer_id),
-    )
+    if not options.embed or embedder_factory is None:
+        return replace(result, embed=EmbedSummary(missing=missing_vectors(store, result.buffer_id)))
+    return replace(result, embed=embed_after_write(store, result.buffer_id, embedder_factory))
 
 
 __all__ = ["UpdatePlan", "UpdateResult", "options_for_buffer", "plan_update", "update_text"]

@@ -1,7 +1,9 @@
-"""Collections: folders and globs loaded as one buffer per file, kept in sync.
+"""Collections: folders and globs loaded as one buffer per file.
 
 ``rlm load DIR`` (or ``GLOB``, or several paths) calls :func:`sync_paths`,
-which makes the collection mirror the files it finds:
+which adds and updates one buffer per file it finds. It removes buffers only
+when asked (``sync=True``, ``rlm load --sync``): the collection then mirrors
+the paths, and buffers of files no longer found there are deleted.
 
 * **Files.** :func:`collect_files` walks folders with :func:`rlm.io.walk.walk`
   (sorted; ``.gitignore`` / ``.rlmignore``; ``.git``, ``.rlm``, ``.venv``,
@@ -17,7 +19,7 @@ which makes the collection mirror the files it finds:
   (for globs, files or several paths: of the folder they have in common).
 * **Chunking.** ``options.chunker == "semantic"`` (the default) means *auto*:
   files whose extension is a known programming language
-  (:data:`rlm.chunking.languages.EXTENSIONS`) are cut with the ``code``
+  (:data:`rlm.chunking.languages.TABLE`) are cut with the ``code``
   chunker (tree-sitter, with symbols); everything else with ``semantic``. Any
   other ``--chunker`` (or a ``--language``) applies to every file as given;
   to force semantic chunking of code, pass ``--chunker parallel`` or
@@ -28,11 +30,15 @@ which makes the collection mirror the files it finds:
 * **Incremental.** A file whose size and mtime match its buffer (and whose
   chunking settings did not change) is not read. Otherwise it is read and
   hashed: the same SHA-256 only refreshes the stored mtime; a different one
-  re-chunks the file with :func:`rlm.update.update_text`, which keeps the ids
+  re-chunks the file with :func:`rlm.ingest.update.update_text`, which keeps the ids
   (and vectors) of unchanged chunks, and only chunks without a vector are
-  embedded. Buffers whose file is gone (or is now skipped as binary, empty,
-  too large...) are removed; a file that could not be read this time keeps
-  its buffer.
+  embedded.
+* **Removal, only with ``sync``.** Buffers of the collection whose file is not
+  among the paths (gone, outside the glob, or now skipped as binary, empty,
+  too large...) are removed and listed in ``SyncReport.removed``; a file that
+  could not be read this time keeps its buffer. Without ``sync`` nothing is
+  ever removed: ``rlm load 'docs/a*.md'`` then ``rlm load 'docs/b*.md'``
+  keeps both files' buffers.
 * **Transactions.** Each file is stored, replaced or removed in its own
   transaction: an interruption loses at most the file in progress and never
   leaves a partial buffer. Embedding runs after all files are stored (one model
@@ -46,10 +52,13 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from rlm import notices
 from rlm.chunking import get_chunker
 from rlm.chunking.base import ChunkConfig
 from rlm.chunking.languages import detect_language
+from rlm.defaults import DEFAULT_CHUNKER
 from rlm.embedding.base import Embedder
 from rlm.errors import (
     BinaryFileError,
@@ -60,16 +69,18 @@ from rlm.errors import (
     ReadError,
     RlmError,
 )
+from rlm.ingest.embed import EmbedderFactory, embed_after_write, missing_vectors
+from rlm.ingest.loader import store_text
+from rlm.ingest.options import LoadOptions, Progress
+from rlm.ingest.rows import refreshed_row, same_settings
+from rlm.ingest.update import update_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, SourceText, open_file
 from rlm.io.reader import content_type_for
 from rlm.io.walk import SkipCallback, expand_glob, is_glob, split_glob, walk
-from rlm.loader import ByteProgress, EmbedderFactory, LoadOptions, store_text
-from rlm.store import NewBuffer, Store
+from rlm.store import Store
 from rlm.store.models import Buffer
-from rlm.update import update_text
-from rlm.views import GrepMatch, grep_buffer
 
-AUTO_CHUNKER = "semantic"
+AUTO_CHUNKER = DEFAULT_CHUNKER
 """The chunker value that means "code chunker for code files, this one otherwise"."""
 
 
@@ -104,7 +115,9 @@ class SyncReport:
     changed: list[str] = field(default_factory=list)
     """Names of buffers whose file content (or chunking settings) changed."""
     removed: list[str] = field(default_factory=list)
-    """Names of buffers deleted because their file is gone or no longer loadable."""
+    """With ``sync``: names of buffers deleted because their file is no longer in the paths."""
+    sync: bool = False
+    """Whether the run mirrored the paths (and so could remove buffers)."""
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(name, reason) of files not loaded."""
@@ -122,8 +135,24 @@ class SyncReport:
 
     @property
     def file_count(self) -> int:
-        """Files the collection holds after the sync."""
+        """Files of these paths the collection holds after the run."""
         return len(self.added) + len(self.changed) + self.unchanged
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``rlm load DIR --format json`` prints."""
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "chunk_count": self.chunk_count,
+            "collection": self.collection,
+            "embedded_count": self.embedded_count,
+            "file_count": self.file_count,
+            "removed": self.removed,
+            "reused_chunks": self.reused_chunks,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "sync": self.sync,
+            "unchanged": self.unchanged,
+        }
 
 
 # --- finding files -----------------------------------------------------------
@@ -141,11 +170,19 @@ def _folder_name(path: Path) -> str:
     return Path(os.path.abspath(path)).resolve().name or "default"
 
 
-def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
+FileCheck = Callable[[Path], "str | None"]
+"""Why a found file may not be loaded (a skip reason), or None when it may."""
+
+
+def collect_files(
+    paths: Sequence[str], *, cwd: Path | None = None, check: FileCheck | None = None
+) -> FileSet:
     """The files ``paths`` (folders, globs, files) name, with their buffer names.
 
     Raises :class:`FileNotFoundInputError` for a path that does not exist and
     is not a glob. A glob that matches nothing is a warning-free empty match.
+    ``check`` (the MCP server's access policy) can refuse single files; they
+    are reported as skipped.
     """
     here = Path(os.path.abspath(cwd or Path.cwd()))
 
@@ -161,6 +198,10 @@ def collect_files(paths: Sequence[str], *, cwd: Path | None = None) -> FileSet:
     def add(path: Path, name: str, size: int, mtime: float) -> None:
         if name in named:
             skipped.append((name, "listed twice"))
+            return
+        refused = check(path) if check is not None else None
+        if refused is not None:
+            skipped.append((name, refused))
             return
         named[name] = SourceFile(path, name, size, mtime)
 
@@ -219,14 +260,6 @@ def effective_options(options: LoadOptions, name: str) -> LoadOptions:
     return options
 
 
-def _same_settings(buffer: Buffer, opts: LoadOptions) -> bool:
-    return (
-        buffer.chunk_strategy == opts.chunker.lower()
-        and buffer.chunk_size == opts.chunk_size
-        and buffer.chunk_overlap == opts.overlap
-    )
-
-
 def _skip_reason(exc: RlmError) -> str:
     if isinstance(exc, BinaryFileError):
         return "binary file" + exc.detail[exc.detail.rfind(" (") :]
@@ -244,13 +277,20 @@ def _skip_reason(exc: RlmError) -> str:
 # --- the sync ------------------------------------------------------------------
 
 
+class Pending(NamedTuple):
+    """A buffer waiting for vectors after every file of the run is stored."""
+
+    buffer_id: int
+    name: str
+    missing: int
+
+
 class _Embedding:
-    """Creates the embedder once, lazily; turns failures into one warning."""
+    """Creates the embedder once, lazily, for every buffer of the run."""
 
     def __init__(self, factory: EmbedderFactory) -> None:
         self.factory = factory
         self.embedder: Embedder | None = None
-        self.error: RlmError | None = None
 
     def get(self) -> Embedder:
         if self.embedder is None:
@@ -267,11 +307,16 @@ def sync_paths(
     lossy: bool = False,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     embedder_factory: EmbedderFactory | None = None,
-    progress: ByteProgress | None = None,
-    embed_progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
+    embed_progress: Progress | None = None,
     cwd: Path | None = None,
+    sync: bool = False,
+    check: FileCheck | None = None,
 ) -> SyncReport:
     """Load ``paths`` into a collection, or bring it up to date (see the module docstring).
+
+    ``sync=True`` also removes the collection's buffers whose files are not in
+    ``paths`` any more; without it nothing is removed.
 
     ``progress(done, total)`` counts bytes of the files found (unchanged files
     count at once); ``embed_progress(done, total)`` counts chunks to embed.
@@ -279,18 +324,20 @@ def sync_paths(
     opts = options or LoadOptions()
     get_chunker(opts.chunker)  # an unknown strategy fails before anything is written
     ChunkConfig(opts.chunk_size, opts.overlap).validate()
-    found = collect_files(paths, cwd=cwd)
+    found = collect_files(paths, cwd=cwd, check=check)
     name = collection or found.collection
-    report = SyncReport(collection=name, skipped=list(found.skipped))
+    report = SyncReport(collection=name, skipped=list(found.skipped), sync=sync)
     existing = {b.name: b for b in store.list_buffers(name) if b.name is not None}
-    if not found.files and existing:
+    if not found.files and existing and sync:
         raise EmptyInputError(
             f"no files to load in {' '.join(paths)}; collection '{name}' left as it was",
             suggestion="Check the paths and the ignore files; to empty the collection,"
             " delete its buffers",
         )
+    if not found.files:
+        report.warnings.append(notices.no_files(" ".join(paths)))
     keep: set[str] = set()
-    to_embed: list[tuple[int, str, int]] = []
+    to_embed: list[Pending] = []
     total = sum(f.size for f in found.files)
     done = 0
     if progress:
@@ -305,16 +352,14 @@ def sync_paths(
         if progress:
             progress(done, total)
     for old_name, buffer in existing.items():
-        if old_name not in keep:
+        if sync and old_name not in keep:
             with store.transaction():
                 store.delete_buffer(buffer.id)
                 store.context_remove_buffer(buffer.id)
             report.removed.append(old_name)
     if opts.embed and embedder_factory is not None:
-        queued = {bid for bid, _, _ in to_embed}
-        for bid, bname, missing in _missing_vectors(store, name):
-            if bid not in queued:
-                to_embed.append((bid, bname, missing))
+        queued = {p.buffer_id for p in to_embed}
+        to_embed += [p for p in _missing_vectors(store, name) if p.buffer_id not in queued]
         _embed_all(store, to_embed, _Embedding(embedder_factory), report, embed_progress)
     report.skipped.sort()
     return report
@@ -328,14 +373,14 @@ def _sync_file(
     report: SyncReport,
     lossy: bool,
     max_file_size: int,
-    to_embed: list[tuple[int, str, int]],
+    to_embed: list[Pending],
 ) -> bool:
     """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
     if (
         old is not None
         and old.size == source.size
         and old.source_mtime == source.mtime
-        and _same_settings(old, opts)
+        and same_settings(old, opts)
     ):
         report.unchanged += 1
         return True
@@ -364,11 +409,11 @@ def _store_file(
     old: Buffer | None,
     opts: LoadOptions,
     report: SyncReport,
-    to_embed: list[tuple[int, str, int]],
+    to_embed: list[Pending],
 ) -> bool:
-    if old is not None and old.content_hash == text.sha256 and _same_settings(old, opts):
+    if old is not None and old.content_hash == text.sha256 and same_settings(old, opts):
         with store.transaction():
-            store.update_buffer_meta(old.id, _refreshed(old, text))
+            store.update_buffer_meta(old.id, refreshed_row(old, text.source, text.mtime))
         report.unchanged += 1
         return True
     strategy = opts.chunker.lower()
@@ -380,7 +425,7 @@ def _store_file(
         report.changed.append(source.name)
         report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
         if result.unembedded:
-            to_embed.append((old.id, source.name, result.unembedded))
+            to_embed.append(Pending(old.id, source.name, result.unembedded))
         return True
     if old is None:
         holder = store.find_buffer_by_name(source.name)
@@ -399,99 +444,47 @@ def _store_file(
     report.added.append(source.name)
     report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
     if count:
-        to_embed.append((buffer_id, source.name, count))
+        to_embed.append(Pending(buffer_id, source.name, count))
     return True
 
 
-def _refreshed(old: Buffer, text: SourceText) -> NewBuffer:
-    """``old``'s metadata with the new mtime and source (content is identical)."""
-    return NewBuffer(
-        name=old.name,
-        source=text.source,
-        content_type=old.content_type,
-        content_hash=old.content_hash,
-        size=old.size,
-        line_count=old.line_count,
-        collection=old.collection,
-        encoding=old.encoding,
-        source_mtime=text.mtime,
-        chunk_strategy=old.chunk_strategy,
-        chunk_size=old.chunk_size,
-        chunk_overlap=old.chunk_overlap,
-    )
-
-
-def _missing_vectors(store: Store, collection: str) -> list[tuple[int, str, int]]:
-    """Buffers of the collection with non-blank chunks lacking a vector (an interrupted run)."""
+def _missing_vectors(store: Store, collection: str) -> list[Pending]:
+    """Buffers of the collection with chunks lacking a vector (an interrupted run)."""
     ids = {b.id for b in store.list_buffers(collection)}
-    out: list[tuple[int, str, int]] = []
+    out: list[Pending] = []
     for status in store.embedding_status():
         if status.buffer_id in ids and status.embedded_count < status.chunk_count:
-            todo = store.chunks_to_embed(status.buffer_id, "", force=False)
-            missing = sum(1 for _, content, _ in todo if content.strip())
+            missing = missing_vectors(store, status.buffer_id)
             if missing:
-                out.append((status.buffer_id, status.name or str(status.buffer_id), missing))
+                out.append(Pending(status.buffer_id, status.name or str(status.buffer_id), missing))
     return out
 
 
 def _embed_all(
     store: Store,
-    queue: list[tuple[int, str, int]],
+    queue: list[Pending],
     embedding: _Embedding,
     report: SyncReport,
-    progress: Callable[[int, int], None] | None,
+    progress: Progress | None,
 ) -> None:
-    from rlm.embedding.sync import embed_buffer
-
-    total = sum(n for _, _, n in queue)
+    total = sum(p.missing for p in queue)
     offset = 0
-    for position, (buffer_id, name, expected) in enumerate(queue):
+    for position, pending in enumerate(queue):
 
         def step(done: int, _total: int, base: int = offset) -> None:
             if progress:
                 progress(min(base + done, total), total)
 
-        try:
-            outcome = embed_buffer(store, buffer_id, embedding.get(), progress=step)
-        except RlmError as exc:
+        summary = embed_after_write(store, pending.buffer_id, embedding.get, progress=step)
+        if summary.error is not None:
             left = len(queue) - position
             report.warnings.append(
-                f"embedding stopped at {name} ({exc.message}); {left} buffers of"
-                f" '{report.collection}' still need vectors: run 'rlm chunk embed'"
-                " or 'rlm load' again"
+                notices.embedding_stopped(
+                    pending.name, summary.error.message, left, report.collection
+                )
             )
             break
-        report.embedded_count += outcome.embedded + outcome.replaced
-        offset += expected
+        report.embedded_count += summary.embedded
+        offset += pending.missing
     if embedding.embedder is not None and embedding.embedder.fallback_reason:
-        report.warnings.append(
-            f"embedding model unavailable ({embedding.embedder.fallback_reason}); used the hash"
-            " fallback, so semantic search is lexical only. Run 'rlm model doctor'."
-        )
-
-
-# --- grep across a collection ----------------------------------------------------
-
-
-def grep_collection(
-    store: Store,
-    collection: str,
-    pattern: str,
-    *,
-    max_matches: int = 100,
-    max_per_buffer: int = 20,
-    window: int = 120,
-    ignore_case: bool = False,
-) -> list[tuple[Buffer, GrepMatch]]:
-    """Regex matches in every buffer of a collection, in buffer-name order."""
-    results: list[tuple[Buffer, GrepMatch]] = []
-    buffers = sorted(store.list_buffers(collection), key=lambda b: b.label)
-    for buffer in buffers:
-        room = min(max_per_buffer, max_matches - len(results))
-        if room <= 0:
-            break
-        for match in grep_buffer(
-            store, buffer, pattern, max_matches=room, window=window, ignore_case=ignore_case
-        ):
-            results.append((buffer, match))
-    return results
+        report.warnings.append(notices.hash_fallback(embedding.embedder.fallback_reason))

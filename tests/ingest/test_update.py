@@ -11,10 +11,10 @@ from rlm.chunking import chunk_spans
 from rlm.chunking.base import ChunkConfig
 from rlm.embedding.hashing import HashEmbedder
 from rlm.errors import ChunkSupersededError, InvalidChunkConfigError, OverlapTooLargeError
+from rlm.ingest.loader import LoadOptions, load_text
+from rlm.ingest.update import common_prefix, common_suffix, update_text
 from rlm.io import from_text
-from rlm.loader import LoadOptions, load_text
 from rlm.store import Store
-from rlm.update import common_prefix, common_suffix, update_text
 
 WORDS = [
     "alpha",

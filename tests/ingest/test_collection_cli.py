@@ -30,7 +30,11 @@ def test_load_folder_twice_then_edit(cli: Callable[..., Any], isolated_env: Path
     (root / "pages" / "a.md").unlink()
     text = cli("load", "site")
     assert text.code == 0
-    assert "added 0, changed 1, removed 1, unchanged 1" in text.out
+    assert "added 0, changed 1, removed 0, unchanged 1" in text.out
+    synced = cli("load", "--sync", "site")
+    assert synced.code == 0
+    assert "added 0, changed 0, removed 1, unchanged 2" in synced.out
+    assert "removed 1 (--sync: not in the paths any more):\n    pages/a.md\n" in synced.out
     listed = cli("--format", "json", "list", "--collection", "site").json()
     names = sorted(b["name"] for b in (listed["buffers"] if isinstance(listed, dict) else listed))
     assert names == [".gitignore", "b.py"]
