@@ -41,7 +41,8 @@ def stale_vectors(count: int, label: str, model: str) -> str:
 
 def view_cut(what: str, max_bytes: int) -> str:
     """``peek`` or ``chunk get --context`` stopped at the byte cap."""
-    return f"{what} cut at {max_bytes} bytes; pass --max-bytes (MCP: max_bytes) to raise the cap"
+    how = "peek again from its end" if what == "peek" else "ask for fewer neighbours"
+    return f"{what} cut at {max_bytes} bytes; {how}, or raise the cap with --max-bytes"
 
 
 def query_cut(kept_chars: int, total_chars: int, kept_words: int) -> str:
