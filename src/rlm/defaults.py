@@ -50,8 +50,6 @@ CHUNK_PREVIEW_LEN = 100
 """``chunk list --preview``: characters of each chunk shown."""
 PEEK_BYTES = 3000
 """``peek`` without ``--end``: bytes shown from ``--start``."""
-MAX_VIEW_BYTES = 1 << 20
-"""``peek`` and ``chunk get --context``: bytes returned at most (``--max-bytes`` raises it)."""
 GREP_MAX_MATCHES = 20
 """``grep``: matches per buffer."""
 GREP_WINDOW = 120
@@ -82,7 +80,6 @@ __all__ = [
     "GREP_WINDOW",
     "MAX_CHUNK_SIZE",
     "MAX_QUERY_CHARS",
-    "MAX_VIEW_BYTES",
     "MCP_MAX_TOKENS",
     "MIN_CHUNK_SIZE",
     "MODES",

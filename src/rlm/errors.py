@@ -22,6 +22,7 @@ class RlmError(Exception):
     prefix: ClassVar[str] = ""
     default_type: ClassVar[str] = "Error"
     default_suggestion: ClassVar[str | None] = None
+    default_tool_suggestion: ClassVar[str | None] = None
     exit_code: ClassVar[int] = 1
 
     def __init__(
@@ -30,10 +31,16 @@ class RlmError(Exception):
         *,
         error_type: str | None = None,
         suggestion: str | None = None,
+        tool_suggestion: str | None = None,
     ) -> None:
         self.detail = detail
         self.error_type = error_type or self.default_type
         self.suggestion = suggestion if suggestion is not None else self.default_suggestion
+        self.tool_suggestion = (
+            tool_suggestion if tool_suggestion is not None else self.default_tool_suggestion
+        )
+        """The same advice for an MCP client, naming tools and arguments (an MCP-only
+        agent cannot run 'rlm list'); None when the CLI suggestion applies as it is."""
         super().__init__(self.message)
 
     @property
@@ -41,12 +48,19 @@ class RlmError(Exception):
         """The full message, with the rlm-rs category prefix."""
         return f"{self.prefix}{self.detail}"
 
-    def to_dict(self) -> dict[str, object]:
-        """The rlm-rs error envelope (keys sorted as rlm-rs prints them)."""
+    def to_dict(self, *, for_tools: bool = False) -> dict[str, object]:
+        """The rlm-rs error envelope (keys sorted as rlm-rs prints them).
+
+        ``for_tools``: the MCP server's envelope, whose suggestion names tools
+        and arguments where the error knows them (:attr:`tool_suggestion`).
+        """
+        suggestion = self.suggestion
+        if for_tools and self.tool_suggestion is not None:
+            suggestion = self.tool_suggestion
         return {
             "error": {
                 "message": self.message,
-                "suggestion": self.suggestion,
+                "suggestion": suggestion,
                 "type": self.error_type,
             },
             "success": False,
@@ -69,20 +83,66 @@ class StorageError(RlmError):
 
 
 class NotInitializedError(StorageError):
+    """No store where one was expected; the message names the place looked at.
+
+    "Run rlm init" alone sent users (and sub-agents in another folder) to
+    create an empty store in the wrong place; saying where rlm looked lets
+    them see the real mistake (a wrong -d, the wrong folder).
+    """
+
     default_type = "NotInitialized"
     default_suggestion = "Run 'rlm init' to initialize the database"
+    default_tool_suggestion = (
+        "The server's store does not exist: restart 'rlm mcp' with -d PATH (or RLM_DB_PATH)"
+        " naming an initialised store, or run 'rlm init' where it should be"
+    )
 
-    def __init__(self, path: str = "") -> None:
-        super().__init__("RLM not initialized. Run: rlm init")
+    def __init__(
+        self, path: str = "", *, detail: str | None = None, suggestion: str | None = None
+    ) -> None:
+        if detail is None:
+            detail = "RLM not initialized"
+            if path:
+                import os
+
+                detail += f": no rlm database at {os.path.abspath(path)}"
+        super().__init__(detail, suggestion=suggestion)
         self.path = path
+
+
+def did_you_mean(close: list[str]) -> str:
+    """``Did you mean 'a' or 'b'? `` (empty when nothing is close)."""
+    if not close:
+        return ""
+    return "Did you mean " + " or ".join(f"'{c}'" for c in close) + "? "
 
 
 class BufferNotFoundError(StorageError):
     default_type = "BufferNotFound"
     default_suggestion = "Run 'rlm list' to see available buffers"
 
-    def __init__(self, identifier: str) -> None:
-        super().__init__(f"buffer not found: {identifier}")
+    def __init__(self, identifier: str, close: list[str] | None = None) -> None:
+        super().__init__(
+            f"buffer not found: {identifier}",
+            suggestion=did_you_mean(close or []) + "Run 'rlm list' to see available buffers",
+            tool_suggestion=did_you_mean(close or [])
+            + "Call the list_buffers tool to see buffer names",
+        )
+        self.close = close or []
+
+
+class CollectionNotFoundError(StorageError):
+    default_type = "CollectionNotFound"
+
+    def __init__(self, name: str, close: list[str] | None = None) -> None:
+        super().__init__(
+            f"collection not found: {name}",
+            suggestion=did_you_mean(close or [])
+            + "Run 'rlm list' to see buffers and their collections",
+            tool_suggestion=did_you_mean(close or [])
+            + "Call the list_buffers tool to see buffers and their collections",
+        )
+        self.close = close or []
 
 
 class BufferExistsError(StorageError):
@@ -98,6 +158,7 @@ class BufferExistsError(StorageError):
 class ChunkNotFoundError(StorageError):
     default_type = "ChunkNotFound"
     default_suggestion = "Run 'rlm chunk list <buffer>' to see valid chunk IDs"
+    default_tool_suggestion = "Call chunk_list with the buffer argument to see valid chunk IDs"
 
     def __init__(self, chunk_id: int) -> None:
         super().__init__(f"chunk not found: {chunk_id}")
@@ -113,6 +174,7 @@ class ChunkSupersededError(StorageError):
         super().__init__(
             f"chunk {chunk_id} was superseded by {ids}",
             suggestion="Use the new chunk IDs; run 'rlm chunk list <buffer>' to see them",
+            tool_suggestion="Use the new chunk IDs; chunk_list with the buffer shows them",
         )
         self.replacements = replacements
 
@@ -153,6 +215,7 @@ class EmbeddingError(StorageError):
 class RunNotFoundError(StorageError):
     default_type = "RunNotFound"
     default_suggestion = "Run 'rlm dispatch' first; its JSON output carries the run_id"
+    default_tool_suggestion = "Call the dispatch tool first; its result carries run_id"
 
     def __init__(self, run_id: str) -> None:
         super().__init__(f"dispatch run not found: {run_id}")

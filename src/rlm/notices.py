@@ -39,12 +39,6 @@ def stale_vectors(count: int, label: str, model: str) -> str:
     )
 
 
-def view_cut(what: str, max_bytes: int) -> str:
-    """``peek`` or ``chunk get --context`` stopped at the byte cap."""
-    how = "peek again from its end" if what == "peek" else "ask for fewer neighbours"
-    return f"{what} cut at {max_bytes} bytes; {how}, or raise the cap with --max-bytes"
-
-
 def query_cut(kept_chars: int, total_chars: int, kept_words: int) -> str:
     """A search query longer than the cap was cut before searching."""
     return (
@@ -69,5 +63,4 @@ __all__ = [
     "not_embedded",
     "query_cut",
     "stale_vectors",
-    "view_cut",
 ]

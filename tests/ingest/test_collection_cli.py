@@ -65,11 +65,12 @@ def test_grep_across_a_collection_and_all_buffers(
     assert sorted(h["buffer_name"] for h in everywhere) == ["loose", "pkg/one.py", "pkg/two.py"]
 
     text = cli("grep", "-c", "repo", "handle_retry_later")
-    assert "Match 1 in " in text.out and "two.py at byte" in text.out
+    assert "pkg/two.py:4 (chunk " in text.out and "def handle_retry_later():" in text.out
 
-    # rlm-rs's single-buffer form keeps its JSON shape: no buffer fields.
+    # rlm-rs's single-buffer form keeps its JSON fields and has no buffer fields.
     single = cli("--format", "json", "grep", "pkg/one.py", "handle").json()
-    assert single and set(single[0]) == {"offset", "matched", "snippet", "line"}
+    assert single and {"offset", "matched", "snippet", "line", "chunk_id"} <= set(single[0])
+    assert "buffer_name" not in single[0]
 
 
 @pytest.mark.usefixtures("hash_embedder")
@@ -82,7 +83,7 @@ def test_grep_argument_errors_are_usage_errors(cli: Callable[..., Any], isolated
     bad = cli("--format", "json", "grep", "--all", "(unclosed")
     assert bad.code != 0 and "regex" in bad.json()["error"]["message"].lower()
     empty = cli("grep", "--collection", "nothing-here", "text")
-    assert empty.code == 0 and "no buffers in collection 'nothing-here'" in empty.err
+    assert empty.code == 1 and "collection not found: nothing-here" in empty.err
 
 
 @pytest.mark.usefixtures("hash_embedder")

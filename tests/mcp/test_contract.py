@@ -90,6 +90,14 @@ CASES: list[tuple[str, dict[str, Any], list[str], bool]] = [
     ),
     ("peek", {"buffer": "notes"}, ["peek", "notes"], False),
     (
+        "grep",
+        {"pattern": "Entry 3\\d", "buffer": "notes", "context": 1},
+        ["grep", "notes", "Entry 3\\d", "-C", "1"],
+        False,
+    ),
+    ("runs", {}, ["runs"], False),
+    ("runs", {"limit": 1}, ["runs", "-n", "1"], False),
+    (
         "dispatch",
         {"buffer": "notes", "batch_size": 3, "record": False},
         ["dispatch", "notes", "--batch-size", "3", "--no-record"],
@@ -108,6 +116,12 @@ CASES: list[tuple[str, dict[str, Any], list[str], bool]] = [
         True,
     ),
     ("aggregate", {"findings": FINDINGS}, ["aggregate", "--buffer", "findings"], False),
+    (
+        "aggregate",
+        {"findings": FINDINGS, "strict": True},
+        ["aggregate", "--buffer", "findings", "--strict"],
+        False,
+    ),
     (
         "aggregate",
         {"findings": FINDINGS, "min_relevance": "all", "group_by": "chunk_id"},

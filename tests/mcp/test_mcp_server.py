@@ -32,6 +32,7 @@ ALL_TOOLS = {
     "grep",
     "peek",
     "list_buffers",
+    "runs",
     "load",
     "dispatch",
     "aggregate",

@@ -35,11 +35,6 @@ def test_dispatch_suggestion_quotes_a_hostile_buffer_name(store: None, cli: Cli)
     assert shlex.split(suggested) == ["rlm", "chunk", "list", HOSTILE]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agents/aggregate.py (agentpath branch) puts run params into the re-dispatch "
-    "command without int() or shlex.quote",
-)
 def test_redispatch_command_cannot_carry_a_second_command(
     store: None, cli: Cli, isolated_env: Path
 ) -> None:

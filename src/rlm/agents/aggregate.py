@@ -11,8 +11,16 @@ quotes/dashes) ignored, then, for a quote with an ellipsis, as fragments in
 order. A quote found nowhere is ``verified: false`` and listed in
 ``unverified``: it is probably paraphrased or invented.
 
+Relevance: each item's ``level`` (high, medium, low, none, or unknown for a
+word nobody could map; see ``findings.relevance_level``) drives the filter,
+the counts and the groups. Unknown levels are never filtered out: they are
+kept, grouped under ``unknown`` and reported, so nothing disappears silently.
+
 Coverage (``run_id``): the chunks the run dispatched against the chunks the
-findings answer (any relevance, ``none`` included, counts as an answer).
+findings answer (any relevance, ``none`` included, counts as an answer). The
+re-dispatch command is built from validated values only (ints, a quoted
+name) because agents are told to run it: a crafted store must not be able to
+smuggle shell syntax into it.
 """
 
 from __future__ import annotations
@@ -24,12 +32,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rlm.agents.findings import FindingItem, Quote
-from rlm.errors import ChunkNotFoundError, ChunkSupersededError, InvalidArgumentError
+from rlm.agents.findings import LEVELS, UNKNOWN_LEVEL, FindingItem, Quote, relevance_level
+from rlm.agents.ids import format_ids
+from rlm.errors import (
+    BufferNotFoundError,
+    ChunkNotFoundError,
+    ChunkSupersededError,
+    InvalidArgumentError,
+)
 from rlm.ingest.loader import EmbedderFactory, LoadResult
 from rlm.store import Store
 
-RELEVANCE_LEVELS = ("high", "medium", "low", "none")
+RELEVANCE_LEVELS = LEVELS
 GROUP_BY = ("relevance", "chunk_id", "none")
 SORT_BY = ("relevance", "chunk_id", "findings_count", "none")
 SUMMARY_PREVIEW = 80
@@ -38,8 +52,8 @@ _ELLIPSIS = re.compile(r"\s*(?:\.\.\.|…|\[\.\.\.\])\s*")
 
 
 def relevance_rank(value: str) -> int:
-    """high 0, medium 1, low 2, none 3, anything else 4 (case-insensitive)."""
-    v = value.strip().lower()
+    """high 0, medium 1, low 2, none 3, anything else 4 (case-insensitive, synonyms mapped)."""
+    v = relevance_level(value)
     return RELEVANCE_LEVELS.index(v) if v in RELEVANCE_LEVELS else len(RELEVANCE_LEVELS)
 
 
@@ -67,6 +81,10 @@ class Coverage:
     duplicate_chunk_ids: list[int]
     outside_run_chunk_ids: list[int]
     redispatch_command: str | None
+    buffer_name: str | None = None
+    buffer_missing: bool = False
+    """The run's buffer was deleted (or replaced) since the dispatch."""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -76,6 +94,8 @@ class Coverage:
         return {
             "answered_chunks": self.answered,
             "buffer_id": self.buffer_id,
+            "buffer_missing": self.buffer_missing,
+            "buffer_name": self.buffer_name,
             "complete": self.complete,
             "dispatched_chunks": self.dispatched,
             "duplicate_chunk_ids": self.duplicate_chunk_ids,
@@ -99,9 +119,29 @@ class AggregateReport:
     coverage: Coverage | None = None
     output_buffer: str | None = None
     warnings: list[str] = field(default_factory=list)
+    min_relevance: str = "low"
+    mapped_relevance: dict[str, str] = field(default_factory=dict)
+    """Relevance words read as a level (``{"critical": "high"}``)."""
+    unknown_relevance: list[str] = field(default_factory=list)
+    """Relevance words no level matched (the items are kept, level ``unknown``)."""
 
     def count(self, level: str) -> int:
-        return sum(1 for i in self.items if i.relevance.strip().lower() == level)
+        return sum(1 for i in self.items if i.level == level)
+
+    @property
+    def finding_count(self) -> int:
+        """Finding texts in the kept reports (a report may hold several, or none)."""
+        return sum(len(i.findings) for i in self.items)
+
+    def gaps(self) -> list[str]:
+        """What ``--strict`` fails on: unverified quotes and unanswered dispatched chunks."""
+        out: list[str] = []
+        unverified = len(self.unverified)
+        if unverified:
+            out.append(f"{unverified} quoted evidence not found in the cited chunks")
+        if self.coverage is not None and self.coverage.missing_chunk_ids:
+            out.append(f"{len(self.coverage.missing_chunk_ids)} dispatched chunks have no finding")
+        return out
 
     @property
     def unverified(self) -> list[tuple[FindingItem, QuoteCheck]]:
@@ -116,6 +156,7 @@ class AggregateReport:
         checks = self.checks.get(item.position, [])
         return {
             "chunk_id": item.chunk_id,
+            "level": item.level,
             "relevance": item.relevance,
             "findings": item.findings,
             "summary": item.summary,
@@ -145,12 +186,19 @@ class AggregateReport:
             "grouped": {key: [self.item_json(i) for i in items] for key, items in self.groups},
             "output_buffer": self.output_buffer,
             "summary": {
+                "chunk_reports": len(self.items),
+                "distinct_findings": len(self.unique_findings),
+                "finding_count": self.finding_count,
                 "high_relevance": self.count("high"),
                 "low_relevance": self.count("low"),
+                "mapped_relevance": self.mapped_relevance,
                 "medium_relevance": self.count("medium"),
+                "min_relevance": self.min_relevance,
                 "none_relevance": self.count("none"),
                 "total_findings": len(self.items),
                 "unique_findings": len(self.unique_findings),
+                "unknown_relevance": self.count(UNKNOWN_LEVEL),
+                "unknown_relevance_values": self.unknown_relevance,
                 "unverified_quotes": len(unverified),
                 "verified_quotes": verified,
             },
@@ -172,11 +220,16 @@ class AggregateReport:
 # --- evidence -----------------------------------------------------------------
 
 
-def check_quote(quote: str, content: str) -> tuple[bool, str | None]:
-    """Whether ``quote`` is in ``content``: exact, normalised, or as ordered fragments."""
+def check_quote(quote: str, content: str, normalised: str | None = None) -> tuple[bool, str | None]:
+    """Whether ``quote`` is in ``content``: exact, normalised, or as ordered fragments.
+
+    ``normalised`` is ``normalise(content)`` when the caller has it already
+    (one chunk, many quotes: normalise it once).
+    """
     if quote in content:
         return True, "exact"
-    q, c = normalise(quote), normalise(content)
+    q = normalise(quote)
+    c = normalised if normalised is not None else normalise(content)
     if q and q in c:
         return True, "normalized"
     parts = [normalise(p) for p in _ELLIPSIS.split(quote)]
@@ -214,6 +267,7 @@ def _chunk_texts(store: Store, chunk_ids: set[int]) -> dict[int, tuple[str | Non
 def verify_items(store: Store, items: Sequence[FindingItem]) -> dict[int, list[QuoteCheck]]:
     wanted = {q.chunk_id for item in items for q in item.quotes}
     texts = _chunk_texts(store, wanted) if wanted else {}
+    normalised: dict[int, str] = {}
     out: dict[int, list[QuoteCheck]] = {}
     for item in items:
         checks: list[QuoteCheck] = []
@@ -222,7 +276,9 @@ def verify_items(store: Store, items: Sequence[FindingItem]) -> dict[int, list[Q
             if text is None:
                 checks.append(QuoteCheck(q, False, None, note))
                 continue
-            ok, how = check_quote(q.text, text)
+            if q.chunk_id not in normalised:
+                normalised[q.chunk_id] = normalise(text)
+            ok, how = check_quote(q.text, text, normalised[q.chunk_id])
             reason = None if ok else f"quote not found in chunk {q.chunk_id}"
             if note and not ok:
                 reason = f"{reason} ({note})"
@@ -235,10 +291,14 @@ def verify_items(store: Store, items: Sequence[FindingItem]) -> dict[int, list[Q
 # --- ordering -----------------------------------------------------------------
 
 
+def _level_rank(level: str) -> int:
+    return RELEVANCE_LEVELS.index(level) if level in RELEVANCE_LEVELS else len(RELEVANCE_LEVELS)
+
+
 def sort_items(items: list[FindingItem], sort_by: str) -> list[FindingItem]:
     key = sort_by.lower()
     if key == "relevance":
-        return sorted(items, key=lambda i: relevance_rank(i.relevance))
+        return sorted(items, key=lambda i: _level_rank(i.level))
     if key == "chunk_id":
         return sorted(items, key=lambda i: i.chunk_id)
     if key == "findings_count":
@@ -251,8 +311,8 @@ def group_items(items: list[FindingItem], group_by: str) -> list[tuple[str, list
     groups: dict[str, list[FindingItem]] = {}
     if key == "relevance":
         for i in items:
-            groups.setdefault(i.relevance.strip().lower(), []).append(i)
-        return sorted(groups.items(), key=lambda kv: (relevance_rank(kv[0]), kv[0]))
+            groups.setdefault(i.level, []).append(i)
+        return sorted(groups.items(), key=lambda kv: (_level_rank(kv[0]), kv[0]))
     if key == "chunk_id":
         for i in items:
             groups.setdefault(str(i.chunk_id), []).append(i)
@@ -274,6 +334,58 @@ def dedup(items: Sequence[FindingItem]) -> list[str]:
 
 
 # --- coverage -----------------------------------------------------------------
+
+
+def _positive_int(value: Any) -> int | None:
+    """A stored run parameter as a positive int, or None (never text from the store)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
+def redispatch_command(
+    command: str, buffer: str, missing: Sequence[int], params: dict[str, Any]
+) -> str:
+    """``rlm -d DB dispatch NAME --chunks 3-5,9 --max-tokens N``, every part shell-quoted.
+
+    ``command`` is the (already quoted) prefix the caller built; the rest comes
+    from validated values: the buffer name goes through ``shlex.quote``, the
+    ids and sizes are ints.
+    """
+    parts = ["dispatch", buffer, "--chunks", format_ids(missing, sep=",")]
+    for key, flag in (("max_tokens", "--max-tokens"), ("batch_size", "--batch-size")):
+        number = _positive_int(params.get(key))
+        if number is not None:
+            parts += [flag, str(number)]
+    return command + " " + shlex.join(parts)
+
+
+def _run_buffer(
+    store: Store, buffer_id: int, params: dict[str, Any], run_id: str, command: str
+) -> tuple[str | None, bool, list[str]]:
+    """(name to dispatch by, buffer gone?, warnings) for a run's buffer."""
+    try:
+        b = store.get_buffer(buffer_id)
+    except BufferNotFoundError:
+        pass
+    else:
+        return b.label, False, []
+    name = params.get("buffer_name")
+    name = name if isinstance(name, str) else None
+    now = store.find_buffer_by_name(name) if name else None
+    if now is not None:
+        hint = (
+            f"a buffer of that name now exists (ID {now.id}) with new chunk IDs:"
+            f" dispatch it again with '{command} dispatch {shlex.quote(name or '')}'"
+        )
+    else:
+        hint = "its chunks no longer exist"
+    label = f"'{name}' (ID {buffer_id})" if name else f"{buffer_id}"
+    return (
+        name,
+        True,
+        [f"the buffer {label} of run {run_id} was deleted or replaced since the dispatch; {hint}"],
+    )
 
 
 def run_coverage(
@@ -300,18 +412,10 @@ def run_coverage(
         }
         for b, ids in sorted(batches.items())
     ]
+    name, gone, warnings = _run_buffer(store, buffer_id, params, run_id, command)
     command_line = None
-    if missing:
-        try:
-            label = store.get_buffer(buffer_id).label
-        except Exception:  # the buffer was deleted since: name it by id
-            label = str(buffer_id)
-        parts = [command, "dispatch", shlex.quote(label), "--chunks", ",".join(map(str, missing))]
-        if params.get("max_tokens"):
-            parts += ["--max-tokens", str(params["max_tokens"])]
-        if params.get("batch_size"):
-            parts += ["--batch-size", str(params["batch_size"])]
-        command_line = " ".join(parts)
+    if missing and not gone:
+        command_line = redispatch_command(command, name or str(buffer_id), missing, params)
     in_run = set(dispatched)
     return Coverage(
         run_id=run_id,
@@ -323,6 +427,9 @@ def run_coverage(
         duplicate_chunk_ids=sorted(cid for cid, n in per_item.items() if n > 1),
         outside_run_chunk_ids=sorted(cid for cid in answered_counts if cid not in in_run),
         redispatch_command=command_line,
+        buffer_name=name,
+        buffer_missing=gone,
+        warnings=warnings,
     )
 
 
@@ -354,7 +461,7 @@ def aggregate(
             suggestion="Use relevance, chunk_id, findings_count or none",
         )
     limit = len(RELEVANCE_LEVELS) if level == "all" else relevance_rank(level)
-    kept = [i for i in items if relevance_rank(i.relevance) <= limit]
+    kept = [i for i in items if i.level == UNKNOWN_LEVEL or _level_rank(i.level) <= limit]
     ordered = sort_items(kept, sort_by)
     report = AggregateReport(
         items=ordered,
@@ -362,9 +469,27 @@ def aggregate(
         unique_findings=dedup(ordered),
         checks=verify_items(store, ordered) if verify else {},
         filtered_out=len(items) - len(kept),
+        min_relevance=level,
     )
+    for i in items:
+        given = i.relevance.strip().lower()
+        if i.level == UNKNOWN_LEVEL:
+            if i.relevance not in report.unknown_relevance:
+                report.unknown_relevance.append(i.relevance)
+        elif given != i.level:
+            report.mapped_relevance[i.relevance] = i.level
+    if report.unknown_relevance:
+        words = ", ".join(repr(w) for w in report.unknown_relevance[:5])
+        report.warnings.append(
+            f"{report.count(UNKNOWN_LEVEL)} items have a relevance no level matches ({words});"
+            " they are kept under 'unknown': use high, medium, low or none"
+        )
+    if report.mapped_relevance:
+        words = ", ".join(f"{k!r} as {v}" for k, v in list(report.mapped_relevance.items())[:5])
+        report.warnings.append(f"relevance read as a level: {words}")
     if run_id is not None:
         report.coverage = run_coverage(store, run_id, items, command=command)
+        report.warnings += report.coverage.warnings
     return report
 
 
@@ -397,12 +522,19 @@ def store_report(
 
 
 def report_text(report: AggregateReport) -> str:
-    """rlm-rs's text layout, plus unverified quotes and the coverage ledger."""
+    """rlm-rs's layout with counts that say what they count, quotes and coverage."""
+    filtered = (
+        f" ({report.filtered_out} more below --min-relevance {report.min_relevance})"
+        if report.filtered_out
+        else ""
+    )
+    levels = [f"{report.count('high')} high", f"{report.count('medium')} medium"]
+    levels.append(f"{report.count('low')} low")
+    levels += [f"{report.count(k)} {k}" for k in ("none", UNKNOWN_LEVEL) if report.count(k)]
     out = [
-        f"Aggregated {len(report.items)} analyst findings",
-        f"Relevance: {report.count('high')} high, {report.count('medium')} medium,"
-        f" {report.count('low')} low",
-        f"Unique findings: {len(report.unique_findings)}",
+        f"Aggregated {len(report.items)} chunk reports{filtered}",
+        f"Relevance: {', '.join(levels)}",
+        f"Findings: {report.finding_count} in all, {len(report.unique_findings)} distinct",
         "",
     ]
     for key, items in report.groups:
@@ -428,17 +560,17 @@ def report_text(report: AggregateReport) -> str:
         out.append(
             f"Coverage of {cov.run_id}: {cov.answered}/{cov.dispatched} dispatched chunks answered"
         )
+        if cov.buffer_missing:
+            out.append(f"  Buffer {cov.buffer_name or cov.buffer_id} no longer exists")
         if cov.missing_chunk_ids:
-            out.append(f"  Missing chunks: {', '.join(map(str, cov.missing_chunk_ids))}")
-            out.append(f"  Re-dispatch: {cov.redispatch_command}")
+            out.append(f"  Missing chunks: {format_ids(cov.missing_chunk_ids)}")
+            if cov.redispatch_command:
+                out.append(f"  Re-dispatch: {cov.redispatch_command}")
         if cov.duplicate_chunk_ids:
-            out.append(
-                f"  Chunks answered more than once: {', '.join(map(str, cov.duplicate_chunk_ids))}"
-            )
+            out.append(f"  Chunks answered more than once: {format_ids(cov.duplicate_chunk_ids)}")
         if cov.outside_run_chunk_ids:
             out.append(
-                "  Findings cite chunks outside the run: "
-                + ", ".join(map(str, cov.outside_run_chunk_ids))
+                "  Findings cite chunks outside the run: " + format_ids(cov.outside_run_chunk_ids)
             )
         out.append("")
     if report.output_buffer:
@@ -452,6 +584,7 @@ __all__ = [
     "QuoteCheck",
     "aggregate",
     "check_quote",
+    "redispatch_command",
     "relevance_rank",
     "report_text",
     "run_coverage",

@@ -240,12 +240,17 @@ def dispatch(
             "chunk_ids": list(chunk_ids) if chunk_ids is not None else None,
         }
         store.create_run(run_id, b.id, params, [batch.chunk_ids for batch in batches])
-    for batch in batches:
-        if batch.oversized:
-            warnings.append(
-                f"batch {batch.index}: chunk {batch.chunk_ids[0]} has {batch.token_count} tokens,"
-                f" over --max-tokens {max_tokens}; it was given a batch of its own"
-            )
+    oversized = [batch for batch in batches if batch.oversized]
+    if oversized:
+        # One line, however many: 438 identical warnings hide everything else.
+        from rlm.agents.ids import format_ids
+
+        largest = max(oversized, key=lambda batch: batch.token_count)
+        warnings.append(
+            f"{len(oversized)} chunks are over --max-tokens {max_tokens} (largest: chunk"
+            f" {largest.chunk_ids[0]}, {largest.token_count} tokens); each was given a batch of"
+            f" its own (chunks {format_ids(batch.chunk_ids[0] for batch in oversized)})"
+        )
     return DispatchPlan(
         buffer_id=b.id,
         buffer_name=b.name,
@@ -267,6 +272,8 @@ def batch_instruction(batch: Batch, *, query: str | None = None, command: str = 
     shown = ", ".join(str(i) for i in ids[:INSTRUCTION_IDS_SHOWN])
     if len(ids) > INSTRUCTION_IDS_SHOWN:
         shown += f", ... ({len(ids)} in all)"
+    elif len(ids) > 1:  # one call reads the whole batch, each chunk under a header line
+        shown += f" (all at once: `{command} chunk get {' '.join(map(str, ids))}`)"
     task = f" Question: {query}." if query else ""
     return (
         f"Read chunks with `{command} chunk get ID` for IDs {shown}.{task}"

@@ -1,10 +1,14 @@
 """Reading analyst findings: rlm-rs's format, the analyst-prompt format and NDJSON.
 
-Accepted input (after an optional Markdown code fence is stripped):
+Accepted input: a *stream* of JSON values, the way ``jq`` reads it, so that
+``cat reply-*.json | rlm aggregate`` works whatever each analyst sent:
 
-* a JSON array of items, a single item object, or an object holding the items
-  under ``items`` / ``results``;
-* NDJSON: one JSON value (item object or array of items) per line.
+* JSON arrays of items, single item objects, or objects holding the items
+  under ``items`` / ``results``, one after another in any mix (NDJSON is the
+  special case of one value per line);
+* Markdown code fences (```` ```json ````, ```` ``` ````) anywhere between the
+  values, even on the line a value ends on (``]```` ``) when a file has no
+  final newline: between values a fence cannot be mistaken for JSON.
 
 An item is ``{"chunk_id": int, "relevance": str, "findings": [...],
 "summary": str|null, "follow_up": [str]}``; unknown keys are ignored. A finding
@@ -13,6 +17,18 @@ is either a string (rlm-rs) or an object (the analyst prompt) with its text in
 ``evidence``/``quote``/``quotes`` (a string or a list of strings) and an
 optional ``chunk_id`` of its own. Text in double quotes inside a string finding
 is treated as a quote too (at least :data:`MIN_INLINE_QUOTE` characters).
+
+Relevance: high, medium, low and none (any case) are the levels; common words
+LLMs use instead ("critical", "very high", "minor", "irrelevant"...) are mapped
+to a level (:data:`RELEVANCE_SYNONYMS`), and anything else gets the level
+``unknown`` so aggregate can report it instead of silently dropping it.
+
+Limits (both can be raised by the caller): :data:`DEFAULT_MAX_INPUT_BYTES` of
+input and :data:`DEFAULT_MAX_ITEMS` items, so a hostile or runaway reply cannot
+take gigabytes of memory. All parsing is linear in the input size: values are
+read by ``json``'s own scanner one after another, a fence is matched only where
+a value may start, and quotes are found by one walk over the quote marks (the
+old fence regex was cubic and the curly-quote one quadratic).
 
 Every problem is reported with the item's index and what is wrong; nothing
 here can raise ``RecursionError`` or print a traceback.
@@ -27,14 +43,41 @@ from typing import Any
 
 from rlm.errors import InvalidFindingsError
 
-MAX_INPUT_BYTES = 256 * 1024 * 1024
+DEFAULT_MAX_INPUT_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_ITEMS = 20_000
+MAX_INPUT_BYTES = DEFAULT_MAX_INPUT_BYTES
+"""Kept for callers that import the old name."""
 MAX_REPORTED_ERRORS = 20
 MIN_INLINE_QUOTE = 3
 TEXT_KEYS = ("text", "finding", "description", "claim")
 EVIDENCE_KEYS = ("evidence", "quote", "quotes")
 WRAPPER_KEYS = ("items", "results")
-_INLINE_QUOTE = re.compile(rf'"([^"\n]{{{MIN_INLINE_QUOTE},}})"|“([^”\n]{{{MIN_INLINE_QUOTE},}})”')
-_FENCE = re.compile(r"^\s*```[A-Za-z0-9_-]*\s*\n(.*?)\n\s*```\s*$", re.DOTALL)
+LEVELS = ("high", "medium", "low", "none")
+UNKNOWN_LEVEL = "unknown"
+RELEVANCE_SYNONYMS: dict[str, str] = {
+    **{w: "high" for w in (
+        "critical", "very high", "very_high", "urgent", "essential", "crucial", "key",
+        "important", "major", "severe", "highest", "top", "strong", "very relevant",
+        "highly relevant", "h",
+    )},
+    **{w: "medium" for w in (
+        "med", "mid", "moderate", "moderately relevant", "relevant", "some", "partial",
+        "partially relevant", "normal", "average", "m",
+    )},
+    **{w: "low" for w in (
+        "minor", "slight", "slightly relevant", "marginal", "tangential", "weak", "lowest",
+        "somewhat relevant", "l",
+    )},
+    **{w: "none" for w in (
+        "irrelevant", "not relevant", "no", "n/a", "na", "nil", "null", "zero", "unrelated",
+        "not applicable", "",
+    )},
+}  # fmt: skip
+"""Words LLMs write for a relevance level, lower-cased and with spaces collapsed."""
+_FENCE = re.compile(r"```[A-Za-z0-9_+.-]*[ \t]*(?=\r?\n|\Z)")
+"""A Markdown fence marker with its info string, up to the end of its line (no backtracking:
+each class is followed by a character it cannot hold)."""
+_QUOTE_PAIRS = (('"', '"'), ("“", "”"))
 
 
 @dataclass(frozen=True)
@@ -59,6 +102,12 @@ class FindingItem:
     cited_chunk_ids: list[int] = field(default_factory=list)
     """chunk_id plus any chunk_id given on individual findings."""
     position: int = 0
+    level: str = ""
+    """What ``relevance`` means: high, medium, low, none or unknown (:func:`relevance_level`)."""
+
+    def __post_init__(self) -> None:
+        if not self.level:
+            self.level = relevance_level(self.relevance)
 
 
 class _Problems:
@@ -108,42 +157,97 @@ def _loads(text: str, where: str) -> Any:
         ) from None
 
 
-def parse_documents(text: str) -> list[Any]:
-    """The JSON values in ``text``: one document, or one per NDJSON line."""
-    if len(text) > MAX_INPUT_BYTES:
+def relevance_level(value: str) -> str:
+    """The level ``value`` means: high, medium, low, none, or ``unknown``."""
+    key = " ".join(value.replace("-", " ").replace("_", " ").split()).casefold()
+    if key in LEVELS:
+        return key
+    return RELEVANCE_SYNONYMS.get(key, UNKNOWN_LEVEL)
+
+
+class _Lines:
+    """Line/column of positions visited left to right, counting each newline once."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.index = 0
+        self.line = 1
+        self.line_start = 0
+
+    def at(self, index: int) -> str:
+        if index < self.index:  # only error paths go back: count afresh
+            self.index, self.line, self.line_start = 0, 1, 0
+        self.line += self.text.count("\n", self.index, index)
+        newline = self.text.rfind("\n", self.index, index)
+        if newline >= 0:
+            self.line_start = newline + 1
+        self.index = index
+        return f"line {self.line} column {index - self.line_start + 1}"
+
+
+def parse_documents(
+    text: str,
+    *,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+    max_values: int = DEFAULT_MAX_ITEMS,
+) -> list[tuple[str, Any]]:
+    """The JSON values in ``text``, one after another, each with where it starts.
+
+    Values may follow each other with or without whitespace (``[..][..]``,
+    ``[..]\n{..}``, NDJSON), with fences between them. Parsing is ``json``'s own
+    scanner over each value in turn, so it is linear.
+    """
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > max_input_bytes:
         raise InvalidFindingsError(
-            f"input is {len(text)} characters; the limit is {MAX_INPUT_BYTES}"
+            f"input is {size} bytes; the limit is {max_input_bytes}"
+            " (raise it with --max-input-size)"
         )
-    stripped = text.strip()
-    fence = _FENCE.match(stripped)
-    if fence:
-        stripped = fence.group(1).strip()
-    if not stripped:
+    body = text
+    decoder = json.JSONDecoder()
+    docs: list[tuple[str, Any]] = []
+    lines = _Lines(body)
+    index, n = 0, len(body)
+    while True:
+        while index < n and body[index] in " \t\r\n\ufeff":
+            index += 1
+        if index >= n:
+            break
+        if body.startswith("```", index):
+            fence = _FENCE.match(body, index)
+            if fence is not None:  # a fence between values: skip it and its info string
+                index = fence.end()
+                continue
+        where = lines.at(index)
+        try:
+            value, index = decoder.raw_decode(body, index)
+        except RecursionError:
+            raise InvalidFindingsError(
+                f"{where}: JSON nested too deeply to read (limit about 1000 levels)"
+            ) from None
+        except ValueError as exc:  # JSONDecodeError, or an int too long to convert
+            seen = f" after {len(docs)} complete JSON value(s)" if docs else ""
+            if isinstance(exc, json.JSONDecodeError):
+                where, why = lines.at(exc.pos), exc.msg
+            else:
+                why = str(exc).split(";")[0]
+            raise InvalidFindingsError(f"Invalid JSON input at {where}{seen}: {why}") from None
+        docs.append((where, value))
+        if len(docs) > max_values:
+            raise InvalidFindingsError(
+                f"more than {max_values} JSON values; the limit is {max_values}"
+                " (raise it with --max-findings)"
+            )
+    if not docs:
         raise InvalidFindingsError("input is empty; expected a JSON array of findings")
-    try:
-        return [_loads(stripped, "input")]
-    except ValueError as whole:
-        # NDJSON lines end at "\n" only: str.splitlines would also break at
-        # U+2028, U+0085... which JSON strings may hold unescaped.
-        lines = [(n, line) for n, line in enumerate(stripped.split("\n"), 1) if line.strip()]
-        if len(lines) < 2:
-            raise InvalidFindingsError(f"Invalid JSON input: {whole}") from None
-        docs: list[Any] = []
-        for n, line in lines:
-            try:
-                docs.append(_loads(line, f"line {n}"))
-            except ValueError as exc:
-                raise InvalidFindingsError(
-                    f"Invalid JSON input: {whole} (read as NDJSON, line {n} is not JSON: {exc})"
-                ) from None
-        return docs
+    return docs
 
 
-def _flatten(docs: list[Any], problems: _Problems) -> list[Any]:
+def _flatten(docs: list[tuple[str, Any]], problems: _Problems) -> list[Any]:
     items: list[Any] = []
     many = len(docs) > 1
-    for n, doc in enumerate(docs, 1):
-        where = f"line {n}" if many else "input"
+    for position, doc in docs:
+        where = position.split(" column")[0] if many else "input"
         if isinstance(doc, list):
             items.extend(doc)
         elif isinstance(doc, dict):
@@ -189,9 +293,36 @@ def _strings(value: Any, where: str, name: str, problems: _Problems) -> list[str
     return []
 
 
+def _quotes_between(text: str, opening: str, closing: str) -> list[tuple[int, str]]:
+    """(start, text) of each quote: one pass over the quote marks and newlines.
+
+    Same pairing as the regex ``OPEN([^OPEN CLOSE \\n]{3,})CLOSE`` scanned left
+    to right, but a walk over the marks instead of a backtracking match: a
+    newline ends an open quote, a second opening mark restarts it.
+    """
+    marks = re.compile("[" + re.escape(opening + closing) + "\n]")
+    out: list[tuple[int, str]] = []
+    open_at: int | None = None
+    for m in marks.finditer(text):
+        pos, ch = m.start(), m.group()
+        if ch == "\n":
+            open_at = None
+        elif ch == closing and open_at is not None:
+            inner = text[open_at + 1 : pos]
+            if len(inner) >= MIN_INLINE_QUOTE:
+                out.append((open_at, inner))
+                open_at = None
+            else:  # too short: this mark may open the next quote (straight quotes)
+                open_at = pos if ch == opening else None
+        elif ch == opening:
+            open_at = pos
+    return out
+
+
 def inline_quotes(text: str) -> list[str]:
-    """Text in "double quotes" (or “curly quotes”) inside a string finding."""
-    return [a or b for a, b in _INLINE_QUOTE.findall(text)]
+    """Text in "double quotes" (or “curly quotes”) inside a string finding, in order."""
+    found = [q for o, c in _QUOTE_PAIRS for q in _quotes_between(text, o, c)]
+    return [q for _, q in sorted(found)]
 
 
 def _finding(
@@ -289,14 +420,27 @@ def _item(raw: Any, position: int, problems: _Problems) -> FindingItem | None:
     )
 
 
-def parse_findings(text: str, *, skip_invalid: bool = False) -> tuple[list[FindingItem], list[str]]:
+def parse_findings(
+    text: str,
+    *,
+    skip_invalid: bool = False,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+) -> tuple[list[FindingItem], list[str]]:
     """Validated items, and the problems skipped (only with ``skip_invalid``).
 
     Raises :class:`InvalidFindingsError` listing every problem (item index and
-    what is wrong) unless ``skip_invalid`` is set.
+    what is wrong) unless ``skip_invalid`` is set, and when there are more
+    than ``max_items`` items (whatever ``skip_invalid`` says: a cap that could
+    be skipped would not bound anything).
     """
     problems = _Problems()
-    raw_items = _flatten(parse_documents(text), problems)
+    docs = parse_documents(text, max_input_bytes=max_input_bytes, max_values=max_items)
+    raw_items = _flatten(docs, problems)
+    if len(raw_items) > max_items:
+        raise InvalidFindingsError(
+            f"{len(raw_items)} items; the limit is {max_items} (raise it with --max-findings)"
+        )
     if not skip_invalid:
         problems.raise_if_any()
     items = [item for i, raw in enumerate(raw_items) if (item := _item(raw, i, problems))]
@@ -305,4 +449,16 @@ def parse_findings(text: str, *, skip_invalid: bool = False) -> tuple[list[Findi
     return items, problems.messages
 
 
-__all__ = ["FindingItem", "Quote", "inline_quotes", "parse_documents", "parse_findings"]
+__all__ = [
+    "DEFAULT_MAX_INPUT_BYTES",
+    "DEFAULT_MAX_ITEMS",
+    "LEVELS",
+    "RELEVANCE_SYNONYMS",
+    "UNKNOWN_LEVEL",
+    "FindingItem",
+    "Quote",
+    "inline_quotes",
+    "parse_documents",
+    "parse_findings",
+    "relevance_level",
+]

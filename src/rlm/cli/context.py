@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rlm.store import Store, find_db_path
+from rlm.errors import NotInitializedError
+from rlm.store import DEFAULT_DB_PATH, Store, find_db_path
 
 
 @dataclass
@@ -28,8 +31,36 @@ class AppContext:
     def store(self) -> Store:
         """The store, opened once per invocation and closed at exit."""
         if self._store is None:
-            self._store = Store.open(self.resolved_db_path, read_only=self.read_only)
+            path = self.resolved_db_path
+            if not path.exists():
+                raise self.not_initialized(path)
+            self._store = Store.open(path, read_only=self.read_only)
         return self._store
+
+    def not_initialized(self, path: Path) -> NotInitializedError:
+        """The error for a missing store: where rlm looked, and why there (git-style)."""
+        where = path.absolute()
+        from_env = os.environ.get("RLM_DB_PATH")
+        if self.db_path and self.db_path != from_env:
+            return NotInitializedError(
+                str(path),
+                detail=f"RLM not initialized: no rlm database at {where} (from -d)",
+                suggestion=f"Check the path; to create a store there, run"
+                f" 'rlm -d {shlex.quote(str(where))} init'",
+            )
+        if from_env:
+            return NotInitializedError(
+                str(path),
+                detail=f"RLM not initialized: no rlm database at {where} (from RLM_DB_PATH)",
+                suggestion="Check RLM_DB_PATH, or unset it to use the nearest .rlm/ folder",
+            )
+        cwd = Path.cwd()
+        return NotInitializedError(
+            str(path),
+            detail=f"RLM not initialized: no {DEFAULT_DB_PATH} in {cwd} or any parent folder",
+            suggestion=f"Run 'rlm init' to create one in {cwd}, or pass -d PATH"
+            " (or set RLM_DB_PATH) to use an existing store",
+        )
 
     def close(self) -> None:
         if self._store is not None:

@@ -298,6 +298,18 @@ class _Embedding:
         return self.embedder
 
 
+@dataclass
+class _Run:
+    """What every file of one sync shares: the store, the limits, the report, the queue."""
+
+    store: Store
+    report: SyncReport
+    lossy: bool
+    max_file_size: int
+    to_embed: list[Pending] = field(default_factory=list)
+    """Buffers to embed once every file is stored (one model load for the run)."""
+
+
 def sync_paths(
     store: Store,
     paths: Sequence[str],
@@ -337,7 +349,7 @@ def sync_paths(
     if not found.files:
         report.warnings.append(notices.no_files(" ".join(paths)))
     keep: set[str] = set()
-    to_embed: list[Pending] = []
+    run = _Run(store, report, lossy, max_file_size)
     total = sum(f.size for f in found.files)
     done = 0
     if progress:
@@ -345,8 +357,7 @@ def sync_paths(
     for source in found.files:
         file_opts = effective_options(opts, source.name)
         old = existing.get(source.name)
-        outcome = _sync_file(store, source, old, file_opts, report, lossy, max_file_size, to_embed)
-        if outcome:
+        if _sync_file(run, source, old, file_opts):
             keep.add(source.name)
         done += source.size
         if progress:
@@ -358,24 +369,16 @@ def sync_paths(
                 store.context_remove_buffer(buffer.id)
             report.removed.append(old_name)
     if opts.embed and embedder_factory is not None:
-        queued = {p.buffer_id for p in to_embed}
-        to_embed += [p for p in _missing_vectors(store, name) if p.buffer_id not in queued]
-        _embed_all(store, to_embed, _Embedding(embedder_factory), report, embed_progress)
+        queued = {p.buffer_id for p in run.to_embed}
+        run.to_embed += [p for p in _missing_vectors(store, name) if p.buffer_id not in queued]
+        _embed_all(store, run.to_embed, _Embedding(embedder_factory), report, embed_progress)
     report.skipped.sort()
     return report
 
 
-def _sync_file(
-    store: Store,
-    source: SourceFile,
-    old: Buffer | None,
-    opts: LoadOptions,
-    report: SyncReport,
-    lossy: bool,
-    max_file_size: int,
-    to_embed: list[Pending],
-) -> bool:
+def _sync_file(run: _Run, source: SourceFile, old: Buffer | None, opts: LoadOptions) -> bool:
     """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
+    report = run.report
     if (
         old is not None
         and old.size == source.size
@@ -385,7 +388,7 @@ def _sync_file(
         report.unchanged += 1
         return True
     try:
-        text = open_file(source.path, lossy=lossy, max_size=max_file_size)
+        text = open_file(source.path, lossy=run.lossy, max_size=run.max_file_size)
     except (ReadError, FileNotFoundInputError) as exc:
         report.skipped.append((source.name, _skip_reason(exc)))
         return old is not None  # a transient read failure keeps the old buffer
@@ -396,21 +399,16 @@ def _sync_file(
         report.bytes_read += text.size
         text.source = source.path.as_posix()
         try:
-            return _store_file(store, source, text, old, opts, report, to_embed)
+            return _store_file(run, source, text, old, opts)
         except RlmError as exc:
             report.skipped.append((source.name, _skip_reason(exc)))
             return old is not None
 
 
 def _store_file(
-    store: Store,
-    source: SourceFile,
-    text: SourceText,
-    old: Buffer | None,
-    opts: LoadOptions,
-    report: SyncReport,
-    to_embed: list[Pending],
+    run: _Run, source: SourceFile, text: SourceText, old: Buffer | None, opts: LoadOptions
 ) -> bool:
+    store, report = run.store, run.report
     if old is not None and old.content_hash == text.sha256 and same_settings(old, opts):
         with store.transaction():
             store.update_buffer_meta(old.id, refreshed_row(old, text.source, text.mtime))
@@ -425,7 +423,7 @@ def _store_file(
         report.changed.append(source.name)
         report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
         if result.unembedded:
-            to_embed.append(Pending(old.id, source.name, result.unembedded))
+            run.to_embed.append(Pending(old.id, source.name, result.unembedded))
         return True
     if old is None:
         holder = store.find_buffer_by_name(source.name)
@@ -444,7 +442,7 @@ def _store_file(
     report.added.append(source.name)
     report.strategies[strategy] = report.strategies.get(strategy, 0) + 1
     if count:
-        to_embed.append(Pending(buffer_id, source.name, count))
+        run.to_embed.append(Pending(buffer_id, source.name, count))
     return True
 
 

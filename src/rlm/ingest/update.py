@@ -53,7 +53,7 @@ from rlm.ingest.rows import (
     segments,
 )
 from rlm.io import SourceText
-from rlm.store import Buffer, Chunk, NewChunk, Store
+from rlm.store import Buffer, Chunk, ChunkMove, NewChunk, Store
 
 REGION_STRATEGIES = ("semantic", "fixed")
 READ_MARGIN = 8
@@ -427,7 +427,7 @@ def update_text(
         )
         lines = _line_spans(new_data, plan.entries)
         store.delete_chunks([c.id for c in plan.removed])
-        moves: list[tuple[int, int, int, int, int | None, int | None, bool, str]] = []
+        moves: list[ChunkMove] = []
         fresh: list[NewChunk] = []
         for index, (e, (l0, l1)) in enumerate(zip(plan.entries, lines, strict=True)):
             digest = e.digest or chunk_hash(bytes(new_data[e.start : e.end]))
@@ -442,7 +442,7 @@ def update_text(
                 l0,
                 l1,
             ) or (c.has_overlap, c.content_hash) != (e.has_overlap, digest):
-                moves.append((c.id, index, e.start, e.end, l0, l1, e.has_overlap, digest))
+                moves.append(ChunkMove(c.id, index, e.start, e.end, l0, l1, e.has_overlap, digest))
         store.relocate_chunks(moves)
         new_ids = iter(store.insert_chunks(buffer_id, fresh))
         ids = [e.old.id if e.old is not None else next(new_ids) for e in plan.entries]

@@ -27,12 +27,14 @@ def result_to_tool(result: Result) -> CallToolResult:
         log.warning("%s", warning)
         content.append(TextContent(type="text", text=f"Warning: {warning}"))
     structured = data if isinstance(data, dict) else None
-    return CallToolResult(content=list(content), structured_content=structured, is_error=False)
+    failed = bool(getattr(result, "failed", False))  # aggregate(strict=true) with gaps
+    return CallToolResult(content=list(content), structured_content=structured, is_error=failed)
 
 
 def error_result(error: RlmError) -> CallToolResult:
-    """An rlm error as a tool error carrying the CLI's JSON error envelope."""
-    envelope = error.to_dict()
+    """An rlm error as a tool error carrying the CLI's JSON error envelope, with the
+    suggestion worded for tools (an MCP-only agent cannot run 'rlm list')."""
+    envelope = error.to_dict(for_tools=True)
     return CallToolResult(
         content=[TextContent(type="text", text=compact_json(envelope))],
         structured_content=envelope,

@@ -64,11 +64,13 @@ search (returns chunk ids and scores, no text) -> chunk_get on the few ids
 worth reading (context=N adds neighbouring chunks). grep and peek look inside
 one buffer by regex or byte range. Pass chunk ids around instead of text.
 To fan work out: dispatch splits a buffer (or a query's hits) into batches for
-sub-agents and records a run; aggregate merges their JSON findings, checks
-quoted evidence and, given the run_id, lists chunks nobody answered.
+sub-agents and records a run (runs lists them); aggregate merges their JSON
+findings, checks quoted evidence and, given the run_id, lists chunks nobody
+answered. search, chunk_get and grep fit max_tokens; a longer result comes with
+next_cursor: call again with the same arguments and that cursor for the rest.
 Every result is JSON; errors carry {"error": {"type", "message", "suggestion"}}."""
 
-PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers")
+PURE_TOOLS = ("search", "chunk_get", "chunk_list", "grep", "peek", "list_buffers", "runs")
 """Tools that never change the store."""
 READ_ONLY_TOOLS = (*PURE_TOOLS, "dispatch", "aggregate")
 """The tools of a read-only server (dispatch records no run there, aggregate stores no report)."""
@@ -237,7 +239,7 @@ class RlmTools:
 
     def grep(
         self,
-        pattern: Annotated[str, Field(description="Regular expression (Python 're' syntax).")],
+        pattern: Annotated[str, Field(description="Regular expression (RE2: no backreferences).")],
         buffer: Annotated[
             str | None,
             Field(description="Buffer id or name; omit with collection or all_buffers."),
@@ -262,6 +264,10 @@ class RlmTools:
             ),
         ] = GREP_WINDOW,
         ignore_case: Annotated[bool, Field(description="Case-insensitive matching.")] = False,
+        context: Annotated[
+            int,
+            Field(ge=0, le=100, description="Whole lines before and after each hit (default 0)."),
+        ] = 0,
         max_tokens: Annotated[
             int,
             Field(
@@ -275,7 +281,8 @@ class RlmTools:
             Field(description="next_cursor of the previous call (same arguments): the next page."),
         ] = None,
     ) -> CallToolResult:
-        """Regex search in a buffer, a collection or all buffers: offset, line, match, snippet."""
+        """Regex (RE2) search in a buffer, a collection or all buffers: each hit has its
+        chunk_id (for chunk_get), line, column and the whole line (text)."""
         return self.call(
             lambda store: grep_page(
                 ops.grep(
@@ -287,6 +294,7 @@ class RlmTools:
                     max_matches=max_matches,
                     window=window,
                     ignore_case=ignore_case,
+                    context=context,
                 ),
                 cursor,
                 max_tokens,
@@ -312,6 +320,22 @@ class RlmTools:
     ) -> CallToolResult:
         """List the loaded buffers: id, name, source, size, line and chunk counts."""
         return self.call(lambda store: ops.list_buffers(store, collection))
+
+    def runs(
+        self,
+        run_id: Annotated[
+            str | None,
+            Field(description="One run's parameters and batches; omit to list the runs."),
+        ] = None,
+        limit: Annotated[
+            int | None, Field(ge=1, description="Only the newest N runs (default: all).")
+        ] = None,
+    ) -> CallToolResult:
+        """The dispatch runs recorded for aggregate(run_id=...), newest first: buffer,
+        batch and chunk counts; with run_id, that run's batches."""
+        if run_id is not None:
+            return self.call(lambda store: ops.run_detail(store, run_id))
+        return self.call(lambda store: ops.runs(store, limit))
 
     def load(
         self,
@@ -513,6 +537,13 @@ class RlmTools:
         embed: Annotated[
             bool, Field(description="With output_buffer: embed the report buffer.")
         ] = True,
+        strict: Annotated[
+            bool,
+            Field(
+                description="Report strict.failed (and a tool error) when a quote is"
+                " unverified, a dispatched chunk unanswered or an item skipped."
+            ),
+        ] = False,
     ) -> CallToolResult:
         """Combine sub-agent findings: filter by relevance, group, dedup, verify quoted
         evidence against the chunks and, with run_id, list dispatched chunks nobody
@@ -539,6 +570,7 @@ class RlmTools:
                 skip_invalid=skip_invalid,
                 embed=embed,
                 command=self.command,
+                strict=strict,
             )
         )
 
@@ -550,6 +582,7 @@ class RlmTools:
             self.grep,
             self.peek,
             self.list_buffers,
+            self.runs,
             self.dispatch,
             self.aggregate,
             self.load,

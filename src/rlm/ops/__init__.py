@@ -37,6 +37,9 @@ _EXPORTS = {
     "aggregate": "rlm.ops.agents",
     "update_buffer": "rlm.ops.agents",
     "status": "rlm.ops.store",
+    "vacuum": "rlm.ops.store",
+    "runs": "rlm.ops.run_records",
+    "run_detail": "rlm.ops.run_records",
 }
 
 __all__ = [
@@ -53,10 +56,13 @@ __all__ = [
     "list_buffers",
     "load",
     "peek",
+    "run_detail",
+    "runs",
     "search",
     "show",
     "status",
     "update_buffer",
+    "vacuum",
 ]
 
 if TYPE_CHECKING:
@@ -66,7 +72,8 @@ if TYPE_CHECKING:
     from rlm.ops.chunks import chunk_embed, chunk_get, chunk_list, chunk_status
     from rlm.ops.read import grep, peek
     from rlm.ops.retrieval import search
-    from rlm.ops.store import status
+    from rlm.ops.run_records import run_detail, runs
+    from rlm.ops.store import status, vacuum
 
 
 def __getattr__(name: str) -> Any:

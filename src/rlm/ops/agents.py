@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rlm.agents.findings import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_ITEMS
 from rlm.defaults import DEFAULT_MODE, DEFAULT_THRESHOLD
 from rlm.errors import InvalidArgumentError
 from rlm.ingest.options import Progress
@@ -124,15 +125,28 @@ def dispatch(
 class AggregateOutcome:
     report: AggregateReport
     warnings: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    """Unverified quotes, unanswered dispatched chunks, skipped invalid items."""
+    strict: bool = False
+
+    @property
+    def failed(self) -> bool:
+        """``strict`` and a gap: the CLI exits 1 (the report is still complete)."""
+        return self.strict and bool(self.gaps)
 
     def to_json(self) -> dict[str, Any]:
-        return self.report.to_json()
+        data = self.report.to_json()
+        data["strict"] = {"enabled": self.strict, "failed": self.failed, "gaps": self.gaps}
+        return data
 
 
-def findings_text(store: Store, findings: str | list[Any] | None, buffer: str | None) -> str:
+def findings_text(
+    store: Store,
+    findings: str | list[Any] | None,
+    buffer: str | None,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+) -> str:
     """The findings as text: given inline (text or a parsed JSON array), or a buffer's text."""
-    from rlm.agents.findings import MAX_INPUT_BYTES
-
     if (findings is None) == (buffer is None):
         raise InvalidArgumentError(
             "pass exactly one of findings or buffer",
@@ -143,9 +157,10 @@ def findings_text(store: Store, findings: str | list[Any] | None, buffer: str | 
             return findings
         return json.dumps(findings, ensure_ascii=False)
     b = store.resolve_buffer(buffer or "")
-    if b.size > MAX_INPUT_BYTES:
+    if b.size > max_input_bytes:
         raise InvalidArgumentError(
-            f"buffer {b.label} is {b.size} bytes; findings input is limited to {MAX_INPUT_BYTES}"
+            f"buffer {b.label} is {b.size} bytes; findings input is limited to {max_input_bytes}",
+            suggestion="Raise the limit with --max-input-size",
         )
     return store.read_buffer(b.id)
 
@@ -166,15 +181,28 @@ def aggregate(
     embed: bool = True,
     embedder_factory: EmbedderFactory | None = None,
     command: str = "rlm",
+    strict: bool = False,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
 ) -> AggregateOutcome:
     """Merge sub-agent findings (inline or from a buffer): filter, group, dedup,
-    verify quotes and, with ``run_id``, list dispatched chunks nobody answered."""
+    verify quotes and, with ``run_id``, list dispatched chunks nobody answered.
+
+    Findings are a stream of JSON values (arrays, objects, NDJSON, fences);
+    at most ``max_items`` items and ``max_input_bytes`` of text. ``strict``
+    marks the outcome failed when quotes are unverified, dispatched chunks
+    unanswered or invalid items skipped (``gaps``).
+    """
     from rlm.agents.aggregate import aggregate as run_aggregate
     from rlm.agents.aggregate import store_report
     from rlm.agents.findings import parse_findings
 
-    raw = findings_text(store, findings, buffer)
-    items, skipped = parse_findings(raw, skip_invalid=skip_invalid)
+    if run_id is not None:
+        store.get_run(run_id)  # a wrong id fails before the findings are read
+    raw = findings_text(store, findings, buffer, max_input_bytes)
+    items, skipped = parse_findings(
+        raw, skip_invalid=skip_invalid, max_items=max_items, max_input_bytes=max_input_bytes
+    )
     report = run_aggregate(
         store,
         items,
@@ -186,17 +214,17 @@ def aggregate(
         command=command,
     )
     warnings = [f"skipped invalid {problem}" for problem in skipped]
+    warnings += report.warnings
     if output_buffer is not None:
         factory = (embedder_factory or default_embedder) if embed else None
         result = store_report(
             store, output_buffer, report, embedder_factory=factory, replace=replace
         )
         warnings += result.warnings
-    if report.unverified:
-        warnings.append(f"{len(report.unverified)} quoted evidence not found in the cited chunks")
-    if report.coverage is not None and report.coverage.missing_chunk_ids:
-        warnings.append(
-            f"{len(report.coverage.missing_chunk_ids)} dispatched chunks have no finding;"
-            f" re-dispatch: {report.coverage.redispatch_command}"
-        )
-    return AggregateOutcome(report, warnings)
+    gaps = report.gaps()
+    if skipped:
+        gaps.append(f"{len(skipped)} invalid items skipped")
+    warnings += gaps
+    if report.coverage is not None and report.coverage.redispatch_command:
+        warnings.append(f"re-dispatch: {report.coverage.redispatch_command}")
+    return AggregateOutcome(report, warnings, gaps, strict)

@@ -110,7 +110,9 @@ class BufferList:
 
 
 def list_buffers(store: Store, collection: str | None = None) -> BufferList:
-    """Every buffer (or a collection's), in id order."""
+    """Every buffer (or a collection's), in id order; an unknown collection is an error."""
+    if collection is not None:
+        store.require_collection(collection)
     return BufferList(store.list_buffers(collection))
 
 

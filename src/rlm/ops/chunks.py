@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rlm import notices
-from rlm.defaults import MAX_VIEW_BYTES
 from rlm.embedding.sync import EmbedOutcome
 from rlm.errors import InvalidArgumentError
 from rlm.ingest.options import Progress
 from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Buffer, Chunk, Store
 from rlm.store.models import EmbeddingStatus
-from rlm.views import ChunkContext, chunk_with_context
+from rlm.views import DEFAULT_CONTEXT_MAX, ChunkContext, chunk_with_context
 
 __all__ = [
     "BufferEmbedding",
@@ -65,15 +64,20 @@ class ChunkText:
 
 
 def chunk_get(
-    store: Store, chunk_id: int, *, context: int = 0, max_bytes: int = MAX_VIEW_BYTES
+    store: Store, chunk_id: int, *, context: int = 0, max_bytes: int = DEFAULT_CONTEXT_MAX
 ) -> ChunkText:
     """A chunk's text and metadata; a superseded id raises with its replacements.
 
-    With ``context``, the farthest neighbours are dropped beyond ``max_bytes``
-    (the chunk itself always comes whole); a cut context says ``truncated``.
+    With ``context``, neighbours beyond ``max_bytes`` of merged text are left
+    out (and a warning says so): ``context=1000000`` must not return 200 MB.
     """
-    view = chunk_with_context(store, chunk_id, context, max_bytes)
-    warnings = [notices.view_cut("context", max_bytes)] if view.truncated else []
+    view = chunk_with_context(store, chunk_id, context, max_bytes=max_bytes)
+    warnings = []
+    if view.truncated:
+        warnings.append(
+            f"chunk {chunk_id}: context cut to {len(view.chunk_ids)} chunks"
+            f" (--max-bytes {max_bytes})"
+        )
     return ChunkText(view, context, warnings)
 
 

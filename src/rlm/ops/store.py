@@ -8,7 +8,7 @@ from typing import Any
 from rlm.store import Store
 from rlm.store.models import Stats
 
-__all__ = ["StoreStatus", "status"]
+__all__ = ["StoreStatus", "Vacuumed", "status", "vacuum"]
 
 
 @dataclass(frozen=True)
@@ -17,10 +17,14 @@ class StoreStatus:
     db_path: str
     embedded_count: int
     warnings: list[str] = field(default_factory=list)
+    total_bytes: int = 0
+    free_bytes: int = 0
+    """Bytes in free pages: what ``vacuum`` would give back."""
 
     def to_json(self) -> dict[str, Any]:
         s = self.stats
         return {
+            "free_bytes": self.free_bytes,
             "buffer_count": s.buffer_count,
             "chunk_count": s.chunk_count,
             "total_content_size": s.total_content_size,
@@ -33,5 +37,37 @@ class StoreStatus:
 
 
 def status(store: Store) -> StoreStatus:
-    """Buffers, chunks, vectors, size and schema of the store."""
-    return StoreStatus(store.stats(), str(store.path), store.vector_count())
+    """Buffers, chunks, vectors, size and schema of the store (its path absolute)."""
+    total, free = store.free_space()
+    return StoreStatus(
+        store.stats(),
+        str(store.path.absolute()),
+        store.vector_count(),
+        total_bytes=total,
+        free_bytes=free,
+    )
+
+
+@dataclass(frozen=True)
+class Vacuumed:
+    db_path: str
+    size_before: int
+    size_after: int
+    free_bytes_before: int
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "db_path": self.db_path,
+            "free_bytes_before": self.free_bytes_before,
+            "size_after": self.size_after,
+            "size_before": self.size_before,
+        }
+
+
+def vacuum(store: Store) -> Vacuumed:
+    """Rewrite the database without its free pages (deleted buffers' space)."""
+    before = store.path.stat().st_size
+    _, free = store.free_space()
+    store.vacuum()
+    return Vacuumed(str(store.path.absolute()), before, store.path.stat().st_size, free)

@@ -15,6 +15,7 @@ results (rlm-rs filtered after the cut).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -41,7 +42,10 @@ so ``-k 10`` and an evaluation at ``-k 100`` rank the top alike."""
 
 EmbedderLike = Embedder | Callable[[], Embedder] | None
 
-_warning_cache: dict[tuple[str, str, int], tuple[tuple[int, int], list[str]]] = {}
+_warning_cache: dict[
+    tuple[str, str, int, tuple[int, ...] | None], tuple[tuple[int, int], list[str]]
+] = {}
+_WARNING_CACHE_SIZE = 256
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,7 @@ class SearchEngine:
             emb = self.embedder
             model = emb.name
             semantic_available = bool(emb.is_semantic)
-            warnings.extend(self._semantic_warnings(emb))
+            warnings.extend(self._semantic_warnings(emb, ids))
         ranked = self.rank(
             query, [mode], top_k=top_k, threshold=threshold, rrf_k=rrf_k, buffer_ids=ids
         )[mode]
@@ -256,19 +260,50 @@ class SearchEngine:
             warnings=warnings,
         )
 
-    def _semantic_warnings(self, emb: Embedder) -> list[str]:
+    def _semantic_warnings(
+        self, emb: Embedder, buffer_ids: Sequence[int] | None = None
+    ) -> list[str]:
         """Warnings about the model and coverage, recomputed only when the store changed
-        (they take table scans; a long-lived process must not pay them per query)."""
-        key = (str(self.store.path), emb.fingerprint, id(self.store.conn))
+        (they take table scans; a long-lived process must not pay them per query).
+
+        With ``buffer_ids`` the coverage warnings count only those buffers: a
+        search of one fully embedded buffer says nothing about the others.
+        """
+        scope = None if buffer_ids is None else tuple(buffer_ids)
+        key = (str(self.store.path), emb.fingerprint, id(self.store.conn), scope)
         token = self.store.change_token()
         cached = _warning_cache.get(key)
         if cached is not None and cached[0] == token:
             return list(cached[1])
-        out = self._compute_warnings(emb)
+        out = self._compute_warnings(emb, scope)
+        if len(_warning_cache) >= _WARNING_CACHE_SIZE:
+            _warning_cache.clear()
         _warning_cache[key] = (token, out)
         return list(out)
 
-    def _compute_warnings(self, emb: Embedder) -> list[str]:
+    def _scoped_warnings(self, emb: Embedder, buffer_ids: Sequence[int]) -> list[str]:
+        total, have, stale = self.store.vector_coverage(emb.fingerprint, emb.dimensions, buffer_ids)
+        target = "the searched buffers"
+        command = "rlm chunk embed BUFFER"
+        if len(buffer_ids) == 1:
+            label = self.store.get_buffer(buffer_ids[0]).label
+            target, command = f"'{label}'", f"rlm chunk embed {shlex.quote(label)}"
+        out: list[str] = []
+        if stale:
+            out.append(
+                f"{stale} chunk vectors of {target} were made by another model and are"
+                f" ignored; run '{command} --force' to re-embed them"
+            )
+        if total and have + stale < total:
+            out.append(
+                f"{total - have - stale} of {total} chunks of {target} have no '{emb.name}'"
+                f" vector and are found by BM25 only; run '{command}'"
+            )
+        return out
+
+    def _compute_warnings(
+        self, emb: Embedder, buffer_ids: Sequence[int] | None = None
+    ) -> list[str]:
         out: list[str] = []
         if not emb.is_semantic:
             reason = f" ({emb.fallback_reason})" if emb.fallback_reason else ""
@@ -276,6 +311,8 @@ class SearchEngine:
                 f"semantic model unavailable{reason}: the hash fallback is lexical,"
                 " so search is effectively lexical only"
             )
+        if buffer_ids is not None:
+            return out + self._scoped_warnings(emb, buffer_ids)
         stale = self.store.stale_vector_count(None, emb.fingerprint)
         if stale:
             out.append(

@@ -1,7 +1,15 @@
 """The SQLite store: schema, migrations and every SQL statement of rlm."""
 
 from rlm.store.buffers import NewBuffer
-from rlm.store.models import Buffer, Chunk, ChunkRef, EmbeddingStatus, NewChunk, Stats
+from rlm.store.models import (
+    Buffer,
+    Chunk,
+    ChunkMove,
+    ChunkRef,
+    EmbeddingStatus,
+    NewChunk,
+    Stats,
+)
 from rlm.store.store import DEFAULT_DB_PATH, Store, find_db_path
 from rlm.store.vectors import VectorMatrix, VectorRow
 
@@ -9,6 +17,7 @@ __all__ = [
     "DEFAULT_DB_PATH",
     "Buffer",
     "Chunk",
+    "ChunkMove",
     "ChunkRef",
     "EmbeddingStatus",
     "NewBuffer",

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rlm.errors import BufferExistsError, BufferNotFoundError
+from rlm.errors import BufferExistsError, BufferNotFoundError, CollectionNotFoundError
 from rlm.store.base import StoreBase, fits_sqlite_integer, storable_text
 from rlm.store.migrations import SEGMENT_SIZE
 from rlm.store.models import Buffer
@@ -32,6 +32,32 @@ class NewBuffer:
     chunk_strategy: str | None = None
     chunk_size: int | None = None
     chunk_overlap: int | None = None
+
+
+def close_names(wanted: str, names: list[str], n: int = 3) -> list[str]:
+    """Names a typo probably meant: same start (``big-report`` -> ``big-report.md``),
+    same file name in another folder, then difflib's close matches."""
+    import difflib
+
+    if not wanted:
+        return []
+    folded = wanted.casefold()
+    out = [x for x in names if x.casefold().startswith(folded)][:n]
+    out += [x for x in names if x.rsplit("/", 1)[-1].casefold() == folded and x not in out]
+    if len(out) < n:
+        pool = names
+        if len(pool) > _DIFFLIB_POOL:  # difflib over 100k names takes seconds: narrow first
+            head = folded.rsplit("/", 1)[-1][:2]
+            pool = [x for x in names if x.rsplit("/", 1)[-1].casefold().startswith(head)]
+            pool = pool[:_DIFFLIB_POOL]
+        for x in difflib.get_close_matches(wanted, pool, n=n, cutoff=0.6):
+            if x not in out:
+                out.append(x)
+    return out[:n]
+
+
+_DIFFLIB_POOL = 5000
+"""At most this many names go through difflib (about 0.3 s); more are narrowed first."""
 
 
 def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
@@ -179,8 +205,29 @@ class BufferQueries(StoreBase):
                 return _row_to_buffer(row)
         found = self.find_buffer_by_name(text) or self._only_buffer_from_source(text)
         if found is None:
-            raise BufferNotFoundError(text)
+            raise BufferNotFoundError(text, close_names(text, self._names("name")))
         return found
+
+    def _names(self, column: str) -> list[str]:
+        """Distinct names (``name`` or ``collection``), for "did you mean" (bounded)."""
+        assert column in ("name", "collection")
+        rows = self.conn.execute(
+            f"SELECT DISTINCT {column} FROM buffers WHERE {column} IS NOT NULL LIMIT 100000"
+        )
+        return [str(r[0]) for r in rows]
+
+    def list_collections(self) -> list[str]:
+        return sorted(self._names("collection"))
+
+    def require_collection(self, name: str) -> None:
+        """Raise :class:`CollectionNotFoundError` (with close names) unless ``name`` exists."""
+        if (
+            not storable_text(name)
+            or not self.conn.execute(
+                "SELECT 1 FROM buffers WHERE collection = ? LIMIT 1", (name,)
+            ).fetchone()
+        ):
+            raise CollectionNotFoundError(name, close_names(name, self._names("collection")))
 
     def _only_buffer_from_source(self, source: str) -> Buffer | None:
         """The one buffer loaded from ``source`` (the path search results show), if unique.

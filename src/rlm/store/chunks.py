@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from rlm.errors import ChunkNotFoundError, ChunkSupersededError, DatabaseError
 from rlm.store.base import SQLITE_MAX_INTEGER, StoreBase, fits_sqlite_integer
 from rlm.store.lexical_text import aux_index_text
-from rlm.store.models import Chunk, ChunkRef, NewChunk
+from rlm.store.models import Chunk, ChunkMove, ChunkRef, NewChunk
 
 _CHUNK_COLUMNS = (
     "id, buffer_id, content, byte_start, byte_end, chunk_index, strategy, token_count,"
@@ -195,12 +195,11 @@ class ChunkQueries(StoreBase):
 
     def relocate_chunks(
         self,
-        moves: Iterable[tuple[int, int, int, int, int | None, int | None, bool, str]],
+        moves: Iterable[ChunkMove],
     ) -> int:
         """Move kept chunks after an update, their ids and text unchanged.
 
-        Each move is (chunk id, index, byte start, byte end, line start, line end,
-        has_overlap, content hash). Returns how many rows were given.
+        Returns how many rows were given.
         """
         rows = [
             (index, start, end, line_start, line_end, int(overlap), digest, cid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,19 @@ class NewChunk:
     has_overlap: bool
     content_hash: str
     symbol: str | None = None
+
+
+class ChunkMove(NamedTuple):
+    """A kept chunk's new place after an update (its id and text stay)."""
+
+    chunk_id: int
+    chunk_index: int
+    byte_start: int
+    byte_end: int
+    line_start: int | None
+    line_end: int | None
+    has_overlap: bool
+    content_hash: str
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rlm.errors import RunNotFoundError
@@ -31,7 +32,7 @@ class RunQueries(StoreBase):
             "SELECT buffer_id, params FROM dispatch_runs WHERE id = ?", (run_id,)
         ).fetchone()
         if row is None:
-            raise RunNotFoundError(run_id)
+            raise self._run_not_found(run_id)
         chunks = [
             (int(r[0]), int(r[1]))
             for r in self.conn.execute(
@@ -42,11 +43,61 @@ class RunQueries(StoreBase):
         ]
         return int(row[0]), json.loads(row[1]), chunks
 
-    def list_runs(self) -> list[tuple[str, int, int]]:
-        """(run id, buffer id, created_at), newest first."""
-        return [
-            (str(r[0]), int(r[1]), int(r[2]))
-            for r in self.conn.execute(
-                "SELECT id, buffer_id, created_at FROM dispatch_runs ORDER BY created_at DESC, id"
-            )
-        ]
+    def _run_not_found(self, run_id: str) -> RunNotFoundError:
+        """The error, naming the latest runs: the id was probably mistyped or lost."""
+        error = RunNotFoundError(run_id)
+        latest = [r.run_id for r in self.list_runs(limit=3)]
+        if latest:
+            error.suggestion = f"Latest runs: {', '.join(latest)}; 'rlm runs' lists them all"
+            error.tool_suggestion = f"Latest runs: {', '.join(latest)}"
+        return error
+
+    def list_runs(self, limit: int | None = None) -> list[RunSummary]:
+        """Recorded runs, newest first, with their size and buffer (None if deleted)."""
+        rows = self.conn.execute(
+            "SELECT r.id, r.buffer_id, b.name, r.params, r.created_at,"
+            " (SELECT COUNT(*) FROM dispatch_run_chunks c WHERE c.run_id = r.id),"
+            " (SELECT COUNT(DISTINCT batch_index) FROM dispatch_run_chunks c"
+            "  WHERE c.run_id = r.id),"
+            " b.id IS NOT NULL"
+            " FROM dispatch_runs r LEFT JOIN buffers b ON b.id = r.buffer_id"
+            " ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        ).fetchall()
+        return [_summary(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One recorded dispatch, as ``rlm runs`` lists it."""
+
+    run_id: str
+    buffer_id: int
+    buffer_name: str | None
+    """The buffer's name now, else the name recorded at dispatch time."""
+    buffer_exists: bool
+    created_at: int
+    chunk_count: int
+    batch_count: int
+    params: dict[str, Any]
+
+
+def _summary(row: tuple[Any, ...]) -> RunSummary:
+    try:
+        params = json.loads(row[3])
+    except (TypeError, ValueError, RecursionError):
+        params = {}  # a damaged row still lists
+    if not isinstance(params, dict):
+        params = {}
+    recorded = params.get("buffer_name")
+    name = row[2] if row[2] is not None else (recorded if isinstance(recorded, str) else None)
+    return RunSummary(
+        run_id=str(row[0]),
+        buffer_id=int(row[1]),
+        buffer_name=name,
+        buffer_exists=bool(row[7]),
+        created_at=int(row[4]),
+        chunk_count=int(row[5]),
+        batch_count=int(row[6]),
+        params=params,
+    )

@@ -184,3 +184,22 @@ class Store(BufferQueries, ChunkQueries, VectorQueries, ContextQueries, RunQueri
 
     def integrity_check(self) -> str:
         return str(self.conn.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def free_space(self) -> tuple[int, int]:
+        """(database bytes, bytes in free pages): what ``vacuum`` could give back."""
+        page = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        pages = int(self.conn.execute("PRAGMA page_count").fetchone()[0])
+        free = int(self.conn.execute("PRAGMA freelist_count").fetchone()[0])
+        return page * pages, page * free
+
+    def vacuum(self) -> None:
+        """Rewrite the file without its free pages (SQLite never shrinks on its own).
+
+        Deleting buffers leaves their pages free for reuse but the file keeps
+        its size (116 MB for 1.5 MB of content in the walkthrough). VACUUM
+        copies the live rows into a new file; the WAL is checkpointed first and
+        after so the main file really shrinks. It waits for other writers.
+        """
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -148,6 +148,25 @@ class VectorQueries(StoreBase):
             ).fetchone()[0]
         )
 
+    def vector_coverage(
+        self, fingerprint: str, dimensions: int, buffer_ids: Sequence[int]
+    ) -> tuple[int, int, int]:
+        """(chunks, chunks with a current vector, chunks with another model's vector)
+        of some buffers: search warnings about the buffers searched, not the store."""
+        if not buffer_ids:
+            return 0, 0, 0
+        marks = ",".join("?" * len(buffer_ids))
+        row = self.conn.execute(
+            "SELECT COUNT(*),"
+            " COALESCE(SUM(e.fingerprint = ? AND e.dimensions = ?), 0),"
+            " COALESCE(SUM(e.chunk_id IS NOT NULL"
+            "  AND (e.fingerprint IS NULL OR e.fingerprint != ?)), 0)"
+            " FROM chunks c LEFT JOIN chunk_embeddings e ON e.chunk_id = c.id"
+            f" WHERE c.buffer_id IN ({marks})",
+            (fingerprint, dimensions, fingerprint, *buffer_ids),
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2])
+
     def vector_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM chunk_embeddings").fetchone()[0])
 

@@ -16,6 +16,7 @@ COMMAND_MODULES: dict[str, str] = {
     "init": "store_cmds",
     "status": "store_cmds",
     "reset": "store_cmds",
+    "vacuum": "store_cmds",
     "load": "buffers",
     "list": "buffers",
     "ls": "buffers",
@@ -37,6 +38,7 @@ COMMAND_MODULES: dict[str, str] = {
     "update": "agents_cmd",
     "dispatch": "agents_cmd",
     "aggregate": "agents_cmd",
+    "runs": "runs_cmd",
     "model": "model_cmd",
     "mcp": "mcp_cmd",
 }
@@ -64,3 +66,22 @@ class LazyGroup(click.Group):
         if command is None:
             command = load_command(cmd_name)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's lookup, plus "Did you mean" for a mistyped command (``rlm serch``).
+
+        click suggests close names for options and for subcommands of ``chunk``
+        but not for top-level commands of a lazy group; difflib does it here.
+        """
+        name = click.utils.make_str(args[0]) if args else ""
+        if args and self.get_command(ctx, name) is None and not name.startswith("-"):
+            import difflib
+
+            close = difflib.get_close_matches(name, self.list_commands(ctx), n=3, cutoff=0.6)
+            hint = ""
+            if close:
+                hint = " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+            ctx.fail(f"No such command '{name}'.{hint}")
+        return super().resolve_command(ctx, args)

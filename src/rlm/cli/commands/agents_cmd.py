@@ -6,11 +6,12 @@ import shlex
 
 import click
 
+from rlm.agents.findings import DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_ITEMS
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output
 from rlm.defaults import DEFAULT_MODE, DEFAULT_THRESHOLD, MODES
-from rlm.errors import InvalidArgumentError, UsageError
+from rlm.errors import UsageError
 from rlm.io import from_bytes, read_stdin
 
 # --- update-buffer ------------------------------------------------------------
@@ -91,26 +92,16 @@ def update_buffer(
 
 
 def _command_prefix(app: AppContext) -> str:
-    return f"rlm -d {shlex.quote(app.db_path)}" if app.db_path else "rlm"
+    """``rlm -d /abs/path/rlm-state.db``: always absolute, so a sub-agent in another
+    folder (or one that never saw the orchestrator's -d) reaches the same store."""
+    return "rlm -d " + shlex.quote(str(app.resolved_db_path.absolute()))
 
 
 def parse_id_list(value: str | None) -> list[int] | None:
-    if value is None:
-        return None
-    ids: list[int] = []
-    for part in value.replace(" ", ",").split(","):
-        if not part:
-            continue
-        try:
-            ids.append(int(part))
-        except ValueError:
-            raise InvalidArgumentError(
-                f"--chunks: {part!r} is not a chunk ID",
-                suggestion="Pass comma-separated chunk IDs, e.g. --chunks 12,13,20",
-            ) from None
-    if not ids:
-        raise InvalidArgumentError("--chunks: no chunk IDs given")
-    return ids
+    """``--chunks 12,13,20-25`` (ranges as ``aggregate`` prints them)."""
+    from rlm.agents.ids import parse_ids
+
+    return None if value is None else parse_ids(value)
 
 
 @click.command()
@@ -161,7 +152,8 @@ def parse_id_list(value: str | None) -> list[int] | None:
     "--chunks",
     "chunk_list",
     metavar="ID,ID,...",
-    help="Only these chunks (e.g. the re-dispatch command printed by 'aggregate --run').",
+    help="Only these chunks, ids or ranges like 12,20-25 (e.g. the re-dispatch command"
+    " printed by 'aggregate --run').",
 )
 @click.option("--no-record", is_flag=True, help="Do not record the dispatch as a run.")
 @model_options
@@ -186,7 +178,12 @@ def dispatch(
     Precedence: --workers sets the chunks per batch (ceil(chunks / workers)) and
     overrides --batch-size; --max-tokens then packs batches up to its token
     budget within that chunk cap (no chunk cap when neither was given).
+
+    Every format gives the run id: text prints it, JSON has run_id, and with
+    --format ndjson every batch line carries run_id (so each line is a complete
+    work order). 'rlm runs' lists recorded runs.
     """
+    from rlm.agents.ids import format_ids
     from rlm.ops.agents import dispatch as run_dispatch
 
     command = _command_prefix(app)
@@ -219,12 +216,10 @@ def dispatch(
             "",
         ]
         for b in plan.batches:
-            ids = ", ".join(str(i) for i in b.chunk_ids[:5])
-            more = ", ..." if len(b.chunk_ids) > 5 else ""
             flag = " [oversized]" if b.oversized else ""
             out.append(
                 f"Batch {b.index}: {len(b.chunk_ids)} chunks, ~{b.token_count} tokens"
-                f" (IDs: {ids}{more}){flag}"
+                f" (IDs: {format_ids(b.chunk_ids)}){flag}"
             )
         out += ["", f"Usage: Feed each batch to a subagent with '{command} chunk get <id>'"]
         if plan.run_id:
@@ -233,15 +228,15 @@ def dispatch(
             )
         return "\n".join(out) + "\n"
 
-    return Output(data=data, text=text, items=data["batches"], warnings=result.warnings)
+    lines = [dict(b, run_id=plan.run_id) for b in data["batches"]]
+    return Output(data=data, text=text, items=lines, warnings=result.warnings)
 
 
 # --- aggregate ----------------------------------------------------------------
 
 
-def _read_findings(buffer: str | None, file: str | None) -> str | None:
+def _read_findings(buffer: str | None, file: str | None, limit: int) -> str | None:
     """The findings text from --file or stdin; None when --buffer names them."""
-    from rlm.agents.findings import MAX_INPUT_BYTES
     from rlm.io import open_file
 
     if buffer is not None and file is not None:
@@ -249,7 +244,7 @@ def _read_findings(buffer: str | None, file: str | None) -> str | None:
     if buffer is not None:
         return None
     if file is not None:
-        with open_file(file, max_size=MAX_INPUT_BYTES, allow_empty=True) as src:
+        with open_file(file, max_size=limit, allow_empty=True) as src:
             return bytes(src.data).decode("utf-8")
     return bytes(read_stdin().data).decode("utf-8")
 
@@ -290,6 +285,26 @@ def _read_findings(buffer: str | None, file: str | None) -> str | None:
     "--skip-invalid", is_flag=True, help="Skip invalid items with a warning instead of failing."
 )
 @click.option("--no-embed", is_flag=True, help="With -o: do not embed the report buffer.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a quote is unverified, a dispatched chunk (--run) has no finding,"
+    " or an invalid item was skipped; the report is still printed.",
+)
+@click.option(
+    "--max-findings",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_ITEMS,
+    show_default=True,
+    help="Refuse input with more items than this.",
+)
+@click.option(
+    "--max-input-size",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_INPUT_BYTES,
+    show_default=True,
+    help="Refuse findings input larger than this many bytes.",
+)
 @model_options
 @pass_app
 def aggregate(
@@ -305,6 +320,9 @@ def aggregate(
     no_verify: bool,
     skip_invalid: bool,
     no_embed: bool,
+    strict: bool,
+    max_findings: int,
+    max_input_size: int,
     model: str | None,
     model_path: str | None,
 ) -> Output:
@@ -312,14 +330,21 @@ def aggregate(
     verify quoted evidence, and with --run list dispatched chunks nobody answered.
 
     Accepts rlm-rs findings (strings) and analyst-prompt findings (objects with
-    text/finding/description and evidence/quote), as a JSON array or NDJSON.
+    text/finding/description and evidence/quote). Input is a stream of JSON
+    values: arrays, objects and NDJSON lines, in any mix, Markdown fences
+    allowed, so 'cat reply-*.json | rlm aggregate' works. Relevance words
+    other than high/medium/low/none are mapped (critical -> high...) or kept
+    under 'unknown' with a warning, never dropped.
     """
     from rlm.agents.aggregate import report_text
     from rlm.ops.agents import aggregate as run_aggregate
 
+    store = app.store()
+    if run_id is not None:
+        store.get_run(run_id)  # a wrong id fails before stdin is read
     result = run_aggregate(
-        app.store(),
-        _read_findings(buffer, file),
+        store,
+        _read_findings(buffer, file, max_input_size),
         buffer=buffer,
         run_id=run_id,
         min_relevance=min_relevance,
@@ -332,9 +357,15 @@ def aggregate(
         embed=not no_embed,
         embedder_factory=embedder_factory(model, model_path),
         command=_command_prefix(app),
+        strict=strict,
+        max_items=max_findings,
+        max_input_bytes=max_input_size,
     )
     return Output(
-        data=result.to_json(), text=lambda: report_text(result.report), warnings=result.warnings
+        data=result.to_json(),
+        text=lambda: report_text(result.report),
+        warnings=result.warnings,
+        exit_code=1 if result.failed else 0,
     )
 
 

@@ -55,6 +55,9 @@ def _listed(items: list[str]) -> list[str]:
     return lines
 
 
+EMBED_HINT = "--no-embed stores the text in seconds; 'rlm chunk embed' embeds it later"
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("-n", "--name", help="Buffer name (default: the file name; 'stdin' for -).")
@@ -107,7 +110,10 @@ def load(
         embed=not no_embed,
         language=language,
     )
-    with progress_bar("Loading") as progress, progress_bar("Embedding") as embed_progress:
+    with (
+        progress_bar("Loading") as progress,
+        progress_bar("Embedding", hint=EMBED_HINT) as embed_progress,
+    ):
         result = ops.load(
             app.store(),
             paths,
@@ -128,21 +134,39 @@ def load(
 @click.option("--collection", help="Only buffers of this collection.")
 @pass_app
 def list_buffers(app: AppContext, collection: str | None) -> Output:
-    """List buffers (id, name, size, chunks, source)."""
+    """List buffers (id, name, collection, size, chunks, source).
+
+    Piped, names and sources are printed whole; in a terminal the table fits
+    its width, shortening the name and source columns only as needed.
+    """
+    from rlm.cli.table import Column, render_table, terminal_width
+
     result = ops.list_buffers(app.store(), collection)
     buffers = result.buffers
 
     def text() -> str:
         if not buffers:
             return "No buffers found.\n"
-        lines = ["Buffers:", f"{'ID':<6} {'Name':<20} {'Size':<12} {'Chunks':<8} Source", "-" * 70]
-        for b in buffers:
-            lines.append(
-                f"{b.id:<6} {truncate(b.name or '-', 20):<20} {human_size(b.size):<12}"
-                f" {b.chunk_count if b.chunk_count is not None else '-'!s:<8}"
-                f" {truncate(b.source or '-', 30)}"
-            )
-        return "\n".join(lines) + "\n"
+        columns = [
+            Column("ID", right=True),
+            Column("Name", elastic=True),
+            Column("Collection", elastic=True),
+            Column("Size", right=True),
+            Column("Chunks", right=True),
+            Column("Source", elastic=True),
+        ]
+        rows = [
+            [
+                str(b.id),
+                b.name or "-",
+                b.collection or "-",
+                human_size(b.size),
+                str(b.chunk_count) if b.chunk_count is not None else "-",
+                b.source or "-",
+            ]
+            for b in buffers
+        ]
+        return "\n".join(["Buffers:", *render_table(columns, rows, terminal_width())]) + "\n"
 
     return Output(data=result.to_json(), text=text)
 
@@ -229,7 +253,10 @@ def add_buffer(
         embed=not no_embed,
         language=language,
     )
-    with progress_bar("Storing") as progress, progress_bar("Embedding") as embed_progress:
+    with (
+        progress_bar("Storing") as progress,
+        progress_bar("Embedding", hint=EMBED_HINT) as embed_progress,
+    ):
         result = ops.add_buffer(
             app.store(),
             name,

@@ -7,8 +7,9 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, truncate
-from rlm.defaults import CHUNK_PREVIEW_LEN, MAX_VIEW_BYTES
+from rlm.defaults import CHUNK_PREVIEW_LEN
 from rlm.ops import chunks as ops
+from rlm.views import DEFAULT_CONTEXT_MAX
 
 
 @click.group()
@@ -17,7 +18,7 @@ def chunk() -> None:
 
 
 @chunk.command(name="get")
-@click.argument("chunk_id", type=int, metavar="ID")
+@click.argument("chunk_ids", type=int, metavar="ID...", nargs=-1, required=True)
 @click.option("-m", "--metadata", is_flag=True, help="Text: a header with ids and spans.")
 @click.option(
     "-C",
@@ -30,30 +31,51 @@ def chunk() -> None:
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
-    default=MAX_VIEW_BYTES,
+    default=DEFAULT_CONTEXT_MAX,
     show_default=True,
-    help="With --context: drop the farthest neighbours beyond this many bytes.",
+    help="With --context: leave out the farthest neighbours beyond this many bytes.",
 )
 @pass_app
-def get(app: AppContext, chunk_id: int, metadata: bool, context: int, max_bytes: int) -> Output:
-    """Print one chunk's text (raw, nothing added) for a sub-agent to read.
+def get(
+    app: AppContext, chunk_ids: tuple[int, ...], metadata: bool, context: int, max_bytes: int
+) -> Output:
+    """Print chunks' text (raw, nothing added) for a sub-agent to read.
 
-    Piped or redirected, the bytes are exact. On a terminal, control
+    One ID prints the chunk as it is (JSON: one object). Several IDs (a whole
+    batch in one call) print each chunk after a '--- chunk ID (NAME, lines
+    A-B) ---' line; JSON is then a list of objects, NDJSON one per line.
+    Piped or redirected, the bytes are exact; on a terminal, control
     characters (ANSI escapes and the like) are shown escaped, as \\x1b.
     """
-    result = ops.chunk_get(app.store(), chunk_id, context=context, max_bytes=max_bytes)
-    view, c, data = result.view, result.view.chunk, result.to_json()
-    if not metadata:
-        return Output(data=data, raw=view.content.encode("utf-8"), warnings=result.warnings)
-    body = view.content if view.content.endswith("\n") else view.content + "\n"
-    header = (
-        f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
-        f"Byte range: {view.start}..{view.end}\nLines: {view.line_start}..{view.line_end}\n"
-        f"Size: {view.end - view.start} bytes\nHash: {c.content_hash}\n"
-    )
-    if context:
-        header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
-    return Output(data=data, text=header + "---\n" + body, warnings=result.warnings)
+    store = app.store()
+    results = [
+        ops.chunk_get(store, chunk_id, context=context, max_bytes=max_bytes)
+        for chunk_id in chunk_ids
+    ]
+    items = [r.to_json() for r in results]
+    warnings = [w for r in results for w in r.warnings]
+    texts: list[str] = []
+    for result in results:
+        view, c = result.view, result.view.chunk
+        body = view.content if view.content.endswith("\n") else view.content + "\n"
+        if metadata:
+            header = (
+                f"Chunk ID: {c.id}\nBuffer ID: {c.buffer_id}\nIndex: {c.index}\n"
+                f"Byte range: {view.start}..{view.end}\nLines: {view.line_start}..{view.line_end}\n"
+                f"Size: {view.end - view.start} bytes\nHash: {c.content_hash}\n"
+            )
+            if context:
+                header += f"Chunks: {', '.join(str(i) for i in view.chunk_ids)}\n"
+            texts.append(header + "---\n" + body)
+        elif len(results) > 1:
+            lines = f", lines {view.line_start}-{view.line_end}" if view.line_start else ""
+            texts.append(f"--- chunk {c.id} ({view.buffer.label}{lines}) ---\n{body}")
+    if len(results) == 1:
+        if not metadata:
+            raw = results[0].view.content.encode("utf-8")
+            return Output(data=items[0], raw=raw, warnings=warnings)
+        return Output(data=items[0], text=texts[0], warnings=warnings)
+    return Output(data=items, text="".join(texts), items=items, warnings=warnings)
 
 
 @chunk.command(name="list")
@@ -119,8 +141,20 @@ def embed(
         )
     data = result.to_json()
     items = data if isinstance(data, list) else [data]
-    text = "".join(_embed_text(e) for e in result.buffers)
-    return Output(data=data, text=text, items=items, warnings=result.warnings)
+    texts: list[str] = []
+    up_to_date: list[int] = []
+    for e in result.buffers:
+        o = e.outcome
+        if all_buffers and not e.model_warning and o.embedded == 0 and o.replaced == 0:
+            up_to_date.append(o.total_chunks)  # one summary line, not one per buffer
+            continue
+        texts.append(_embed_text(e))
+    if up_to_date:
+        texts.append(
+            f"{len(up_to_date)} buffers already fully embedded ({sum(up_to_date)} chunks)."
+            " Use --force to re-embed.\n"
+        )
+    return Output(data=data, text="".join(texts), items=items, warnings=result.warnings)
 
 
 def _embed_text(e: ops.BufferEmbedding) -> str:

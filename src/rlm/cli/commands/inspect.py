@@ -10,17 +10,17 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
+from rlm.cli.table import cell
 from rlm.defaults import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_OVERLAP,
     GREP_MAX_MATCHES,
     GREP_WINDOW,
-    MAX_VIEW_BYTES,
     PEEK_BYTES,
 )
 from rlm.errors import InvalidArgumentError, PathTraversalError, UsageError, WriteError
 from rlm.ops import read as ops
-from rlm.views import chunk_indices
+from rlm.views import DEFAULT_GREP_BYTES, DEFAULT_PEEK_MAX, chunk_indices
 
 
 @click.command()
@@ -34,9 +34,9 @@ from rlm.views import chunk_indices
 @click.option(
     "--max-bytes",
     type=click.IntRange(min=1),
-    default=MAX_VIEW_BYTES,
+    default=DEFAULT_PEEK_MAX,
     show_default=True,
-    help="Return at most this many bytes (the output says when it cut).",
+    help="Return at most this many bytes, whatever START..END asks for.",
 )
 @pass_app
 def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: int) -> Output:
@@ -64,7 +64,15 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     type=click.IntRange(min=0),
     default=GREP_WINDOW,
     show_default=True,
-    help="Context bytes on each side of a match.",
+    help="JSON 'snippet': context bytes on each side of a match (rlm-rs).",
+)
+@click.option(
+    "-C",
+    "--context",
+    "context",
+    type=click.IntRange(min=0, max=100),
+    default=0,
+    help="Also show N whole lines before and after each matching line.",
 )
 @click.option("-i", "--ignore-case", is_flag=True, help="Case-insensitive matching.")
 @click.option(
@@ -74,22 +82,34 @@ def peek(app: AppContext, buffer: str, start: int, end: int | None, max_bytes: i
     help="Search every buffer of this collection (then give only PATTERN).",
 )
 @click.option("-a", "--all", "all_buffers", is_flag=True, help="Search every buffer.")
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=DEFAULT_GREP_BYTES,
+    show_default=True,
+    help="Stop once the text returned (matches, lines, context) reaches this size.",
+)
 @pass_app
 def grep(
     app: AppContext,
     targets: tuple[str, ...],
     max_matches: int,
     window: int,
+    context: int,
     ignore_case: bool,
     collection: str | None,
     all_buffers: bool,
+    max_bytes: int,
 ) -> Output:
-    """Regex search inside a buffer, a collection or all buffers (Python 're' syntax).
+    """Regex search inside a buffer, a collection or all buffers (RE2 syntax, linear time).
 
-    `rlm grep BUFFER PATTERN` searches one buffer (rlm-rs's form; JSON is a
-    list of matches). `rlm grep --collection NAME PATTERN` and `rlm grep --all
-    PATTERN` search many; each match then also carries buffer_id, buffer_name
-    and source. Offsets are bytes, lines count from 1.
+    `rlm grep BUFFER PATTERN` searches one buffer; `rlm grep --collection NAME
+    PATTERN` and `rlm grep --all PATTERN` search many. Text output is one
+    line per hit, as ripgrep prints it: NAME:LINE (chunk ID): the whole line.
+    JSON hits carry chunk_id (for 'rlm chunk get'), line, column, text (the
+    line), before/after (with -C), offset (bytes), matched and snippet (rlm-rs);
+    with --collection/--all also buffer_id, buffer_name and source. Patterns
+    are RE2 (rlm-rs's syntax): no backreferences or lookaround, never a hang.
     """
     many = collection is not None or all_buffers
     if collection is not None and all_buffers:
@@ -110,6 +130,8 @@ def grep(
         max_matches=max_matches,
         window=window,
         ignore_case=ignore_case,
+        context=context,
+        max_bytes=max_bytes,
     )
     found = result.matches
 
@@ -117,10 +139,19 @@ def grep(
         if not found:
             return f"No matches found for pattern: {pattern}\n"
         out = [f"Found {len(found)} matches for pattern: {pattern}", ""]
-        for i, (b, m) in enumerate(found, 1):
-            where = f"in {b.source or b.name or b.id} " if many else ""
-            out.append(f"Match {i} {where}at byte {m.offset} (line {m.line}):")
-            out.append("  " + m.snippet.replace("\n", "\\n"))
+        shown: tuple[int, int] | None = None
+        for b, m in found:
+            name = cell(b.label)  # a name must not start a fake line
+            if shown == (b.id, m.line):
+                continue  # several matches on one line: print the line once
+            if context and out[-1] != "":
+                out.append("--")
+            first = m.line - len(m.before)
+            out += [f"{name}-{first + i}- {cell(t, tabs=True)}" for i, t in enumerate(m.before)]
+            chunk = f" (chunk {m.chunk_id})" if m.chunk_id is not None else ""
+            out.append(f"{name}:{m.line}{chunk}: {cell(m.text, tabs=True)}")
+            out += [f"{name}-{m.line + 1 + i}- {cell(t, tabs=True)}" for i, t in enumerate(m.after)]
+            shown = (b.id, m.line)
         return "\n".join(out) + "\n"
 
     return Output(data=result.to_json(), text=text, warnings=result.warnings)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
 from rlm.errors import ConfirmationRequiredError
-from rlm.store import Store
+from rlm.store import DEFAULT_DB_PATH, Store
 
 
 @click.command()
@@ -17,6 +19,8 @@ def init(app: AppContext, force: bool) -> Output:
     """Create the database (idempotent: an existing one is left as it is)."""
     path = app.resolved_db_path if app.db_path else Store.default_init_path()
     existed = path.exists()
+    warnings: list[str] = []
+    hidden = None if existed else _parent_store(path)
     if existed and not force:
         # Idempotent: open (and migrate) the existing database instead of failing.
         Store.open(path).close()
@@ -24,20 +28,50 @@ def init(app: AppContext, force: bool) -> Output:
     else:
         Store.init(path, force=force).close()
         message = f"Initialized RLM database at: {path}"
+    if hidden is not None:
+        warnings.append(
+            f"a store already exists in a parent folder ({hidden}); commands run in"
+            f" {path.absolute().parent.parent} and below now use this new, empty store"
+            f" instead. To use the parent's, delete {path.absolute().parent} or pass -d {hidden}"
+        )
     return Output(
-        data={"created": not existed or force, "db_path": str(path), "message": message},
+        data={
+            "created": not existed or force,
+            "db_path": str(path),
+            "hides_store": str(hidden) if hidden is not None else None,
+            "message": message,
+        },
         text=message + "\n",
+        warnings=warnings,
     )
+
+
+def _parent_store(path: Path) -> Path | None:
+    """The store a new ``path`` would hide from its folder (git's nested-repo surprise)."""
+    if path.name != DEFAULT_DB_PATH.name or path.parent.name != DEFAULT_DB_PATH.parent.name:
+        return None  # an explicit -d elsewhere hides nothing: discovery never finds it
+    folder = path.absolute().parent.parent
+    for parent in folder.parents:
+        candidate = parent / DEFAULT_DB_PATH
+        if candidate.exists():
+            return candidate
+    return None
+
+
+VACUUM_HINT_BYTES = 10 * 1024 * 1024
+"""Status suggests vacuum when at least this much (and half the file) is free."""
 
 
 @click.command()
 @pass_app
 def status(app: AppContext) -> Output:
     """Buffers, chunks, size and schema of the database."""
+    from rlm.cli.render import human_size
     from rlm.ops.store import status as run_status
 
     result = run_status(app.store())
     s, data = result.stats, result.to_json()
+    total, free = result.total_bytes, result.free_bytes
     lines = [
         "RLM Status",
         "==========",
@@ -50,9 +84,28 @@ def status(app: AppContext) -> Output:
         f"  Schema:        v{s.schema_version}",
     ]
     if s.db_size is not None:
-        lines.append(f"  DB size:       {s.db_size} bytes")
+        size_line = f"  DB size:       {s.db_size} bytes ({human_size(s.db_size)})"
+        if free > VACUUM_HINT_BYTES and free * 2 > total:
+            size_line += f", {free * 100 // total}% free: 'rlm vacuum' gives it back"
+        lines.append(size_line)
     lines.append(f"  DB path:       {result.db_path}")
     return Output(data=data, text="\n".join(lines) + "\n")
+
+
+@click.command()
+@pass_app
+def vacuum(app: AppContext) -> Output:
+    """Shrink the database file: give back the space deleted buffers left behind."""
+    from rlm.cli.render import human_size
+    from rlm.ops.store import vacuum as run_vacuum
+
+    result = run_vacuum(app.store())
+    message = (
+        f"Vacuumed {result.db_path}: {human_size(result.size_before)} ->"
+        f" {human_size(result.size_after)}"
+        f" ({human_size(max(0, result.size_before - result.size_after))} freed)"
+    )
+    return Output(data=result.to_json(), text=message + "\n")
 
 
 @click.command()
@@ -68,5 +121,5 @@ def reset(app: AppContext, yes: bool) -> Output:
 
 
 def register(root: click.Group) -> None:
-    for command in (init, status, reset):
+    for command in (init, status, reset, vacuum):
         root.add_command(command)
