@@ -59,7 +59,14 @@ def forbid_network(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Every test runs in its own empty folder with no inherited rlm settings."""
-    for var in ("RLM_DB_PATH", "RLM_MODEL", "RLM_MODEL_PATH", "RLM_EMBEDDER"):
+    for var in (
+        "RLM_DB_PATH",
+        "RLM_MODEL",
+        "RLM_MODEL_PATH",
+        "RLM_EMBEDDER",
+        "RLM_BACKGROUND_AFTER",
+        "RLM_DEVICE",
+    ):
         monkeypatch.delenv(var, raising=False)
     work = tmp_path / "work"
     work.mkdir()

@@ -44,6 +44,21 @@ MAX_QUERY_CHARS = 4096
 SEARCH_PREVIEW_LEN = 150
 """``search --preview``: characters of each chunk attached."""
 
+# --- embedding ------------------------------------------------------------------
+
+EMBED_MODES = ("auto", "now", "background", "off")
+"""``load --embed``: auto = inline when quick, else in a background worker."""
+DEFAULT_EMBED_MODE = EMBED_MODES[0]
+BACKGROUND_AFTER_SECONDS = 30.0
+"""``--embed auto`` embeds in the background when the estimated time exceeds this
+(``RLM_BACKGROUND_AFTER`` overrides it; 0 sends every load with chunks to the worker)."""
+DEFAULT_TOKENS_PER_SECOND = 3000.0
+"""Embedding rate assumed before one is measured: the bundled model on two idle cores
+(about 12 KB of text per second). Measured rates are recorded per model next to the db."""
+DEVICES = ("auto", "cpu", "cuda", "rocm", "coreml", "directml", "openvino", "tensorrt")
+"""``--device`` / ``RLM_DEVICE``: which ONNX Runtime execution provider embeds."""
+DEFAULT_DEVICE = "cpu"
+
 # --- reading --------------------------------------------------------------------
 
 CHUNK_PREVIEW_LEN = 100
@@ -65,17 +80,23 @@ DEFAULT_BATCH_SIZE = 10
 """``dispatch``: chunks per batch when neither --workers nor --max-tokens is given."""
 
 __all__ = [
+    "BACKGROUND_AFTER_SECONDS",
     "CHUNKERS",
     "CHUNK_PREVIEW_LEN",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CHUNKER",
     "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_DEVICE",
+    "DEFAULT_EMBED_MODE",
     "DEFAULT_MAX_CHUNKS",
     "DEFAULT_MODE",
     "DEFAULT_OVERLAP",
     "DEFAULT_RRF_K",
     "DEFAULT_THRESHOLD",
+    "DEFAULT_TOKENS_PER_SECOND",
     "DEFAULT_TOP_K",
+    "DEVICES",
+    "EMBED_MODES",
     "GREP_MAX_MATCHES",
     "GREP_WINDOW",
     "MAX_CHUNK_SIZE",

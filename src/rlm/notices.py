@@ -47,6 +47,39 @@ def query_cut(kept_chars: int, total_chars: int, kept_words: int) -> str:
     )
 
 
+def duration(seconds: float) -> str:
+    """A rough human duration: "about 40 s", "about 12 min", "about 2.5 h"."""
+    if seconds < 90:
+        return f"about {max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min"
+    return f"about {seconds / 3600:.1f} h"
+
+
+def embedding_in_background(chunks: int, seconds: float | None) -> str:
+    """A load handed its embedding to the background worker."""
+    eta = f" ({duration(seconds)})" if seconds is not None else ""
+    return f"embedding {chunks:,} chunks in the background{eta}; see 'rlm status'"
+
+
+def partial_coverage(percent: float, background: bool, seconds_left: float | None) -> str:
+    """Search ran while vectors are missing: how much the semantic leg saw."""
+    head = f"semantic leg covers {percent:.0f}% of chunks"
+    if not background:
+        return head + "; the rest are found by BM25 only: run 'rlm chunk embed' to embed them"
+    eta = f", {duration(seconds_left)} left" if seconds_left is not None else ""
+    return head + f"; embedding in the background{eta}"
+
+
+def files_gone(names: list[str]) -> str:
+    """``search --refresh`` found buffers whose file is gone; they are kept."""
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (
+        f"{len(names)} loaded files are gone ({shown}); their buffers are kept:"
+        " 'rlm load --sync DIR' or 'rlm delete NAME' removes them"
+    )
+
+
 def empty_collection(collection: str) -> str:
     return f"no buffers in collection '{collection}'"
 
@@ -56,11 +89,15 @@ def no_files(paths: str) -> str:
 
 
 __all__ = [
+    "duration",
+    "embedding_in_background",
     "embedding_stopped",
     "empty_collection",
+    "files_gone",
     "hash_fallback",
     "no_files",
     "not_embedded",
+    "partial_coverage",
     "query_cut",
     "stale_vectors",
 ]

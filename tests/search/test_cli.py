@@ -44,7 +44,16 @@ def test_json_field_set(loaded: Cli) -> None:
     res = loaded("search", "fox", "--format", "json")
     assert res.code == 0, res.err
     data = res.json()
-    assert set(data) == {"count", "mode", "model", "query", "results", "semantic_available"}
+    assert set(data) == {
+        "count",
+        "mode",
+        "model",
+        "query",
+        "results",
+        "semantic_available",
+        "semantic_coverage",
+        "refresh",
+    }
     assert data["count"] == len(data["results"]) >= 1
     assert data["mode"] == "hybrid" and data["query"] == "fox"
     assert data["semantic_available"] is False

@@ -124,3 +124,20 @@ def test_rows_per_statement_respects_the_parameter_limit() -> None:
             return 999
 
     assert chunk_queries._rows_per_statement(OldSqlite()) == 999 // 13  # type: ignore[arg-type]
+
+
+def test_change_token_differs_between_connections(store: Store) -> None:
+    """Caches keyed on the token (vector matrix, search warnings) must not trust a
+    fresh connection's counters: every connection starts at the same values, and
+    another process may have written between two of them (the MCP server opens a
+    store per call)."""
+    path = store.path
+    first = Store.open(path)
+    token = first.change_token()
+    first.close()
+    second = Store.open(path)
+    try:
+        assert second.change_token() != token
+        assert second.change_token() == second.change_token()
+    finally:
+        second.close()

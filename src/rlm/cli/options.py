@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from rlm.defaults import CHUNKERS, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP
+from rlm.defaults import CHUNKERS, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP, DEVICES
 from rlm.embedding.base import Embedder
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,8 +51,24 @@ def chunk_options(func: F) -> F:
     return func
 
 
+def _set_device(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    """``--device`` travels as ``RLM_DEVICE``: the embedder and any background worker read it."""
+    del ctx, param
+    if value:
+        os.environ["RLM_DEVICE"] = value.lower()
+
+
 def model_options(func: F) -> F:
-    """``--model`` and ``--model-path`` for commands that embed."""
+    """``--model``, ``--model-path`` and ``--device`` for commands that embed."""
+    func = click.option(
+        "--device",
+        type=click.Choice(DEVICES, case_sensitive=False),
+        expose_value=False,
+        callback=_set_device,
+        help="ONNX Runtime device: cpu (default), auto (first accelerator present), cuda,"
+        " rocm, coreml, directml, openvino, tensorrt; a missing one falls back to the CPU"
+        " with a warning [env RLM_DEVICE].",
+    )(func)
     func = click.option(
         "--model-path",
         envvar="RLM_MODEL_PATH",
@@ -73,9 +90,18 @@ def embedder_factory(model: str | None, model_path: str | None) -> Callable[[], 
     def make() -> Embedder:
         from rlm.embedding import get_embedder
 
-        return get_embedder(model=model, model_path=model_path)
+        embedder = get_embedder(model=model, model_path=model_path)
+        notice = getattr(embedder, "device_notice", None)
+        if notice and notice not in _said:
+            _said.add(notice)
+            click.echo(f"Warning: {notice}", err=True)
+        return embedder
 
     return make
+
+
+_said: set[str] = set()
+"""Device notices already printed by this process (the fallback is said once)."""
 
 
 def stderr_is_terminal() -> bool:

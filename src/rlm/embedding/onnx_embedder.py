@@ -94,6 +94,8 @@ class OnnxEmbedder:
         allow_download: bool = True,
         threads: int | None = None,
         batch_size: int = BATCH_SIZE,
+        providers: Sequence[str] = ("CPUExecutionProvider",),
+        device_notice: str | None = None,
     ) -> None:
         self.model = model
         self.name = model.name
@@ -103,6 +105,10 @@ class OnnxEmbedder:
         self.files = files
         self.threads = threads or available_cores()
         self.batch_size = batch_size
+        self.providers = list(providers)
+        """ONNX Runtime execution providers, best first (see :mod:`rlm.embedding.devices`)."""
+        self.device_notice = device_notice
+        """Set when the device asked for is missing and the CPU stands in (one line)."""
         self.load_seconds: float | None = None
         self._cache = cache
         self._allow_download = allow_download
@@ -156,7 +162,7 @@ class OnnxEmbedder:
         options: dict[str, Any] = {
             "model_name": self._fastembed_name(),
             "threads": self.threads,
-            "providers": ["CPUExecutionProvider"],
+            "providers": self.providers,
             "lazy_load": True,
         }
         if self.files.folder is not None:

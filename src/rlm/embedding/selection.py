@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rlm.embedding.assembly import assemble, folder_window_limit
 from rlm.embedding.base import Embedder
+from rlm.embedding.devices import choose, requested_device
 from rlm.embedding.hashing import HashEmbedder
 from rlm.embedding.integrity import file_sha256, verify
 from rlm.embedding.onnx_embedder import ModelFiles, OnnxEmbedder
@@ -29,7 +30,7 @@ RUNTIME_MODULES = ("numpy", "tokenizers", "onnxruntime", "fastembed")
 _EMBEDDER_MODES = {"": False, "auto": False, "model": False, "onnx": False, "hash": True}
 
 _lock = threading.Lock()
-_embedders: dict[tuple[str, str | None, bool], Embedder] = {}
+_embedders: dict[tuple[str, str | None, bool, str], Embedder] = {}
 
 
 class ModelUnavailable(Exception):
@@ -151,7 +152,15 @@ def build_embedder(
             return HashEmbedder(fallback_reason=f"embedding model {model.name} unavailable: {exc}")
     else:
         files = ModelFiles(folder=None, sha256=model.sha256, max_tokens=model.max_tokens)
-    return OnnxEmbedder(model, files, cache=cache, allow_download=allow_download)
+    device = choose()
+    return OnnxEmbedder(
+        model,
+        files,
+        cache=cache,
+        allow_download=allow_download,
+        providers=device.providers,
+        device_notice=device.notice,
+    )
 
 
 def get_embedder(model: str | None = None, model_path: str | None = None) -> Embedder:
@@ -166,7 +175,7 @@ def get_embedder(model: str | None = None, model_path: str | None = None) -> Emb
     path = model_path or os.environ.get("RLM_MODEL_PATH", "").strip() or None
     description = get_model(name) if name else default_model()
     force = forced_hash()
-    key = (description.name, path, force)
+    key = (description.name, path, force, requested_device())
     with _lock:
         embedder = _embedders.get(key)
         if embedder is None:

@@ -69,6 +69,7 @@ from rlm.errors import (
     ReadError,
     RlmError,
 )
+from rlm.ingest.background import BackgroundJob
 from rlm.ingest.embed import EmbedderFactory, embed_after_write, missing_vectors
 from rlm.ingest.loader import store_text
 from rlm.ingest.options import LoadOptions, Progress
@@ -132,6 +133,8 @@ class SyncReport:
     bytes_read: int = 0
     """Bytes of the files that had to be read (size or mtime changed, or new)."""
     warnings: list[str] = field(default_factory=list)
+    background: BackgroundJob | None = None
+    """Set when the embedding went to the background worker."""
 
     @property
     def file_count(self) -> int:
@@ -142,6 +145,7 @@ class SyncReport:
         """What ``rlm load DIR --format json`` prints."""
         return {
             "added": self.added,
+            "background_embedding": self.background.to_json() if self.background else None,
             "changed": self.changed,
             "chunk_count": self.chunk_count,
             "collection": self.collection,
@@ -376,6 +380,23 @@ def sync_paths(
     return report
 
 
+def sync_file(
+    store: Store,
+    source: SourceFile,
+    old: Buffer | None,
+    opts: LoadOptions,
+    report: SyncReport,
+    *,
+    lossy: bool = False,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+) -> bool:
+    """One file's step of a folder load (``search --refresh`` re-syncs files with it).
+
+    Embedding is left to the caller (``opts.embed`` is not looked at here).
+    """
+    return _sync_file(_Run(store, report, lossy, max_file_size), source, old, opts)
+
+
 def _sync_file(run: _Run, source: SourceFile, old: Buffer | None, opts: LoadOptions) -> bool:
     """Bring one file's buffer up to date. Returns whether its buffer should be kept."""
     report = run.report
@@ -456,6 +477,17 @@ def _missing_vectors(store: Store, collection: str) -> list[Pending]:
             if missing:
                 out.append(Pending(status.buffer_id, status.name or str(status.buffer_id), missing))
     return out
+
+
+def embed_collection(
+    store: Store,
+    report: SyncReport,
+    embedder_factory: EmbedderFactory,
+    progress: Progress | None = None,
+) -> None:
+    """Embed the collection's buffers lacking vectors now (what a load does inline)."""
+    pending = _missing_vectors(store, report.collection)
+    _embed_all(store, pending, _Embedding(embedder_factory), report, progress)
 
 
 def _embed_all(

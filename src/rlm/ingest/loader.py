@@ -16,6 +16,7 @@ from typing import Any
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ByteText, ChunkConfig
 from rlm.errors import BufferExistsError, RlmError
+from rlm.ingest.background import BackgroundJob
 from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write
 from rlm.ingest.options import LoadOptions, Progress
 from rlm.ingest.rows import (
@@ -52,6 +53,8 @@ class LoadResult:
     chunk_count: int
     embed: EmbedSummary = field(default_factory=EmbedSummary)
     replaced_buffer: bool = False
+    background: BackgroundJob | None = None
+    """Set when the embedding went to the background worker (``embedded_count`` is 0)."""
 
     @property
     def embedded_count(self) -> int:
@@ -80,6 +83,7 @@ class LoadResult:
     def to_json(self) -> dict[str, Any]:
         """The rlm-rs load object (also what ``add-buffer`` prints)."""
         return {
+            "background_embedding": self.background.to_json() if self.background else None,
             "buffer_id": self.buffer_id,
             "chunk_count": self.chunk_count,
             "embedded_count": self.embedded_count,

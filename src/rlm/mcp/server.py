@@ -36,6 +36,7 @@ from rlm.defaults import (
     CHUNKERS,
     DEFAULT_BATCH_SIZE,
     DEFAULT_CHUNK_SIZE,
+    DEFAULT_EMBED_MODE,
     DEFAULT_MODE,
     DEFAULT_OVERLAP,
     DEFAULT_THRESHOLD,
@@ -48,11 +49,12 @@ from rlm.defaults import (
     SEARCH_PREVIEW_LEN,
 )
 from rlm.errors import InvalidArgumentError, RlmError, UsageError
+from rlm.ingest.background import WorkerThread
 from rlm.ingest.loader import LoadOptions
 from rlm.mcp.access import PathPolicy
 from rlm.mcp.output import error_result, result_to_tool
 from rlm.mcp.paging import chunk_page, grep_page, search_page
-from rlm.ops.base import Result
+from rlm.ops.base import Result, default_embedder
 from rlm.store import Store
 
 log = logging.getLogger("rlm.mcp")
@@ -104,6 +106,8 @@ class RlmTools:
         self.command = f"rlm -d {shlex.quote(db_path)}"
         """How dispatch instructions spell the CLI, as ``rlm -d PATH dispatch`` does."""
         self._lock = threading.Lock()
+        self.embedding = WorkerThread(db_path, default_embedder, log.info)
+        """Big loads embed in this thread with the warm model (see rlm.ingest.background)."""
 
     def call(self, op: Op) -> CallToolResult:
         with self._lock:
@@ -172,9 +176,25 @@ class RlmTools:
             str | None,
             Field(description="next_cursor of the previous call (same arguments): the next page."),
         ] = None,
+        refresh: Annotated[
+            bool,
+            Field(
+                description="First re-sync searched buffers loaded from folders whose files"
+                " changed (one stat per file; not on a read-only server)."
+            ),
+        ] = False,
     ) -> CallToolResult:
         """Search chunks by keywords and meaning. Returns ranked chunk ids with scores,
-        buffer, byte and line ranges (no text unless preview); read hits with chunk_get."""
+        buffer, byte and line ranges (no text unless preview); read hits with chunk_get.
+        semantic_coverage says how many chunks have a vector yet."""
+        if refresh and self.read_only:
+            return error_result(
+                InvalidArgumentError(
+                    "refresh writes to the store, and this server is read-only",
+                    suggestion="Search without refresh, or start the server with writes allowed",
+                )
+            )
+        starter = self.embedding.starter()
         return self.call(
             lambda store: search_page(
                 ops.search(
@@ -187,6 +207,8 @@ class RlmTools:
                     collection=collection,
                     preview=preview,
                     preview_len=preview_len,
+                    refresh=refresh,
+                    starter=starter,
                 ),
                 cursor,
                 max_tokens,
@@ -390,7 +412,9 @@ class RlmTools:
     ) -> CallToolResult:
         """Load a file, folder or glob (path) or a text (content + name) into the store:
         chunk, index and embed it. Returns the buffer id and chunk count (folders: a
-        report of what was added, changed or skipped)."""
+        report of what was added, changed or skipped). A load whose embedding would take
+        long returns at once and embeds in the server's background thread
+        (background_embedding); search meanwhile reports semantic_coverage."""
         try:
             check_load_source(path, content, name)
             if chunker.lower() not in CHUNKERS:
@@ -410,6 +434,7 @@ class RlmTools:
             embed=embed,
             language=language,
         )
+        starter = self.embedding.starter()
         if content is not None:
             label = name or ""
             return self.call(lambda store: ops.add_buffer(store, label, content, options=opts))
@@ -424,6 +449,8 @@ class RlmTools:
                 sync=sync,
                 lossy=lossy,
                 check=self.policy.denied_reason,
+                embed=DEFAULT_EMBED_MODE,
+                starter=starter,
             )
         )
 

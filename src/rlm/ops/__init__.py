@@ -30,6 +30,8 @@ _EXPORTS = {
     "chunk_list": "rlm.ops.chunks",
     "chunk_status": "rlm.ops.chunks",
     "chunk_embed": "rlm.ops.chunks",
+    "chunk_embed_background": "rlm.ops.chunks",
+    "chunk_embed_wait": "rlm.ops.chunks",
     "peek": "rlm.ops.read",
     "grep": "rlm.ops.read",
     "search": "rlm.ops.retrieval",
@@ -47,6 +49,8 @@ __all__ = [
     "add_buffer",
     "aggregate",
     "chunk_embed",
+    "chunk_embed_background",
+    "chunk_embed_wait",
     "chunk_get",
     "chunk_list",
     "chunk_status",
@@ -69,7 +73,14 @@ if TYPE_CHECKING:
     from rlm.ops.agents import aggregate, dispatch, update_buffer
     from rlm.ops.base import Result
     from rlm.ops.buffers import add_buffer, delete, list_buffers, load, show
-    from rlm.ops.chunks import chunk_embed, chunk_get, chunk_list, chunk_status
+    from rlm.ops.chunks import (
+        chunk_embed,
+        chunk_embed_background,
+        chunk_embed_wait,
+        chunk_get,
+        chunk_list,
+        chunk_status,
+    )
     from rlm.ops.read import grep, peek
     from rlm.ops.retrieval import search
     from rlm.ops.run_records import run_detail, runs

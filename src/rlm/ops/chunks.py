@@ -8,6 +8,12 @@ from typing import Any
 from rlm import notices
 from rlm.embedding.sync import EmbedOutcome
 from rlm.errors import InvalidArgumentError
+from rlm.ingest.background import (
+    BackgroundJob,
+    EmbedProgress,
+    WorkerCommand,
+    progress,
+)
 from rlm.ingest.options import Progress
 from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Buffer, Chunk, Store
@@ -15,12 +21,16 @@ from rlm.store.models import EmbeddingStatus
 from rlm.views import DEFAULT_CONTEXT_MAX, ChunkContext, chunk_with_context
 
 __all__ = [
+    "BackgroundEmbed",
     "BufferEmbedding",
     "ChunkListing",
     "ChunkText",
     "EmbedRun",
+    "EmbedWait",
     "EmbeddingReport",
     "chunk_embed",
+    "chunk_embed_background",
+    "chunk_embed_wait",
     "chunk_get",
     "chunk_list",
     "chunk_status",
@@ -229,3 +239,90 @@ def chunk_embed(
         )
         done.append(BufferEmbedding(b, outcome, warning))
     return EmbedRun(done, all_buffers, warnings)
+
+
+@dataclass(frozen=True)
+class BackgroundEmbed:
+    """``chunk embed`` with no buffer: the worker started (or already running), or nothing to do."""
+
+    job: BackgroundJob | None
+    """None: every chunk already has a vector."""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"background_embedding": self.job.to_json() if self.job else None}
+
+
+def chunk_embed_background(
+    store: Store, *, command: WorkerCommand | None = None, tokens_per_second: float | None = None
+) -> BackgroundEmbed:
+    """Start (or resume after a kill) the store's background worker for what is missing."""
+    from rlm.ingest.load import process_starter
+
+    backlog = store.embedding_backlog()
+    if not backlog.chunks:
+        return BackgroundEmbed(None)
+    rate = tokens_per_second or progress(store).tokens_per_second
+    return BackgroundEmbed(process_starter(command)(store, backlog, backlog.tokens / rate))
+
+
+@dataclass(frozen=True)
+class EmbedWait:
+    """``chunk embed --wait``: how the store's embedding finished."""
+
+    final: EmbedProgress
+    seconds: float
+    ran_here: bool
+    """True: no worker was running, so this process embedded (as the worker would)."""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "embedding": self.final.to_json(),
+            "embedded_here": self.ran_here,
+            "seconds": round(self.seconds, 2),
+            "waited": True,
+        }
+
+
+def chunk_embed_wait(
+    store: Store,
+    *,
+    embedder_factory: EmbedderFactory | None = None,
+    progress_cb: Progress | None = None,
+    poll: float = 0.5,
+) -> EmbedWait:
+    """Block until every chunk has a vector: follow the running worker, or be the worker.
+
+    If the followed worker dies (killed) with chunks left, this process takes over.
+    """
+    import time
+
+    from rlm.ingest.background import WorkerFiles, run_worker, worker_running
+
+    started = time.monotonic()
+    files = WorkerFiles.of(store.path)
+    ran_here = False
+    warnings: list[str] = []
+
+    def report() -> None:
+        if progress_cb is not None:
+            total = store.chunk_count_total()
+            progress_cb(total - store.embedding_backlog().chunks, total)
+
+    report()
+    while True:
+        if worker_running(files):
+            time.sleep(poll)
+            report()
+            continue
+        if not store.embedding_backlog().chunks:
+            break
+        outcome = run_worker(store, embedder_factory or default_embedder, tick=report)
+        ran_here = ran_here or outcome.ran
+        if outcome.ran and (outcome.error or outcome.chunks == 0):
+            if outcome.error:
+                warnings.append(f"embedding stopped: {outcome.error}")
+            break
+    report()
+    return EmbedWait(progress(store), time.monotonic() - started, ran_here, warnings)

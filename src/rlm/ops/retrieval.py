@@ -19,9 +19,74 @@ from rlm.ops.base import EmbedderFactory
 from rlm.store import Store
 
 if TYPE_CHECKING:
+    from rlm.ingest.load import Starter
+    from rlm.ingest.refresh import RefreshReport
     from rlm.search.engine import SearchResponse
 
-__all__ = ["SearchOutcome", "search"]
+__all__ = ["Coverage", "SearchOutcome", "coverage", "search"]
+
+MISSING_VECTORS_MARK = "found by BM25 only"
+"""The words of the search engine's "chunks have no vector" warning: while the
+background worker runs, the coverage notice replaces that line (said once)."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of the searched text the semantic leg could see."""
+
+    covered: int
+    total: int
+    background: bool
+    """The background worker is embedding the rest."""
+    eta_seconds: float | None
+
+    @property
+    def percent(self) -> float:
+        return 100.0 if not self.total else 100.0 * self.covered / self.total
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "background": self.background,
+            "covered_chunks": self.covered,
+            "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+            "percent": round(self.percent, 1),
+            "total_chunks": self.total,
+        }
+
+
+_coverage_cache: dict[tuple[str, int, tuple[int, ...] | None], tuple[Any, Coverage]] = {}
+
+
+def coverage(store: Store, buffer_ids: Sequence[int] | None = None) -> Coverage:
+    """Chunks with a vector among those searched, and whether the worker is on it.
+
+    Recomputed only when the store changed (a long-lived MCP server searches often).
+    """
+    from rlm.ingest.background import progress
+
+    scope = None if buffer_ids is None else tuple(buffer_ids)
+    key = (str(store.path), id(store.conn), scope)
+    token = store.change_token()
+    cached = _coverage_cache.get(key)
+    if cached is not None and cached[0] == token:
+        return cached[1]
+    state = progress(store)
+    if scope is None:
+        total, missing = state.total_chunks, state.missing
+    else:
+        chosen = set(scope)
+        total = sum(b.chunk_count or 0 for b in store.list_buffers() if b.id in chosen)
+        missing = store.embedding_backlog(list(scope)).chunks
+    result = Coverage(
+        covered=max(total - missing, 0),
+        total=total,
+        background=state.worker_running and state.missing > 0,
+        eta_seconds=state.eta_seconds if state.worker_running else None,
+    )
+    if len(_coverage_cache) > 256:
+        _coverage_cache.clear()
+    _coverage_cache[key] = (token, result)
+    return result
 
 
 @dataclass(frozen=True)
@@ -30,6 +95,10 @@ class SearchOutcome:
     response: SearchResponse
     preview: bool
     warnings: list[str] = field(default_factory=list)
+    coverage: Coverage | None = None
+    """None in ``bm25`` mode (no semantic leg)."""
+    refreshed: RefreshReport | None = None
+    """What ``refresh=True`` re-synced before searching."""
 
     def items(self) -> list[dict[str, Any]]:
         return [r.to_json(with_preview=self.preview) for r in self.response.results]
@@ -43,6 +112,8 @@ class SearchOutcome:
             "query": self.query,
             "results": self.items(),
             "semantic_available": r.semantic_available,
+            "semantic_coverage": self.coverage.to_json() if self.coverage else None,
+            "refresh": self.refreshed.to_json() if self.refreshed else None,
         }
 
 
@@ -60,11 +131,16 @@ def search(
     preview_len: int = SEARCH_PREVIEW_LEN,
     embedder_factory: EmbedderFactory | None = None,
     max_query_chars: int = MAX_QUERY_CHARS,
+    refresh: bool = False,
+    starter: Starter | None = None,
 ) -> SearchOutcome:
     """Ranked chunk ids with scores; ``buffers`` and ``collection`` filter before top-k.
 
     A query longer than ``max_query_chars`` (or 1 word per 16 of them) is cut,
-    with a warning: see :mod:`rlm.search.limits`.
+    with a warning: see :mod:`rlm.search.limits`. ``refresh`` first re-syncs
+    the searched buffers that were loaded from a folder and whose file changed
+    (one ``stat`` each; see :mod:`rlm.ingest.refresh`); ``starter`` hands a big
+    re-embedding to a background embedder (default: the worker process).
     """
     from rlm.search import engine
     from rlm.search.limits import cap_query
@@ -76,6 +152,21 @@ def search(
     if buffers:
         buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
     warnings: list[str] = [cut] if cut else []
+    refreshed: RefreshReport | None = None
+    if refresh:
+        from rlm.ingest.refresh import refresh as run_refresh
+        from rlm.ops.base import default_embedder
+
+        refreshed = run_refresh(
+            store,
+            collection=collection,
+            buffer_ids=buffer_ids,
+            embedder_factory=embedder_factory or default_embedder,
+            starter=starter,
+        )
+        warnings += refreshed.warnings
+        if refreshed.missing:
+            warnings.append(notices.files_gone(refreshed.missing))
     if collection is not None:
         in_collection = {b.id for b in store.list_buffers(collection=collection)}
         if not in_collection:
@@ -94,4 +185,11 @@ def search(
         embedder=embedder_factory,
         preview_len=preview_len if preview else None,
     )
-    return SearchOutcome(query, response, preview, warnings + response.warnings)
+    warnings += response.warnings
+    seen: Coverage | None = None
+    if response.mode != "bm25":
+        seen = coverage(store, buffer_ids)
+        if seen.background and seen.covered < seen.total:
+            warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
+            warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
+    return SearchOutcome(query, response, preview, warnings, seen, refreshed)

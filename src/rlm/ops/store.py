@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlm.ingest.background import EmbedProgress, progress
 from rlm.store import Store
 from rlm.store.models import Stats
 
@@ -16,6 +17,8 @@ class StoreStatus:
     stats: Stats
     db_path: str
     embedded_count: int
+    embedding: EmbedProgress | None = None
+    """Chunks with and without a vector, the background worker and the ETA."""
     warnings: list[str] = field(default_factory=list)
     total_bytes: int = 0
     free_bytes: int = 0
@@ -33,6 +36,7 @@ class StoreStatus:
             "db_size": s.db_size,
             "db_path": self.db_path,
             "embedded_count": self.embedded_count,
+            "embedding": self.embedding.to_json() if self.embedding else None,
         }
 
 
@@ -43,6 +47,7 @@ def status(store: Store) -> StoreStatus:
         store.stats(),
         str(store.path.absolute()),
         store.vector_count(),
+        progress(store),
         total_bytes=total,
         free_bytes=free,
     )

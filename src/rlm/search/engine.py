@@ -43,7 +43,7 @@ so ``-k 10`` and an evaluation at ``-k 100`` rank the top alike."""
 EmbedderLike = Embedder | Callable[[], Embedder] | None
 
 _warning_cache: dict[
-    tuple[str, str, int, tuple[int, ...] | None], tuple[tuple[int, int], list[str]]
+    tuple[str, str, tuple[int, ...] | None], tuple[tuple[int, int, int], list[str]]
 ] = {}
 _WARNING_CACHE_SIZE = 256
 
@@ -270,7 +270,7 @@ class SearchEngine:
         search of one fully embedded buffer says nothing about the others.
         """
         scope = None if buffer_ids is None else tuple(buffer_ids)
-        key = (str(self.store.path), emb.fingerprint, id(self.store.conn), scope)
+        key = (str(self.store.path.resolve()), emb.fingerprint, scope)
         token = self.store.change_token()
         cached = _warning_cache.get(key)
         if cached is not None and cached[0] == token:

@@ -142,7 +142,7 @@ def vector_index(
     """
     key = (_store_key(store), fingerprint, dimensions)
     with _lock:
-        token = (id(store.conn), *store.change_token())
+        token = store.change_token()
         entry = _cache.get(key)
         if entry is None or entry.token != token:
             entry = _refresh(store, key, entry, fingerprint, dimensions)

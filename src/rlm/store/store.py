@@ -21,6 +21,7 @@ from rlm.store.buffers import BufferQueries
 from rlm.store.chunks import ChunkQueries
 from rlm.store.connection import connect
 from rlm.store.context import ContextQueries, empty_context
+from rlm.store.embed_queue import EmbedQueueQueries
 from rlm.store.lexical import LexicalQueries
 from rlm.store.migrations import is_initialized, migrate, pending
 from rlm.store.models import Stats
@@ -48,7 +49,15 @@ def find_db_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     return DEFAULT_DB_PATH
 
 
-class Store(BufferQueries, ChunkQueries, VectorQueries, ContextQueries, RunQueries, LexicalQueries):
+class Store(
+    BufferQueries,
+    ChunkQueries,
+    VectorQueries,
+    ContextQueries,
+    RunQueries,
+    LexicalQueries,
+    EmbedQueueQueries,
+):
     """An open rlm database."""
 
     def __init__(

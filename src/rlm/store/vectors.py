@@ -6,6 +6,7 @@ commands that must start fast.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +35,11 @@ class VectorMatrix:
 
     chunk_ids: npt.NDArray[np.int64]
     matrix: npt.NDArray[np.float32]
+
+
+_serials = itertools.count(1)
+"""Per-process numbers for connections: ``id(conn)`` is reused once a connection
+is freed, a serial never is (sqlite3 connections take no weak references)."""
 
 
 class VectorQueries(StoreBase):
@@ -184,10 +190,22 @@ class VectorQueries(StoreBase):
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2])
 
-    def change_token(self) -> tuple[int, int]:
-        """Changes whenever any connection (``data_version``) or this one wrote."""
+    def change_token(self) -> tuple[int, int, int]:
+        """Changes whenever any connection (``data_version``) or this one wrote.
+
+        ``data_version`` and ``total_changes`` only count from the moment a
+        connection opened, so two connections opened one after the other (the
+        MCP server opens one per call) give the same pair even when another
+        process wrote in between; a per-connection serial tells them apart, so
+        a cache keyed on this token revalidates against the data on every new
+        connection instead of trusting a recycled ``id(conn)``.
+        """
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
-        return version, self.conn.total_changes
+        serial = self.__dict__.get("_connection_serial")
+        if serial is None or self.__dict__.get("_serial_conn") is not self.conn:
+            serial = self.__dict__["_connection_serial"] = next(_serials)
+            self.__dict__["_serial_conn"] = self.conn
+        return serial, version, self.conn.total_changes
 
     def load_vectors_with_buffers(
         self, fingerprint: str, dimensions: int

@@ -9,10 +9,14 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, human_size, safe, to_json, truncate
+from rlm.defaults import DEFAULT_EMBED_MODE, EMBED_MODES
 from rlm.errors import WriteError
+from rlm.ingest.background import BackgroundJob, WorkerCommand
 from rlm.ingest.collection import SyncReport
+from rlm.ingest.load import process_starter
 from rlm.ingest.loader import LoadOptions, LoadResult
 from rlm.io import DEFAULT_MAX_FILE_SIZE, read_stdin
+from rlm.notices import embedding_in_background
 from rlm.ops import buffers as ops
 
 LISTED = 20
@@ -22,13 +26,21 @@ LISTED = 20
 def load_output(result: LoadResult | SyncReport) -> Output:
     """One buffer keeps rlm-rs's line; folders and globs get a summary."""
     if isinstance(result, SyncReport):
-        return Output(data=result.to_json(), text=report_text(result), warnings=result.warnings)
+        text = report_text(result) + _background_line(result.background)
+        return Output(data=result.to_json(), text=text, warnings=result.warnings)
     text = (
         f"Loaded buffer {result.name or 'unnamed'} (ID: {result.buffer_id}) with"
         f" {result.chunk_count} chunks ({result.embedded_count} embedded)"
         f" from {result.source or '<stdin>'}\n"
-    )
+    ) + _background_line(result.background)
     return Output(data=result.to_json(), text=text, warnings=result.warnings)
+
+
+def _background_line(job: BackgroundJob | None) -> str:
+    """What happens to the vectors when the worker embeds them (text mode)."""
+    if job is None:
+        return ""
+    return embedding_in_background(job.chunks, job.eta_seconds) + "\n"
 
 
 def report_text(report: SyncReport) -> str:
@@ -65,7 +77,17 @@ EMBED_HINT = "--no-embed stores the text in seconds; 'rlm chunk embed' embeds it
 @model_options
 @click.option("--replace", is_flag=True, help="Replace a buffer of the same name.")
 @click.option("--lossy", is_flag=True, help="Replace invalid UTF-8 bytes instead of failing.")
-@click.option("--no-embed", is_flag=True, help="Store and index only; embed later.")
+@click.option(
+    "--embed",
+    "embed_mode",
+    type=click.Choice(EMBED_MODES, case_sensitive=False),
+    default=DEFAULT_EMBED_MODE,
+    show_default=True,
+    help="When to embed: now (before returning), background (a detached worker; search"
+    " works at once, BM25 first), off, or auto: now if the estimate is at most"
+    " RLM_BACKGROUND_AFTER seconds (30), else background.",
+)
+@click.option("--no-embed", is_flag=True, help="Store and index only; embed later (= --embed off).")
 @click.option(
     "--max-file-size",
     type=click.IntRange(min=1),
@@ -93,6 +115,7 @@ def load(
     model_path: str | None,
     replace: bool,
     lossy: bool,
+    embed_mode: str,
     no_embed: bool,
     max_file_size: int,
     collection: str | None,
@@ -126,6 +149,8 @@ def load(
             embedder_factory=embedder_factory(model, model_path),
             progress=progress,
             embed_progress=embed_progress,
+            embed=embed_mode,
+            starter=process_starter(WorkerCommand(model, model_path)),
         )
     return load_output(result)
 

@@ -8,6 +8,9 @@ from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
 from rlm.cli.render import Output, truncate
 from rlm.defaults import CHUNK_PREVIEW_LEN
+from rlm.errors import InvalidArgumentError
+from rlm.ingest.background import WorkerCommand
+from rlm.notices import duration, embedding_in_background
 from rlm.ops import chunks as ops
 from rlm.views import DEFAULT_CONTEXT_MAX
 
@@ -119,6 +122,12 @@ def list_chunks(app: AppContext, buffer: str, preview: bool, preview_len: int) -
 @click.argument("buffer", required=False)
 @click.option("-f", "--force", is_flag=True, help="Re-embed every chunk, even up-to-date ones.")
 @click.option("--all", "all_buffers", is_flag=True, help="Embed every buffer.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Without BUFFER: block until every chunk has a vector, following the background"
+    " worker (or embedding here when none runs), with a progress bar.",
+)
 @model_options
 @pass_app
 def embed(
@@ -126,10 +135,26 @@ def embed(
     buffer: str | None,
     force: bool,
     all_buffers: bool,
+    wait: bool,
     model: str | None,
     model_path: str | None,
 ) -> Output:
-    """Embed the chunks of a buffer that have no vector (all with --force)."""
+    """Embed the chunks of a buffer that have no vector (all with --force).
+
+    Without BUFFER or --all: start the background worker for every chunk that
+    lacks a vector (it resumes a killed one) and return; --wait blocks until done.
+    """
+    if buffer is None and not all_buffers:
+        if force:
+            raise InvalidArgumentError(
+                "--force needs a BUFFER or --all", suggestion="rlm chunk embed --all --force"
+            )
+        return _embed_store(app, wait, model, model_path)
+    if wait:
+        raise InvalidArgumentError(
+            "--wait waits for the whole store; leave out BUFFER and --all",
+            suggestion="rlm chunk embed --wait",
+        )
     with progress_bar("Embedding") as progress:
         result = ops.chunk_embed(
             app.store(),
@@ -155,6 +180,32 @@ def embed(
             " Use --force to re-embed.\n"
         )
     return Output(data=data, text="".join(texts), items=items, warnings=result.warnings)
+
+
+def _embed_store(app: AppContext, wait: bool, model: str | None, model_path: str | None) -> Output:
+    """``chunk embed [--wait]``: the store-wide backlog, in the background or waited for."""
+    if wait:
+        with progress_bar("Embedding") as progress:
+            waited = ops.chunk_embed_wait(
+                app.store(),
+                embedder_factory=embedder_factory(model, model_path),
+                progress_cb=progress,
+            )
+        p = waited.final
+        text = (
+            f"All {p.total_chunks:,} chunks embedded ({duration(waited.seconds)}).\n"
+            if not p.missing
+            else f"{p.missing:,} of {p.total_chunks:,} chunks still lack a vector.\n"
+        )
+        return Output(data=waited.to_json(), text=text, warnings=waited.warnings)
+    result = ops.chunk_embed_background(app.store(), command=WorkerCommand(model, model_path))
+    job = result.job
+    if job is None:
+        text = "Every chunk already has a vector.\n"
+    else:
+        text = embedding_in_background(job.chunks, job.eta_seconds)
+        text += "\n" if job.started else " (the worker was already running)\n"
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
 
 
 def _embed_text(e: ops.BufferEmbedding) -> str:

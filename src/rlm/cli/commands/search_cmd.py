@@ -85,6 +85,12 @@ def _location(r: Any) -> str:
     show_default=True,
     help="Cut longer queries (with a warning); also keeps at most 1 word per 16 characters.",
 )
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="First re-sync the searched buffers loaded from folders whose files changed"
+    " (one stat per file; new chunks embedded like a load's).",
+)
 @model_options
 @pass_app
 def search_command(
@@ -98,6 +104,7 @@ def search_command(
     collection: str | None,
     preview: bool,
     preview_len: int,
+    refresh: bool,
     model: str | None,
     model_path: str | None,
     max_query_chars: int,
@@ -122,13 +129,18 @@ def search_command(
         preview_len=preview_len,
         embedder_factory=embedder_factory(model, model_path),
         max_query_chars=max_query_chars,
+        refresh=refresh,
     )
     response, data, query = result.response, result.to_json(), result.query
 
+    done = result.refreshed
+    head = f"Refreshed {len(done.changed)} changed files.\n\n" if done and done.changed else ""
+
     def text() -> str:
         if not response.results:
-            return f'No results found for query: "{query}"\n'
-        out = [
+            return head + f'No results found for query: "{query}"\n'
+        out = [head.rstrip("\n")] if head else []
+        out += [
             f'Search results for "{query}" ({response.mode} mode, {response.count} results):',
             "",
             f"{'Chunk ID':<10} {'Score':<12} {'Semantic':<12} {'BM25':<12}",

@@ -9,7 +9,31 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.render import Output
 from rlm.errors import ConfirmationRequiredError
+from rlm.ingest.background import EmbedProgress
+from rlm.notices import duration
 from rlm.store import DEFAULT_DB_PATH, Store
+
+
+def embedding_lines(p: EmbedProgress | None) -> list[str]:
+    """Progress and ETA while chunks lack vectors; the worker's last error if it failed."""
+    if p is None:
+        return []
+    lines: list[str] = []
+    if p.missing:
+        line = f"  Vectors:       {p.percent:.0f}% of chunks ({p.missing:,} to embed"
+        eta = p.eta_seconds
+        if p.worker_running:
+            line += ", background worker running"
+            line += f", {duration(eta)} left)" if eta is not None else ")"
+        else:
+            line += "; run 'rlm chunk embed' to embed them in the background)"
+        lines.append(line)
+    elif p.worker_running:
+        lines.append("  Vectors:       100% of chunks (background worker finishing)")
+    error = p.state.get("error")
+    if error and not p.worker_running and p.missing:
+        lines.append(f"  Worker error:  {error} (log: {p.log})")
+    return lines
 
 
 @click.command()
@@ -79,6 +103,7 @@ def status(app: AppContext) -> Output:
         f"  Buffers:       {s.buffer_count}",
         f"  Chunks:        {s.chunk_count}",
         f"  Embedded:      {data['embedded_count']}",
+        *embedding_lines(result.embedding),
         f"  Content size:  {s.total_content_size} bytes",
         f"  Context:       {'yes' if s.has_context else 'no'}",
         f"  Schema:        v{s.schema_version}",

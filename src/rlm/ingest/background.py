@@ -1,0 +1,659 @@
+"""Embedding in the background: one detached worker per store, resumable, with a lock.
+
+Why: the lexical index of a large load is ready long before its vectors (the
+bundled model embeds about 12 KB of text per second on two cores), and agents
+want to search at once. So ``rlm load`` commits the text, and when embedding
+would take longer than :data:`rlm.defaults.BACKGROUND_AFTER_SECONDS` it starts
+this worker and returns.
+
+The worker (``python -m rlm.ingest.background DB``):
+
+* runs in its own session (``start_new_session``), so closing the terminal
+  does not stop it; stdout and stderr go to a log file next to the database
+  (``rlm-state.db.embed.log`` in ``.rlm/``);
+* holds an exclusive ``flock`` on ``rlm-state.db.embed.lock`` while it works.
+  The kernel drops that lock when the process dies, even by SIGKILL or a
+  reboot, so a stale lock cannot exist: "is a worker running" is "is the lock
+  held" (:func:`worker_running`), never a pid guess;
+* claims one buffer at a time (:meth:`rlm.store.Store.embedding_backlog`, the
+  lowest buffer id with chunks lacking a vector) and embeds it with
+  :func:`rlm.embedding.sync.embed_buffer`, the routine ``rlm chunk embed``
+  runs, which commits every batch of 64 chunks in its own short transaction:
+  readers are never blocked and a concurrent load waits milliseconds;
+* records its progress and the measured rate (estimated tokens per second,
+  per model) in ``rlm-state.db.embed.json``, which ``rlm status`` and search
+  read for the ETA, and the next load reads to decide inline or background;
+* exits when nothing is missing. Before exiting it releases the lock and looks
+  once more, so a load that committed while the worker was finishing (and saw
+  it alive, so did not start another) is never left unembedded;
+* resumes after a kill: whatever it finished is committed; the next load,
+  ``rlm chunk embed`` (no arguments) or ``rlm chunk embed --wait`` starts it
+  again and it carries on with the chunks still lacking a vector.
+
+Several workers could share one store: the claim is "next buffer with missing
+chunks"; on SQLite the lock makes one worker the only claimant, and a shared
+server backend would replace :func:`claim_next` with a row claim (``SELECT ...
+FOR UPDATE SKIP LOCKED``) and drop the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from rlm.defaults import BACKGROUND_AFTER_SECONDS, DEFAULT_TOKENS_PER_SECOND
+from rlm.embedding.base import Embedder
+from rlm.errors import ConfigError
+from rlm.store import Store
+from rlm.store.embed_queue import Backlog
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no background worker, embedding stays inline
+    fcntl = None  # type: ignore[assignment]
+
+HASH_TOKENS_PER_SECOND = 1_000_000.0
+"""The hash fallback is not a model: its "embedding" is never worth a worker."""
+STATE_EVERY = 1.0
+"""Seconds between state-file writes while embedding (the heartbeat)."""
+LOCK_WAIT = 5.0
+"""A starting worker waits this long for the lock (a status probe holds it for microseconds)."""
+LOG_LIMIT = 1 << 20
+"""A log larger than this is rotated to ``.log.1`` when a worker starts."""
+BUSY_RETRIES = 20
+"""A batch that finds the database locked (a long load) is retried this many times."""
+
+Log = Callable[[str], None]
+EmbedderFactory = Callable[[], Embedder]
+
+
+def background_supported() -> bool:
+    """Background workers need ``flock`` (POSIX); elsewhere ``auto`` embeds inline."""
+    return fcntl is not None
+
+
+def background_after() -> float:
+    """Seconds of estimated embedding above which ``--embed auto`` goes to the background."""
+    raw = os.environ.get("RLM_BACKGROUND_AFTER", "").strip()
+    if not raw:
+        return BACKGROUND_AFTER_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(
+            f"invalid RLM_BACKGROUND_AFTER value: {raw!r}",
+            suggestion="Give seconds of estimated embedding time (e.g. 30), or unset it",
+        )
+    return value
+
+
+# --- files next to the database ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkerFiles:
+    """The lock, log and state files of one store's worker (next to its database)."""
+
+    db: Path
+    lock: Path
+    log: Path
+    state: Path
+
+    @classmethod
+    def of(cls, db_path: str | os.PathLike[str]) -> WorkerFiles:
+        db = Path(db_path).absolute()
+        return cls(
+            db=db,
+            lock=db.with_name(db.name + ".embed.lock"),
+            log=db.with_name(db.name + ".embed.log"),
+            state=db.with_name(db.name + ".embed.json"),
+        )
+
+
+def read_state(files: WorkerFiles) -> dict[str, Any]:
+    """The last state the worker wrote ({} if none, or unreadable)."""
+    try:
+        data = json.loads(files.state.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_state(files: WorkerFiles, state: dict[str, Any]) -> None:
+    """Replace the state file atomically (readers never see half a file)."""
+    tmp = files.state.with_name(f"{files.state.name}.tmp{os.getpid()}.{threading.get_ident()}")
+    try:
+        tmp.write_text(json.dumps(state, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, files.state)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def recorded_rate(files: WorkerFiles, model: str, *, semantic: bool = True) -> float:
+    """Estimated tokens per second last measured for ``model`` on this store, else the default."""
+    if not semantic:
+        return HASH_TOKENS_PER_SECOND
+    rates = read_state(files).get("rates", {})
+    value = rates.get(model) if isinstance(rates, dict) else None
+    if isinstance(value, int | float) and value > 0:
+        return float(value)
+    return DEFAULT_TOKENS_PER_SECOND
+
+
+def record_rate(files: WorkerFiles, model: str, tokens: int, seconds: float) -> None:
+    """Remember a measured rate (only from runs long enough to mean something)."""
+    if tokens < 2000 or seconds < 1.0:
+        return
+    state = read_state(files)
+    rates = state.get("rates") if isinstance(state.get("rates"), dict) else {}
+    assert isinstance(rates, dict)
+    rates[model] = round(tokens / seconds, 1)
+    state["rates"] = rates
+    write_state(files, state)
+
+
+# --- the lock -------------------------------------------------------------------------
+
+
+class WorkerLock:
+    """An exclusive ``flock`` on the lock file: held by the one embedding worker."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    def acquire(self, wait: float = 0.0) -> bool:
+        if fcntl is None:
+            return False
+        handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held while locked
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    handle.close()
+                    return False
+                time.sleep(0.05)
+                continue
+            self._file = handle
+            return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            if fcntl is not None:
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+    @property
+    def held(self) -> bool:
+        return self._file is not None
+
+
+def worker_running(files: WorkerFiles) -> bool:
+    """Whether some process holds the worker lock (a live worker, never a stale file)."""
+    if fcntl is None or not files.lock.exists():
+        return False
+    try:
+        handle = open(files.lock, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+
+# --- starting a worker ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackgroundJob:
+    """What a load handed to the background worker."""
+
+    chunks: int
+    tokens: int
+    eta_seconds: float | None
+    started: bool
+    """True: this call started a worker; False: one was already running."""
+    log: str
+    pid: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "chunks": self.chunks,
+            "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
+            "log": self.log,
+            "pid": self.pid,
+            "started": self.started,
+        }
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """How to run a worker for a store: the model and device the load asked for."""
+
+    model: str | None = None
+    model_path: str | None = None
+    device: str | None = None
+
+    def argv(self, db: Path) -> list[str]:
+        args = [sys.executable, "-m", "rlm.ingest.background", str(db)]
+        if self.model:
+            args += ["--model", self.model]
+        if self.model_path:
+            args += ["--model-path", str(Path(self.model_path).absolute())]
+        if self.device:
+            args += ["--device", self.device]
+        return args
+
+
+def _rotate(log: Path) -> None:
+    with contextlib.suppress(OSError):
+        if log.stat().st_size > LOG_LIMIT:
+            os.replace(log, log.with_name(log.name + ".1"))
+
+
+def start_worker(
+    db_path: str | os.PathLike[str], command: WorkerCommand | None = None
+) -> int | None:
+    """Start a detached worker for the store unless one runs; returns its pid (None: running)."""
+    files = WorkerFiles.of(db_path)
+    if worker_running(files):
+        return None
+    _rotate(files.log)
+    with open(files.log, "ab") as log:
+        process = subprocess.Popen(
+            (command or WorkerCommand()).argv(files.db),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+            cwd=str(files.db.parent),
+        )
+    return process.pid
+
+
+# --- progress and ETA -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmbedProgress:
+    """How far the store's embedding is, for ``status``, search and ``chunk embed --wait``."""
+
+    total_chunks: int
+    embedded_chunks: int
+    backlog: Backlog
+    worker_running: bool
+    tokens_per_second: float
+    state: dict[str, Any] = field(default_factory=dict)
+    log: str = ""
+
+    @property
+    def missing(self) -> int:
+        return self.backlog.chunks
+
+    @property
+    def percent(self) -> float:
+        if self.total_chunks == 0:
+            return 100.0
+        return 100.0 * self.embedded_chunks / self.total_chunks
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.missing:
+            return 0.0
+        return self.backlog.tokens / self.tokens_per_second if self.tokens_per_second else None
+
+    def to_json(self) -> dict[str, Any]:
+        eta = self.eta_seconds
+        return {
+            "embedded_chunks": self.embedded_chunks,
+            "eta_seconds": None if eta is None else round(eta, 1),
+            "missing_chunks": self.missing,
+            "percent": round(self.percent, 1),
+            "tokens_per_second": round(self.tokens_per_second, 1),
+            "total_chunks": self.total_chunks,
+            "worker": {
+                "error": self.state.get("error"),
+                "heartbeat": self.state.get("updated_at"),
+                "log": self.log,
+                "model": self.state.get("model"),
+                "pid": self.state.get("pid") if self.worker_running else None,
+                "running": self.worker_running,
+            },
+        }
+
+
+def progress(store: Store) -> EmbedProgress:
+    """Chunks with and without a vector, the worker's liveness and the rate it measured."""
+    files = WorkerFiles.of(store.path)
+    state = read_state(files)
+    model = state.get("model")
+    rate = (
+        recorded_rate(files, str(model), semantic=bool(state.get("semantic", True)))
+        if model
+        else DEFAULT_TOKENS_PER_SECOND
+    )
+    live = state.get("tokens_per_second")
+    running = worker_running(files)
+    if running and isinstance(live, int | float) and live > 0:
+        rate = float(live)
+    return EmbedProgress(
+        total_chunks=store.chunk_count_total(),
+        embedded_chunks=store.embedded_chunk_count(),
+        backlog=store.embedding_backlog(),
+        worker_running=running,
+        tokens_per_second=rate,
+        state=state,
+        log=str(files.log),
+    )
+
+
+# --- the worker loop --------------------------------------------------------------------
+
+
+class _Meter:
+    """Counts what the worker embedded and writes the state file about once a second."""
+
+    def __init__(self, files: WorkerFiles, model: str, semantic: bool) -> None:
+        self.files = files
+        self.model = model
+        self.semantic = semantic
+        self.started = time.time()
+        self.embed_started: float | None = None
+        self.chunks = 0
+        self.tokens = 0
+        self.last_write = 0.0
+        self.rates = read_state(files).get("rates", {})
+
+    def rate(self) -> float | None:
+        if self.embed_started is None:
+            return None
+        seconds = time.monotonic() - self.embed_started
+        return self.tokens / seconds if seconds > 0 and self.tokens else None
+
+    def write(self, status: str, error: str | None = None, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self.last_write < STATE_EVERY:
+            return
+        self.last_write = now
+        rate = self.rate()
+        rates = dict(self.rates) if isinstance(self.rates, dict) else {}
+        if rate is not None and self.tokens >= 2000 and self.semantic:
+            rates[self.model] = round(rate, 1)
+        write_state(
+            self.files,
+            {
+                "chunks_done": self.chunks,
+                "error": error,
+                "model": self.model,
+                "pid": os.getpid(),
+                "rates": rates,
+                "semantic": self.semantic,
+                "started_at": round(self.started, 3),
+                "status": status,
+                "tokens_done": self.tokens,
+                "tokens_per_second": None if rate is None else round(rate, 1),
+                "updated_at": round(time.time(), 3),
+            },
+        )
+
+
+def claim_next(store: Store, skip: set[int]) -> tuple[int, int, int] | None:
+    """The next buffer to embed: (id, chunks missing, estimated tokens), or None."""
+    for row in store.embedding_backlog().buffers:
+        if row[0] not in skip:
+            return row
+    return None
+
+
+@dataclass
+class WorkerOutcome:
+    chunks: int = 0
+    buffers: int = 0
+    error: str | None = None
+    ran: bool = True
+    """False: another worker held the lock, so this one did nothing."""
+
+
+def _embed_claimed(
+    store: Store,
+    claim: tuple[int, int, int],
+    embedder: Embedder,
+    meter: _Meter,
+    log: Log,
+    stop: threading.Event | None,
+    tick: Callable[[], None] | None,
+) -> bool:
+    """Embed one claimed buffer; True if it made progress."""
+    from rlm.embedding.sync import embed_buffer
+
+    buffer_id, chunks, tokens = claim
+    counted = [0]
+
+    def step(done: int, total: int) -> None:
+        if meter.embed_started is None:
+            meter.embed_started = time.monotonic()
+        new = done - counted[0]
+        if new > 0 and total:
+            counted[0] = done
+            meter.chunks += new
+            meter.tokens += tokens * new // max(total, chunks, 1)
+        meter.write("running")
+        if tick is not None:
+            tick()
+        if stop is not None and stop.is_set():
+            raise _Stopped
+
+    for attempt in range(BUSY_RETRIES):
+        try:
+            embed_buffer(store, buffer_id, embedder, progress=step)
+            break
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            log(f"buffer {buffer_id}: database busy ({exc}); retry {attempt + 1}")
+            time.sleep(1.0)
+    left = store.embedding_backlog([buffer_id]).chunks
+    return left < chunks
+
+
+class _Stopped(Exception):
+    """The owner asked the worker to stop (MCP shutdown)."""
+
+
+def run_worker(
+    store: Store,
+    embedder_factory: EmbedderFactory,
+    *,
+    log: Log = lambda _: None,
+    stop: threading.Event | None = None,
+    tick: Callable[[], None] | None = None,
+) -> WorkerOutcome:
+    """Embed every chunk lacking a vector, holding the store's worker lock; see the module doc.
+
+    Also used in-process: ``rlm chunk embed --wait`` when no worker runs, and the
+    MCP server's thread (with its warm model and a ``stop`` event).
+    """
+    files = WorkerFiles.of(store.path)
+    lock = WorkerLock(files.lock)
+    outcome = WorkerOutcome()
+    if not lock.acquire(LOCK_WAIT):
+        log("another worker holds the lock; nothing to do")
+        outcome.ran = False
+        return outcome
+    embedder: Embedder | None = None
+    meter: _Meter | None = None
+    skip: set[int] = set()
+    try:
+        while True:
+            claim = claim_next(store, skip)
+            if claim is None:
+                lock.release()
+                # A load may have committed while we finished (and seen us alive).
+                if stop is not None and stop.is_set():
+                    break
+                if claim_next(store, skip) is None or not lock.acquire(LOCK_WAIT):
+                    break
+                continue
+            if embedder is None:
+                try:
+                    embedder = embedder_factory()
+                except Exception as exc:  # a bad model setting: say so in the log and state
+                    outcome.error = f"cannot load the embedding model: {exc}"
+                    log(outcome.error)
+                    write_state(
+                        files, {**read_state(files), "status": "failed", "error": outcome.error}
+                    )
+                    break
+                meter = _Meter(files, embedder.name, bool(embedder.is_semantic))
+                log(f"worker {os.getpid()}: embedding with {embedder.name}")
+            assert meter is not None
+            try:
+                moved = _embed_claimed(store, claim, embedder, meter, log, stop, tick)
+            except _Stopped:
+                log("stopped on request")
+                break
+            except Exception as exc:  # one bad buffer must not stop the others
+                log(f"buffer {claim[0]}: {type(exc).__name__}: {exc}")
+                outcome.error = str(exc)
+                moved = False
+            if moved:
+                outcome.buffers += 1
+            else:
+                skip.add(claim[0])
+            meter.write("running", outcome.error, force=True)
+    finally:
+        lock.release()
+        if meter is not None:
+            outcome.chunks = meter.chunks
+            meter.write("done" if outcome.error is None else "failed", outcome.error, force=True)
+    log(f"worker {os.getpid()}: done, {outcome.chunks} chunks in {outcome.buffers} buffers")
+    return outcome
+
+
+@contextlib.contextmanager
+def _log_to_stderr() -> Iterator[Log]:
+    def log(message: str) -> None:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{stamp} {message}", file=sys.stderr, flush=True)
+
+    yield log
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rlm.ingest.background DB [--model M] [--model-path P] [--device D]``."""
+    parser = argparse.ArgumentParser(prog="rlm-embed-worker")
+    parser.add_argument("db")
+    parser.add_argument("--model")
+    parser.add_argument("--model-path")
+    parser.add_argument("--device")
+    args = parser.parse_args(argv)
+    if args.device:
+        os.environ["RLM_DEVICE"] = args.device
+    with _log_to_stderr() as log:
+        try:
+            store = Store.open(args.db)
+        except Exception as exc:
+            log(f"cannot open {args.db}: {exc}")
+            return 1
+
+        def factory() -> Embedder:
+            from rlm.embedding import get_embedder
+
+            embedder = get_embedder(model=args.model, model_path=args.model_path)
+            notice = getattr(embedder, "device_notice", None)
+            if notice:
+                log(notice)
+            return embedder
+
+        with store:
+            outcome = run_worker(store, factory, log=log)
+    return 1 if outcome.error else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+class WorkerThread:
+    """The worker as a thread of a long-lived process (the MCP server), with its warm model.
+
+    It runs :func:`run_worker` on its own connection (SQLite connections stay in
+    their thread) and takes the same lock, so it and a worker process never
+    embed one store at once. :meth:`kick` starts it when it is not running; it
+    ends when nothing is missing, and :meth:`stop` ends it after the current batch.
+    """
+
+    def __init__(
+        self, db_path: str | os.PathLike[str], embedder_factory: EmbedderFactory, log: Log
+    ) -> None:
+        self.db_path = str(db_path)
+        self.factory = embedder_factory
+        self.log = log
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._guard = threading.Lock()
+        self.last: WorkerOutcome | None = None
+
+    def kick(self) -> bool:
+        """Start the thread unless it runs; True if this call started it."""
+        with self._guard:
+            if self._thread is not None and self._thread.is_alive():
+                return False
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="rlm-embed", daemon=True)
+            self._thread.start()
+            return True
+
+    def _run(self) -> None:
+        try:
+            with Store.open(self.db_path) as store:
+                self.last = run_worker(store, self.factory, log=self.log, stop=self._stop)
+        except Exception as exc:  # a thread must not die silently
+            self.log(f"background embedding failed: {type(exc).__name__}: {exc}")
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def starter(self) -> Callable[[Store, Backlog, float | None], BackgroundJob]:
+        """A load ``starter`` that hands the backlog to this thread."""
+
+        def start(store: Store, backlog: Backlog, eta: float | None) -> BackgroundJob:
+            started = self.kick()
+            return BackgroundJob(
+                chunks=backlog.chunks,
+                tokens=backlog.tokens,
+                eta_seconds=eta,
+                started=started,
+                log="(this server's embedding thread)",
+            )
+
+        return start
