@@ -16,6 +16,10 @@ DEFAULT_OVERLAP = 500
 """Bytes shared by consecutive chunks."""
 MAX_CHUNK_SIZE = 50000
 """Larger chunks are useless to an embedder or an LLM."""
+MIN_CHUNK_SIZE = 16
+"""Loads refuse smaller chunks: ``--chunk-size 1`` turned 2 MB into 2M chunks."""
+DEFAULT_MAX_CHUNKS = 1_000_000
+"""Chunks per buffer (``RLM_MAX_CHUNKS`` raises it): a 1 GB file makes about 430k."""
 
 STRATEGIES = ("semantic", "fixed", "code", "parallel")
 """Canonical chunking strategies."""
@@ -35,6 +39,8 @@ DEFAULT_THRESHOLD = 0.3
 """Minimum cosine similarity for a semantic match."""
 DEFAULT_RRF_K = 60
 """Reciprocal Rank Fusion constant ``k`` in ``1 / (k + rank)``."""
+MAX_QUERY_CHARS = 4096
+"""Longer search queries are cut (with a warning), to 1 word per 16 characters at most."""
 SEARCH_PREVIEW_LEN = 150
 """``search --preview``: characters of each chunk attached."""
 
@@ -82,6 +88,7 @@ __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_DEVICE",
     "DEFAULT_EMBED_MODE",
+    "DEFAULT_MAX_CHUNKS",
     "DEFAULT_MODE",
     "DEFAULT_OVERLAP",
     "DEFAULT_RRF_K",
@@ -93,7 +100,9 @@ __all__ = [
     "GREP_MAX_MATCHES",
     "GREP_WINDOW",
     "MAX_CHUNK_SIZE",
+    "MAX_QUERY_CHARS",
     "MCP_MAX_TOKENS",
+    "MIN_CHUNK_SIZE",
     "MODES",
     "PEEK_BYTES",
     "SEARCH_PREVIEW_LEN",

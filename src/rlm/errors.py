@@ -187,6 +187,26 @@ class DatabaseError(StorageError):
     default_type = "DatabaseError"
 
 
+class UntrustedStoreError(StorageError):
+    """The store holds schema objects rlm did not create (see rlm.store.trust)."""
+
+    default_type = "UntrustedStore"
+
+    def __init__(self, path: str, detail: str) -> None:
+        super().__init__(
+            f"refusing to open {path}: {detail}",
+            suggestion="A crafted or damaged store can run its own SQL: inspect it with "
+            "sqlite3 and drop what rlm did not create, or rebuild it with 'rlm init --force'",
+        )
+        self.path = path
+
+
+class ReadOnlyStoreError(StorageError):
+    """A write was attempted on a store opened read-only, or it needs a migration first."""
+
+    default_type = "ReadOnly"
+
+
 class EmbeddingError(StorageError):
     default_type = "EmbeddingError"
     default_suggestion = "Run 'rlm model doctor' to diagnose the embedding model"
@@ -233,6 +253,19 @@ class OverlapTooLargeError(ChunkingError):
 
     def __init__(self, overlap: int, size: int) -> None:
         super().__init__(f"overlap {overlap} must be less than chunk size {size}")
+
+
+class TooManyChunksError(ChunkingError):
+    """A load would make more chunks than the cap (rlm.chunking.base.max_chunks)."""
+
+    default_type = "TooManyChunks"
+
+    def __init__(self, detail: str, maximum: int) -> None:
+        super().__init__(
+            detail,
+            suggestion=f"Use a larger --chunk-size, or raise the cap of {maximum} chunks per "
+            "buffer with RLM_MAX_CHUNKS",
+        )
 
 
 class UnknownStrategyError(ChunkingError):
@@ -318,6 +351,19 @@ class AccessDeniedError(InputError):
         )
         self.path = path
         self.reason = reason
+
+
+class FileChangedError(ReadError):
+    """The file's size or modification time moved while it was being read.
+
+    A ``ReadError``: transient, so a folder sync keeps the file's previous buffer.
+    """
+
+    default_type = "FileChanged"
+    default_suggestion = "Load it again once it has stopped changing"
+
+    def __init__(self, path: str, what: str) -> None:
+        super().__init__(f"{path}: file changed while loading ({what}); nothing was stored")
 
 
 # --- commands and search ------------------------------------------------------

@@ -7,6 +7,8 @@ the wording here means a fix to one message reaches every command that says it.
 
 from __future__ import annotations
 
+from rlm.suggest import rlm_command
+
 
 def hash_fallback(reason: str) -> str:
     """The model could not load: vectors come from the lexical hash fallback."""
@@ -18,7 +20,7 @@ def hash_fallback(reason: str) -> str:
 
 def not_embedded(count: int, error: str, target: str) -> str:
     """An embedding run failed part-way: which chunks still lack a vector, and the fix."""
-    return f"{count} chunks not embedded ({error}); run 'rlm chunk embed {target}'"
+    return f"{count} chunks not embedded ({error}); run '{rlm_command('chunk', 'embed', target)}'"
 
 
 def embedding_stopped(name: str, error: str, left: int, collection: str) -> str:
@@ -33,7 +35,15 @@ def stale_vectors(count: int, label: str, model: str) -> str:
     """Vectors made by another model are kept until ``--force`` replaces them."""
     return (
         f"{count} chunks of '{label}' have vectors from another model; current model is"
-        f" '{model}'. Run 'rlm chunk embed {label} --force' to regenerate them."
+        f" '{model}'. Run '{rlm_command('chunk', 'embed', label, '--force')}' to regenerate them."
+    )
+
+
+def query_cut(kept_chars: int, total_chars: int, kept_words: int) -> str:
+    """A search query longer than the cap was cut before searching."""
+    return (
+        f"query cut to {kept_chars} of {total_chars} characters ({kept_words} words);"
+        " pass --max-query-chars to raise the cap"
     )
 
 
@@ -88,5 +98,6 @@ __all__ = [
     "no_files",
     "not_embedded",
     "partial_coverage",
+    "query_cut",
     "stale_vectors",
 ]

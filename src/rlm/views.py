@@ -13,7 +13,7 @@ from typing import Any
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ChunkConfig, ceil_boundary, floor_boundary
 from rlm.defaults import DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, PEEK_BYTES
-from rlm.errors import InvalidArgumentError
+from rlm.errors import DatabaseError, InvalidArgumentError
 from rlm.store import Buffer, Chunk, ChunkRef, Store
 
 DEFAULT_PEEK = PEEK_BYTES
@@ -389,6 +389,16 @@ class ChunkContext:
     """Neighbours were left out to stay within ``max_bytes``."""
 
 
+def _check_span(chunk_id: int, start: int, end: int, buffer: Buffer) -> None:
+    """A crafted or damaged store can hold any offsets: refuse them instead of guessing."""
+    if not 0 <= start <= end <= buffer.size:
+        raise DatabaseError(
+            f"chunk {chunk_id} claims bytes {start}..{end} of buffer {buffer.label}"
+            f" (size {buffer.size}): the store is damaged",
+            suggestion="Reload the buffer (rlm load --replace) or rebuild the store",
+        )
+
+
 DEFAULT_CONTEXT_MAX = 1024 * 1024
 """Default ``chunk get --context`` budget: ``--context 1000000`` must not return 200 MB."""
 
@@ -407,6 +417,7 @@ def chunk_with_context(
     """
     chunk = store.get_chunk(chunk_id)
     buffer = store.get_buffer(chunk.buffer_id)
+    _check_span(chunk.id, chunk.byte_start, chunk.byte_end, buffer)
     if context <= 0:
         return ChunkContext(
             chunk,
@@ -443,6 +454,8 @@ def chunk_with_context(
         if not grew:
             break
     around = refs[lo : hi + 1]
+    for ref in around:
+        _check_span(ref.id, ref.byte_start, ref.byte_end, buffer)
     start = min(c.byte_start for c in around)
     end = max(c.byte_end for c in around)
     content = store.read_buffer_bytes(buffer.id, start, end).decode("utf-8", errors="replace")

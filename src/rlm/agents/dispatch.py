@@ -30,6 +30,7 @@ from rlm.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from rlm.embedding.base import Embedder
 from rlm.errors import InvalidArgumentError
 from rlm.store import Buffer, ChunkRef, Store
+from rlm.suggest import rlm_command
 
 INSTRUCTION_IDS_SHOWN = 50
 
@@ -182,7 +183,8 @@ def _selected_refs(
             except ChunkNotFoundError:
                 raise InvalidArgumentError(
                     f"chunk {cid} does not exist",
-                    suggestion=f"Run 'rlm chunk list {buffer.label}' to see valid chunk IDs",
+                    suggestion=f"Run '{rlm_command('chunk', 'list', buffer.label)}'"
+                    " to see valid chunk IDs",
                 ) from None
             else:
                 raise InvalidArgumentError(

@@ -29,6 +29,7 @@ from rlm.chunking.base import (
     ChunkConfig,
     Chunker,
     ChunkSpan,
+    capped,
 )
 from rlm.chunking.code_regex import CodeChunker
 from rlm.chunking.fixed import FixedChunker
@@ -78,9 +79,13 @@ def chunk_spans(
 ) -> Iterator[ChunkSpan]:
     """Validate ``config`` and return the lazy spans of ``data``.
 
-    Errors (unknown strategy, invalid sizes) are raised here, before the first
-    span, so a caller can report them before writing anything.
+    Errors (unknown strategy, invalid sizes, a chunk size below
+    :data:`~rlm.chunking.base.MIN_CHUNK_SIZE`, a count sure to pass the
+    chunks-per-buffer cap) are raised here, before the first span, so a
+    caller can report them before writing anything; a chunker that passes
+    the cap anyway fails on the first span too many.
     """
     chunker = get_chunker(strategy)
     config.validate(check_maximum=True)
-    return chunker.chunk(data, config)
+    config.check_load_limits(len(data))
+    return capped(chunker.chunk(data, config))

@@ -20,17 +20,39 @@ Invariants every chunker keeps (tested by property tests):
 from __future__ import annotations
 
 import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, Union
 
 from rlm.defaults import DEFAULT_CHUNK_SIZE as DEFAULT_CHUNK_SIZE
+from rlm.defaults import DEFAULT_MAX_CHUNKS, MIN_CHUNK_SIZE
 from rlm.defaults import DEFAULT_OVERLAP as DEFAULT_OVERLAP
 from rlm.defaults import MAX_CHUNK_SIZE as MAX_CHUNK_SIZE
-from rlm.errors import ChunkTooLargeError, InvalidChunkConfigError, OverlapTooLargeError
+from rlm.errors import (
+    ChunkTooLargeError,
+    InvalidChunkConfigError,
+    OverlapTooLargeError,
+    TooManyChunksError,
+)
 
 ByteText = Union[bytes, mmap.mmap]  # noqa: UP007 (a runtime alias, kept as written)
 """A buffer's UTF-8 bytes: an in-memory ``bytes`` or a read-only memory map."""
+
+MAX_STORED_FACTOR = 8
+"""Chunk text stored may be at most this many times the bytes read (overlap amplifies it)..."""
+STORED_FLOOR = 64 << 20
+"""... unless it stays under 64 MiB anyway (small inputs may overlap as they like)."""
+
+
+def max_chunks() -> int:
+    """The cap on chunks per buffer: ``RLM_MAX_CHUNKS`` if set to a positive number."""
+    raw = os.environ.get("RLM_MAX_CHUNKS", "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_MAX_CHUNKS
+    return value if value > 0 else DEFAULT_MAX_CHUNKS
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,31 @@ class ChunkConfig:
             raise InvalidChunkConfigError("overlap must be >= 0")
         if self.overlap >= self.chunk_size:
             raise OverlapTooLargeError(self.overlap, self.chunk_size)
+
+    def check_load_limits(self, size: int, maximum: int | None = None) -> None:
+        """Refuse, before any work, a load that would amplify ``size`` bytes into a flood.
+
+        Each chunk advances by at most ``chunk_size - overlap`` bytes, so
+        ``size / (chunk_size - overlap)`` is a lower bound on the chunk count.
+        """
+        cap = maximum or max_chunks()
+        if self.chunk_size < MIN_CHUNK_SIZE:
+            raise InvalidChunkConfigError(f"chunk_size must be >= {MIN_CHUNK_SIZE} bytes")
+        step = max(1, self.chunk_size - self.overlap)
+        stored = size * self.chunk_size // step  # chunk text with its overlaps, roughly
+        if stored > max(MAX_STORED_FACTOR * size, STORED_FLOOR):
+            raise InvalidChunkConfigError(
+                f"overlap {self.overlap} of chunk_size {self.chunk_size} would store about"
+                f" {stored} bytes of chunk text for {size} bytes read"
+                f" (max: {MAX_STORED_FACTOR}x); use an overlap well below the chunk size"
+            )
+        at_least = -(-size // step)
+        if at_least > cap:
+            raise TooManyChunksError(
+                f"{size} bytes with chunk_size {self.chunk_size} and overlap {self.overlap}"
+                f" make at least {at_least} chunks (max: {cap})",
+                cap,
+            )
 
 
 @dataclass(frozen=True)
@@ -103,6 +150,15 @@ def ceil_boundary(data: ByteText, pos: int) -> int:
     while pos < n and (data[pos] & 0xC0) == 0x80:
         pos += 1
     return pos
+
+
+def capped(spans: Iterator[ChunkSpan], maximum: int | None = None) -> Iterator[ChunkSpan]:
+    """``spans``, failing with :class:`TooManyChunksError` past the cap (rolls a load back)."""
+    cap = maximum or max_chunks()
+    for count, span in enumerate(spans, start=1):
+        if count > cap:
+            raise TooManyChunksError(f"more than {cap} chunks in one buffer", cap)
+        yield span
 
 
 def estimate_tokens(byte_len: int) -> int:

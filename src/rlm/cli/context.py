@@ -20,6 +20,8 @@ class AppContext:
     fmt: str = "text"
     debug: bool = False
     verbose: bool = False
+    read_only: bool = False
+    """Open the store read-only (SQLite ``mode=ro``, no migration): ``rlm mcp --read-only``."""
     _store: Store | None = field(default=None, repr=False)
 
     @property
@@ -32,7 +34,7 @@ class AppContext:
             path = self.resolved_db_path
             if not path.exists():
                 raise self.not_initialized(path)
-            self._store = Store.open(path)
+            self._store = Store.open(path, read_only=self.read_only)
         return self._store
 
     def not_initialized(self, path: Path) -> NotInitializedError:

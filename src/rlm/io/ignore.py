@@ -18,13 +18,22 @@ A small, dependency-free implementation of gitignore(5):
 
 As in git, a file inside an excluded folder cannot be re-included: the walker
 never descends into an excluded folder (see :mod:`rlm.io.walk`).
+
+Ignore files come from the folder being loaded, which may be hostile, so
+matching runs in time linear in the path (:class:`GlobMatcher`: a pattern
+with several wildcards is run as an automaton, never as a backtracking
+regex, because ``*a*a*a*a*b`` takes hours in ``re``), and an ignore file is
+read only when it is a small regular file (a FIFO would block the open, a
+link to ``/dev/zero`` would never end).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 IGNORE_FILES = (".gitignore", ".rlmignore")
@@ -33,21 +42,31 @@ IGNORE_FILES = (".gitignore", ".rlmignore")
 ALWAYS_SKIPPED = frozenset({".git", ".rlm", ".venv", "node_modules", "__pycache__"})
 """Names never walked into or loaded, whatever the ignore files say."""
 
+MAX_IGNORE_FILE_BYTES = 1 << 20
+"""Bigger ignore files are skipped (git's own cap is 100 MB; real ones are a few KB)."""
+MAX_PATTERN_LENGTH = 4096
+"""Longer lines are skipped: no real path pattern is that long."""
+MAX_PATTERNS_PER_FILE = 10_000
+"""Lines past this many are dropped: each pattern is tried against every path."""
+
+IgnoreSkip = Callable[[str, str], None]
+"""``on_skip(file_name, reason)`` for an ignore file that was not read."""
+
+# --- glob tokens --------------------------------------------------------------
+
+_LIT, _ONE, _STAR, _ANY_STAR, _DIRS_OPT = range(5)
+"""Token kinds: a literal character; one character of a class; ``[^/]*``;
+``.*``; ``(?:.*/)?`` (nothing, or anything ending in ``/``)."""
+
+_NOT_SLASH = "[^/]"
+_ANY = "."
+
 
 @dataclass(frozen=True)
-class IgnorePattern:
-    """One compiled line of an ignore file."""
-
-    text: str
-    regex: re.Pattern[str]
-    negate: bool
-    dir_only: bool
-
-    def matches(self, rel: str, is_dir: bool) -> bool:
-        """Whether ``rel`` (posix, relative to the ignore file's folder) matches."""
-        if self.dir_only and not is_dir:
-            return False
-        return self.regex.match(rel) is not None
+class _Token:
+    kind: int
+    text: str = ""
+    """_LIT: the character; _ONE: the regex of the one-character class."""
 
 
 def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
@@ -74,48 +93,235 @@ def _bracket(pattern: str, i: int) -> tuple[str, int] | None:
     return None  # no closing bracket: '[' is a literal
 
 
-def glob_to_regex(pattern: str) -> str:
-    """The body of a regex matching ``pattern`` against a whole posix path."""
-    out: list[str] = []
+def _stars(pattern: str, i: int) -> tuple[list[_Token], int]:
+    """The tokens for the run of ``*`` starting at ``i``, and the next index."""
+    n = len(pattern)
+    j = i
+    while j < n and pattern[j] == "*":
+        j += 1
+    double = j - i >= 2
+    at_start = i == 0 or pattern[i - 1] == "/"
+    if double and at_start and j < n and pattern[j] == "/":
+        return [_Token(_DIRS_OPT)], j + 1  # '**/' : zero or more folders
+    if double and at_start and j == n and i > 0:
+        return [_Token(_ONE, _ANY), _Token(_ANY_STAR)], j  # trailing '/**' : everything inside
+    if double and at_start and j == n:
+        return [_Token(_ANY_STAR)], j  # a pattern that is only '**'
+    return [_Token(_STAR)], j
+
+
+def glob_tokens(pattern: str) -> list[_Token]:
+    """``pattern`` as a list of tokens matching a whole posix path."""
+    out: list[_Token] = []
     i, n = 0, len(pattern)
     while i < n:
         ch = pattern[i]
         if ch == "*":
-            j = i
-            while j < n and pattern[j] == "*":
-                j += 1
-            double = j - i >= 2
-            at_start = i == 0 or pattern[i - 1] == "/"
-            if double and at_start and j < n and pattern[j] == "/":
-                out.append("(?:.*/)?")  # '**/' : zero or more folders
-                i = j + 1
-            elif double and at_start and j == n and i > 0:
-                out.append(".+")  # trailing '/**' : everything inside
-                i = j
-            elif double and at_start and j == n:
-                out.append(".*")  # a pattern that is only '**'
-                i = j
-            else:
-                out.append("[^/]*")
-                i = j
+            tokens, i = _stars(pattern, i)
+            out.extend(tokens)
         elif ch == "?":
-            out.append("[^/]")
+            out.append(_Token(_ONE, _NOT_SLASH))
             i += 1
         elif ch == "[":
             translated = _bracket(pattern, i)
             if translated is None:
-                out.append(re.escape(ch))
+                out.append(_Token(_LIT, ch))
                 i += 1
             else:
-                out.append(translated[0])
+                out.append(_Token(_ONE, translated[0]))
                 i = translated[1]
         elif ch == "\\" and i + 1 < n:
-            out.append(re.escape(pattern[i + 1]))
+            out.append(_Token(_LIT, pattern[i + 1]))
             i += 2
         else:
-            out.append(re.escape(ch))
+            out.append(_Token(_LIT, ch))
             i += 1
-    return "".join(out)
+    return out
+
+
+_TOKEN_REGEX = {_STAR: "[^/]*", _ANY_STAR: ".*", _DIRS_OPT: "(?:.*/)?"}
+
+
+def _tokens_regex(tokens: Iterable[_Token]) -> str:
+    parts: list[str] = []
+    for token in tokens:
+        if token.kind == _LIT:
+            parts.append(re.escape(token.text))
+        elif token.kind == _ONE:
+            parts.append(token.text)
+        else:
+            parts.append(_TOKEN_REGEX[token.kind])
+    return "".join(parts)
+
+
+def glob_to_regex(pattern: str) -> str:
+    """The body of a regex matching ``pattern`` against a whole posix path.
+
+    Only safe to run with ``re`` when the pattern has at most one wildcard run;
+    :class:`GlobMatcher` decides that.
+    """
+    return _tokens_regex(glob_tokens(pattern))
+
+
+# --- linear-time matching -----------------------------------------------------
+
+_CHAR, _SPLIT, _MATCH = range(3)
+_DFA_CACHE_LIMIT = 4096
+"""Cached automaton steps per pattern; the cache is cleared when it fills up."""
+
+
+class _Automaton:
+    """A Thompson NFA over glob tokens, run with a lazily built DFA cache.
+
+    Each step costs at most the number of pattern tokens, whatever the path,
+    so a match is O(len(path) * len(pattern)): no backtracking, ever. Steps
+    already taken for a (state set, character) pair are remembered, so a tree
+    of many similar names mostly costs dictionary look-ups.
+    """
+
+    def __init__(self, tokens: list[_Token]) -> None:
+        # node: (kind, test, next1, next2); test is None (any), a char, or a regex
+        self._nodes: list[tuple[int, object, int, int]] = []
+        self._start = self._build(tokens)
+        self._steps: dict[tuple[frozenset[int], str], frozenset[int]] = {}
+        self._first = self._closure({self._start})
+
+    def _add(self, kind: int, test: object = None, a: int = -1, b: int = -1) -> int:
+        self._nodes.append((kind, test, a, b))
+        return len(self._nodes) - 1
+
+    def _patch(self, node: int, a: int, b: int = -1) -> None:
+        kind, test, _, old_b = self._nodes[node]
+        self._nodes[node] = (kind, test, a, b if b >= 0 else old_b)
+
+    def _build(self, tokens: list[_Token]) -> int:
+        """Build backwards from the match node: each token points at the rest."""
+        nxt = self._add(_MATCH)
+        for token in reversed(tokens):
+            if token.kind == _LIT:
+                nxt = self._add(_CHAR, token.text, nxt)
+            elif token.kind == _ONE:
+                test: object = token.text
+                if token.text == _ANY:
+                    test = None
+                elif token.text != _NOT_SLASH:
+                    test = re.compile(token.text, re.DOTALL)
+                nxt = self._add(_CHAR, test, nxt)
+            elif token.kind in (_STAR, _ANY_STAR):
+                loop = self._add(_SPLIT, None, -1, nxt)
+                body = self._add(_CHAR, _NOT_SLASH if token.kind == _STAR else None, loop)
+                self._patch(loop, body)
+                nxt = loop
+            else:  # _DIRS_OPT: nothing, or any text then '/'
+                slash = self._add(_CHAR, "/", nxt)
+                loop = self._add(_SPLIT, None, -1, slash)
+                body = self._add(_CHAR, None, loop)
+                self._patch(loop, body)
+                nxt = self._add(_SPLIT, None, nxt, loop)
+        return nxt
+
+    def _closure(self, states: Iterable[int]) -> frozenset[int]:
+        seen: set[int] = set()
+        stack = list(states)
+        while stack:
+            node = stack.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            kind, _, a, b = self._nodes[node]
+            if kind == _SPLIT:
+                stack.append(a)
+                stack.append(b)
+        return frozenset(seen)
+
+    def _accepts(self, node: int, ch: str) -> bool:
+        test = self._nodes[node][1]
+        if test is None:
+            return True
+        if test == _NOT_SLASH:
+            return ch != "/"
+        if isinstance(test, str):
+            return ch == test
+        assert isinstance(test, re.Pattern)
+        return test.fullmatch(ch) is not None
+
+    def _step(self, states: frozenset[int], ch: str) -> frozenset[int]:
+        key = (states, ch)
+        cached = self._steps.get(key)
+        if cached is not None:
+            return cached
+        moved = [
+            self._nodes[n][2] for n in states if self._nodes[n][0] == _CHAR and self._accepts(n, ch)
+        ]
+        result = self._closure(moved)
+        if len(self._steps) >= _DFA_CACHE_LIMIT:
+            self._steps.clear()
+        self._steps[key] = result
+        return result
+
+    def fullmatch(self, text: str) -> bool:
+        states = self._first
+        for ch in text:
+            states = self._step(states, ch)
+            if not states:
+                return False
+        return any(self._nodes[n][0] == _MATCH for n in states)
+
+
+@dataclass(frozen=True)
+class GlobMatcher:
+    """Whether a whole path matches a glob, in time linear in the path.
+
+    A pattern with at most one wildcard run (``*.py``, ``build/``,
+    ``src/**/x``) is compiled to a ``re`` regex, which is then linear too and
+    runs in C; anything with more wildcards runs as an :class:`_Automaton`.
+    """
+
+    pattern: str
+    _regex: re.Pattern[str] | None = field(repr=False, compare=False)
+    _automaton: _Automaton | None = field(repr=False, compare=False)
+
+    @classmethod
+    def compile(cls, pattern: str, *, automaton: bool | None = None) -> GlobMatcher:
+        """``automaton`` forces (True) or forbids (False) the automaton; tests use it."""
+        tokens = glob_tokens(pattern)
+        wildcards = sum(1 for t in tokens if t.kind in _TOKEN_REGEX)
+        use_automaton = wildcards > 1 if automaton is None else automaton
+        if use_automaton:
+            return cls(pattern, None, _Automaton(tokens))
+        regex = re.compile(_tokens_regex(tokens) + r"\Z", re.DOTALL)
+        return cls(pattern, regex, None)
+
+    def matches(self, path: str) -> bool:
+        if self._regex is not None:
+            return self._regex.match(path) is not None
+        assert self._automaton is not None
+        return self._automaton.fullmatch(path)
+
+
+# --- patterns and rules -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IgnorePattern:
+    """One compiled line of an ignore file."""
+
+    text: str
+    matcher: GlobMatcher
+    negate: bool
+    dir_only: bool
+    anchored: bool = True
+    """False for a pattern without a slash: it is matched against the last name only."""
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        """Whether ``rel`` (posix, relative to the ignore file's folder) matches."""
+        if self.dir_only and not is_dir:
+            return False
+        if not self.anchored:
+            # git: a pattern without a slash matches the name at any depth. Its
+            # wildcards never match '/', so that is the last component.
+            rel = rel.rpartition("/")[2]
+        return self.matcher.matches(rel)
 
 
 def _strip_trailing_spaces(line: str) -> str:
@@ -125,9 +331,9 @@ def _strip_trailing_spaces(line: str) -> str:
 
 
 def parse_pattern(line: str) -> IgnorePattern | None:
-    """Compile one ignore-file line; ``None`` for blanks, comments and no-ops."""
+    """Compile one ignore-file line; ``None`` for blanks, comments, no-ops and monsters."""
     text = _strip_trailing_spaces(line.rstrip("\r\n"))
-    if not text or text.startswith("#"):
+    if not text or text.startswith("#") or len(text) > MAX_PATTERN_LENGTH:
         return None
     body = text
     negate = body.startswith("!")
@@ -139,16 +345,24 @@ def parse_pattern(line: str) -> IgnorePattern | None:
     body = body.lstrip("/")
     if not body:
         return None
-    prefix = "" if anchored else "(?:.*/)?"
     try:
-        regex = re.compile(f"{prefix}{glob_to_regex(body)}\\Z", re.DOTALL)
+        matcher = GlobMatcher.compile(body)
     except re.error:
         return None  # git ignores patterns it cannot parse, so do we
-    return IgnorePattern(text=text, regex=regex, negate=negate, dir_only=dir_only)
+    return IgnorePattern(
+        text=text, matcher=matcher, negate=negate, dir_only=dir_only, anchored=anchored
+    )
 
 
 def parse_lines(lines: Iterable[str]) -> list[IgnorePattern]:
-    return [p for p in (parse_pattern(line) for line in lines) if p is not None]
+    patterns: list[IgnorePattern] = []
+    for line in lines:
+        pattern = parse_pattern(line)
+        if pattern is not None:
+            patterns.append(pattern)
+            if len(patterns) >= MAX_PATTERNS_PER_FILE:
+                break
+    return patterns
 
 
 @dataclass(frozen=True)
@@ -198,20 +412,63 @@ class IgnoreStack:
         return False
 
 
-def read_rules(folder: Path, base: str = "", prefix: str = "") -> IgnoreRules | None:
+def read_rules(
+    folder: Path, base: str = "", prefix: str = "", *, on_skip: IgnoreSkip | None = None
+) -> IgnoreRules | None:
     """The ``.gitignore`` then ``.rlmignore`` patterns of ``folder``, if any."""
     patterns: list[IgnorePattern] = []
     for name in IGNORE_FILES:
-        patterns.extend(_read_patterns(folder / name))
+        patterns.extend(_read_patterns(folder / name, on_skip))
     if not patterns:
         return None
     return IgnoreRules(tuple(patterns), base=base, prefix=prefix)
 
 
-def _read_patterns(path: Path) -> list[IgnorePattern]:
+def read_small_regular_file(path: Path, limit: int = MAX_IGNORE_FILE_BYTES) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes.
+
+    Opened non-blocking so a FIFO cannot hang the open, and checked with
+    ``fstat`` on the open descriptor (not the path, which could be swapped in
+    between). Reads at most ``limit + 1`` bytes, so a file that grows or lies
+    about its size cannot make us read for ever. Raises ``OSError`` (missing
+    file, permission) or ``ValueError`` (not a small regular file; the message
+    says why).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
     try:
-        raw = path.read_bytes()
-    except OSError:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        if st.st_size > limit:
+            raise ValueError(f"larger than {limit} bytes")
+        pieces: list[bytes] = []
+        total = 0
+        while total <= limit:
+            piece = os.read(fd, min(1 << 16, limit + 1 - total))
+            if not piece:
+                break
+            pieces.append(piece)
+            total += len(piece)
+        if total > limit:
+            raise ValueError(f"larger than {limit} bytes")
+        return b"".join(pieces)
+    finally:
+        os.close(fd)
+
+
+def _read_patterns(path: Path, on_skip: IgnoreSkip | None = None) -> list[IgnorePattern]:
+    try:
+        raw = read_small_regular_file(path)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if on_skip is not None and os.path.lexists(path):
+            on_skip(path.name, f"ignore file not read: {exc.strerror}")
+        return []
+    except ValueError as exc:
+        if on_skip is not None:
+            on_skip(path.name, f"ignore file not read: {exc}")
         return []
     return parse_lines(raw.decode("utf-8", errors="replace").splitlines())
 

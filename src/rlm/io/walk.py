@@ -9,10 +9,15 @@ same files in the same order. It
 * honours ``.gitignore`` and ``.rlmignore`` in every folder it walks (and, in a
   git work tree, the ignore files above the root, see
   :func:`~rlm.io.ignore.parent_rules`), pruning ignored folders;
-* follows symlinks, but enters each real folder once (so a symlink loop ends)
-  and returns each real file once (the plain file is preferred over a link);
-* reports broken links, loops and special files (FIFOs, sockets...) through
-  ``on_skip`` instead of failing.
+* follows symlinks only while they stay inside the root (a link out of the
+  folder is skipped with the reason "symlink leaves the folder": a hostile
+  folder must not pull in ``~`` or ``/``), enters each real folder once (so a
+  symlink loop ends) and returns each real file once (the plain file is
+  preferred over a link);
+* reports broken links, loops, special files (FIFOs, sockets, devices), names
+  that are not UTF-8 and folders nested deeper than :data:`MAX_DEPTH` through
+  ``on_skip`` and goes on: one odd entry never fails the whole walk. The walk
+  keeps its own stack of folders instead of recursing, so depth is no hazard.
 
 :func:`expand_glob` does the same for a glob such as ``src/**/*.py``: it walks
 the fixed folder before the first wildcard and keeps what the rest matches.
@@ -21,13 +26,22 @@ the fixed folder before the first wildcard and keeps what the rest matches.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from rlm.io.ignore import ALWAYS_SKIPPED, IgnoreStack, glob_to_regex, parent_rules, read_rules
+from rlm.errors import InvalidArgumentError
+from rlm.io.access import AccessPolicy, is_within, real_path
+from rlm.io.ignore import (
+    ALWAYS_SKIPPED,
+    IGNORE_FILES,
+    MAX_PATTERN_LENGTH,
+    GlobMatcher,
+    IgnoreStack,
+    parent_rules,
+    read_rules,
+)
 
 SkipCallback = Callable[[str, str], None]
 """``on_skip(rel_path, reason)``."""
@@ -52,13 +66,21 @@ def is_glob(text: str) -> bool:
     return any(ch in text for ch in GLOB_CHARS)
 
 
+MAX_DEPTH = 256
+"""Folders nested deeper than this are skipped (and reported), not walked."""
+
+
 def walk(
     root: str | os.PathLike[str],
     *,
     on_skip: SkipCallback | None = None,
     use_ignore_files: bool = True,
+    access: AccessPolicy | None = None,
 ) -> list[WalkEntry]:
-    """The loadable-looking files under ``root`` (see the module docstring)."""
+    """The loadable-looking files under ``root`` (see the module docstring).
+
+    With ``access``, names its deny-list refuses are skipped (and reported).
+    """
     top = Path(root)
     skip: SkipCallback = on_skip or (lambda _rel, _reason: None)
     stack = parent_rules(top) if use_ignore_files else IgnoreStack()
@@ -68,57 +90,121 @@ def walk(
     except OSError as exc:
         skip(top.as_posix(), f"cannot read folder: {exc.strerror}")
         return found
-    seen_dirs = {(root_stat.st_dev, root_stat.st_ino)}
-    _walk_dir(top, "", stack, use_ignore_files, seen_dirs, found, skip)
+    walker = _Walker(real_path(top), use_ignore_files, access, skip, found)
+    walker.seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
+    walker.run(top, stack)
     return _dedupe_files(found, skip)
 
 
-def _walk_dir(
-    folder: Path,
-    rel: str,
-    stack: IgnoreStack,
-    use_ignore_files: bool,
-    seen_dirs: set[tuple[int, int]],
-    found: list[WalkEntry],
-    skip: SkipCallback,
-) -> None:
-    if use_ignore_files:
-        stack = stack.push(read_rules(folder, base=rel))
+def display_name(name: str) -> str:
+    """A name that is not UTF-8 (lone surrogates from the OS) with its bytes escaped."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def _is_utf8(name: str) -> bool:
     try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except OSError as exc:
-        skip(rel or ".", f"cannot read folder: {exc.strerror}")
-        return
-    for entry in entries:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@dataclass
+class _Frame:
+    rel: str
+    depth: int
+    stack: IgnoreStack
+    entries: list[os.DirEntry[str]]
+    next_index: int = 0
+
+
+@dataclass
+class _Walker:
+    """One walk: an explicit stack of open folders, so depth never hits Python's recursion cap."""
+
+    root_real: Path
+    use_ignore_files: bool
+    access: AccessPolicy | None
+    skip: SkipCallback
+    found: list[WalkEntry]
+    seen_dirs: set[tuple[int, int]] = field(default_factory=set)
+
+    def run(self, top: Path, stack: IgnoreStack) -> None:
+        frames: list[_Frame] = []
+        first = self._open(top, "", 0, stack)
+        if first is not None:
+            frames.append(first)
+        while frames:
+            frame = frames[-1]
+            if frame.next_index >= len(frame.entries):
+                frames.pop()
+                continue
+            entry = frame.entries[frame.next_index]
+            frame.next_index += 1
+            child = self._visit(entry, frame)
+            if child is not None:
+                frames.append(child)
+
+    def _open(self, folder: Path, rel: str, depth: int, stack: IgnoreStack) -> _Frame | None:
+        if self.use_ignore_files:
+            here = rel
+
+            def ignore_skip(name: str, reason: str) -> None:
+                self.skip(f"{here}/{name}" if here else name, reason)
+
+            stack = stack.push(read_rules(folder, base=rel, on_skip=ignore_skip))
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            self.skip(rel or ".", f"cannot read folder: {exc.strerror}")
+            return None
+        return _Frame(rel, depth, stack, entries)
+
+    def _visit(self, entry: os.DirEntry[str], frame: _Frame) -> _Frame | None:
+        """Handle one folder entry; a sub-folder to walk next comes back as a frame."""
         if entry.name in ALWAYS_SKIPPED:
-            continue
+            return None
+        rel, stack = frame.rel, frame.stack
+        if not _is_utf8(entry.name):
+            shown = display_name(entry.name)
+            self.skip(f"{rel}/{shown}" if rel else shown, "name is not UTF-8")
+            return None
         child_rel = f"{rel}/{entry.name}" if rel else entry.name
         try:
             st = entry.stat(follow_symlinks=True)
         except OSError:
-            if entry.is_symlink():
-                skip(child_rel, "broken symlink")
-            else:
-                skip(child_rel, "cannot stat")
-            continue
+            self.skip(child_rel, "broken symlink" if entry.is_symlink() else "cannot stat")
+            return None
+        is_dir = stat.S_ISDIR(st.st_mode)
+        if stack.is_ignored(child_rel, is_dir):
+            return None
+        if self.access is not None:
+            pattern = self.access.denied_name(entry.name)
+            if pattern is not None:
+                self.skip(child_rel, f"may hold secrets (deny-list pattern {pattern})")
+                return None
         is_link = entry.is_symlink()
-        if stat.S_ISDIR(st.st_mode):
-            if stack.is_ignored(child_rel, True):
-                continue
+        if is_link and not is_within(real_path(entry.path), self.root_real):
+            self.skip(child_rel, f"symlink leaves the folder (to {real_path(entry.path)})")
+            return None
+        if is_dir:
             key = (st.st_dev, st.st_ino)
-            if key in seen_dirs:
-                skip(child_rel, "symlink to a folder already walked (loop or duplicate)")
-                continue
-            seen_dirs.add(key)
-            _walk_dir(Path(entry.path), child_rel, stack, use_ignore_files, seen_dirs, found, skip)
-        elif stat.S_ISREG(st.st_mode):
-            if stack.is_ignored(child_rel, False):
-                continue
-            found.append(WalkEntry(Path(entry.path), child_rel, st.st_size, st.st_mtime, is_link))
-        else:
-            if not stack.is_ignored(child_rel, False):
-                skip(child_rel, "not a regular file")
+            if key in self.seen_dirs:
+                self.skip(child_rel, "symlink to a folder already walked (loop or duplicate)")
+                return None
+            if frame.depth + 1 > MAX_DEPTH:
+                self.skip(child_rel, f"nested deeper than {MAX_DEPTH} folders")
+                return None
+            self.seen_dirs.add(key)
+            return self._open(Path(entry.path), child_rel, frame.depth + 1, stack)
+        if stat.S_ISREG(st.st_mode):
+            self.found.append(
+                WalkEntry(Path(entry.path), child_rel, st.st_size, st.st_mtime, is_link)
+            )
+        elif not (self.use_ignore_files and entry.name in IGNORE_FILES):
+            self.skip(child_rel, "not a regular file")  # ignore files: reported when read
+        return None
 
 
 def _dedupe_files(found: list[WalkEntry], skip: SkipCallback) -> list[WalkEntry]:
@@ -165,7 +251,7 @@ def split_glob(pattern: str) -> tuple[Path, str]:
 
 
 def expand_glob(
-    pattern: str, *, on_skip: SkipCallback | None = None
+    pattern: str, *, on_skip: SkipCallback | None = None, access: AccessPolicy | None = None
 ) -> tuple[Path, list[WalkEntry]]:
     """Walk the fixed folder of ``pattern``; keep files matching the rest.
 
@@ -174,9 +260,25 @@ def expand_glob(
     it, names starting with a dot are matched too, and ignore files apply.
     Returns the fixed folder and the entries (``rel`` relative to that folder).
     """
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise InvalidArgumentError(
+            f"glob pattern of {len(pattern)} characters (max: {MAX_PATTERN_LENGTH})",
+            suggestion="Use a shorter pattern, or name the folder to load all of it",
+        )
     base, rest = split_glob(pattern)
-    regex = re.compile(glob_to_regex(rest) + r"\Z", re.DOTALL)
+    matcher = GlobMatcher.compile(rest)  # linear time: the pattern may come from an agent
     if not base.is_dir():
         return base, []
-    entries = [e for e in walk(base, on_skip=on_skip) if regex.match(e.rel)]
+    entries = [e for e in walk(base, on_skip=on_skip, access=access) if matcher.matches(e.rel)]
     return base, entries
+
+
+def check_load_path(policy: AccessPolicy, text: str) -> Path:
+    """The real path an agent's ``load`` may read, or :class:`~rlm.errors.AccessDeniedError`.
+
+    A glob is checked through its fixed folder (``docs/**/*.md`` -> ``docs``);
+    pass the same policy to :func:`walk` / :func:`expand_glob` so links out of
+    that folder and secret-looking names inside it are skipped too.
+    """
+    target = split_glob(text)[0] if is_glob(text) else Path(text)
+    return policy.check(target)

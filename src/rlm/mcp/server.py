@@ -112,7 +112,8 @@ class RlmTools:
     def call(self, op: Op) -> CallToolResult:
         with self._lock:
             try:
-                store = Store.open(self.db_path)
+                # read-only: SQLite mode=ro, no migration, the file's bytes never change
+                store = Store.open(self.db_path, read_only=self.read_only)
             except RlmError as error:
                 return error_result(error)
             try:

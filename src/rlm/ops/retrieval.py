@@ -12,6 +12,7 @@ from rlm.defaults import (
     DEFAULT_RRF_K,
     DEFAULT_THRESHOLD,
     DEFAULT_TOP_K,
+    MAX_QUERY_CHARS,
     SEARCH_PREVIEW_LEN,
 )
 from rlm.ops.base import EmbedderFactory
@@ -133,29 +134,34 @@ def search(
     preview: bool = False,
     preview_len: int = SEARCH_PREVIEW_LEN,
     embedder_factory: EmbedderFactory | None = None,
+    max_query_chars: int = MAX_QUERY_CHARS,
     refresh: bool = False,
     starter: Starter | None = None,
 ) -> SearchOutcome:
     """Ranked chunk ids with scores; ``buffers`` and ``collection`` filter before top-k.
 
-    ``refresh`` first re-syncs the searched buffers that were loaded from a folder
-    and whose file changed (one ``stat`` each; see :mod:`rlm.ingest.refresh`);
-    ``starter`` hands a big re-embedding to a background embedder (default: the worker
-    process).
+    A query longer than ``max_query_chars`` (or 1 word per 16 of them) is cut,
+    with a warning: see :mod:`rlm.search.limits`. ``refresh`` first re-syncs
+    the searched buffers that were loaded from a folder and whose file changed
+    (one ``stat`` each; see :mod:`rlm.ingest.refresh`); ``starter`` hands a big
+    re-embedding to a background embedder (default: the worker process).
 
     ``query`` and ``queries``: one or several queries (``lex:``/``vec:``/``hyde:``
-    typed, see :mod:`rlm.search.queries`) fused into one ranking.
+    typed, see :mod:`rlm.search.queries`) fused into one ranking; each is capped.
     """
     from rlm.search import engine
+    from rlm.search.limits import cap_query
     from rlm.search.queries import parse_queries
 
     entries = ([query] if query is not None else []) + list(queries)
     parse_queries(entries)
+    capped = [cap_query(entry, max_query_chars) for entry in entries]
+    entries = [entry for entry, _ in capped]
     mode = engine.normalise_mode(mode)
     buffer_ids: list[int] | None = None
     if buffers:
         buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
-    warnings: list[str] = []
+    warnings: list[str] = [cut for _, cut in capped if cut]
     refreshed: RefreshReport | None = None
     if refresh:
         from rlm.ingest.refresh import refresh as run_refresh

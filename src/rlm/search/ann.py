@@ -153,7 +153,8 @@ def load_or_build(store: Store, fingerprint: str, entry: VectorIndex) -> AnnInde
     index: Any = None
     if ann_path.exists() and meta_path.exists():
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            loaded = json.loads(meta_path.read_text(encoding="utf-8"))
+            meta = loaded if isinstance(loaded, dict) else {}
             if meta.get("fingerprint") == fingerprint:
                 index = new_index(int(entry.matrix.shape[1]))
                 index.load(str(ann_path))
@@ -165,7 +166,7 @@ def load_or_build(store: Store, fingerprint: str, entry: VectorIndex) -> AnnInde
     else:
         ann = build(entry.chunk_ids, entry.matrix)
         changed = True
-    if changed:
+    if changed and not store.read_only:  # a read-only store writes no sidecar either
         # A read-only folder: the index still serves this process.
         with contextlib.suppress(OSError):
             _save(

@@ -5,6 +5,17 @@ one writer at a time, and a generous busy timeout so a second writer waits
 instead of failing with "database is locked". Transactions are explicit
 (``isolation_level=None``) and writes take the lock up front with
 ``BEGIN IMMEDIATE`` so two writers can never deadlock on a lock upgrade.
+
+The store file may come from someone else, so SQL from its schema is not
+trusted: :class:`~rlm.store.Store` refuses at open any trigger, view or
+virtual table whose SQL is not exactly rlm's own (:mod:`rlm.store.trust`).
+A read-only connection also sets ``PRAGMA trusted_schema=OFF``, opens the file
+with ``mode=ro`` and ``PRAGMA query_only=ON``, and changes no pragma that
+writes (``journal_mode``), so the database file's bytes stay as they were.
+A read-write connection must keep ``trusted_schema=ON``: rlm-rs keeps its FTS5
+index in step with triggers, and SQLite refuses a trigger that writes an FTS5
+table from an untrusted schema ("unsafe use of virtual table"); the exact-SQL
+check at open is what makes that safe.
 """
 
 from __future__ import annotations
@@ -13,44 +24,67 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from rlm.errors import DatabaseError, NotInitializedError
 
 BUSY_TIMEOUT_MS = 30_000
 
 
-def connect(path: Path | str, *, create: bool) -> sqlite3.Connection:
+def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
     """Open the database, creating parent folders only when ``create`` is set.
 
     Without ``create`` a missing file is :class:`NotInitializedError` and
     nothing is written to disk (rlm-rs created an empty file here, which then
-    broke ``init``).
+    broke ``init``). ``read_only`` opens with ``mode=ro`` and ``query_only``.
     """
     memory = str(path) == ":memory:"
     if not memory:
         path = Path(path)
         if not create and not path.exists():
             raise NotInitializedError(str(path))
-        if create:
+        if create and not read_only:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise DatabaseError(f"failed to create directory {path.parent}: {exc}") from exc
     try:
-        conn = sqlite3.connect(
-            str(path),
-            isolation_level=None,
-            timeout=BUSY_TIMEOUT_MS / 1000,
-            check_same_thread=False,
-        )
+        if read_only and not memory:
+            uri = "file:" + quote(str(Path(path).absolute())) + "?mode=ro"
+            conn = sqlite3.connect(
+                uri,
+                uri=True,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )
+        else:
+            conn = sqlite3.connect(
+                str(path),
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                check_same_thread=False,
+            )
+        _harden(conn, trust_schema=not read_only)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
-        if not memory:
+        if read_only:
+            conn.execute("PRAGMA query_only = ON")
+        elif not memory:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"database error: {exc}") from exc
     return conn
+
+
+def _harden(conn: sqlite3.Connection, *, trust_schema: bool) -> None:
+    """Distrust the file's own SQL where rlm can (see the module docstring)."""
+    conn.execute(f"PRAGMA trusted_schema = {'ON' if trust_schema else 'OFF'}")
+    setconfig = getattr(conn, "setconfig", None)  # Python 3.12+
+    defensive = getattr(sqlite3, "SQLITE_DBCONFIG_DEFENSIVE", None)
+    if setconfig is not None and defensive is not None:
+        setconfig(defensive, True)
 
 
 @contextmanager

@@ -1,10 +1,20 @@
-"""The rlm-rs singleton context row: variables, globals and buffer ids."""
+"""The rlm-rs singleton context row: variables, globals and buffer ids.
+
+rlm-rs appended every new buffer id to ``buffer_ids`` inside this one JSON
+row, so each load parsed and rewrote a document that grows with the store:
+quadratic, 24 minutes for 100,000 small files. Nothing reads that list (the
+rlm-rs spec calls it dead), so rlm no longer maintains it per load: the
+list is derived from the ``buffers`` table whenever the row is read, and
+written back only when the row is saved anyway (``var``/``global``), which
+keeps the file readable by rlm-rs.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rlm.errors import DatabaseError
 from rlm.store.base import StoreBase
 
 
@@ -23,7 +33,19 @@ class ContextQueries(StoreBase):
         row = self.conn.execute("SELECT data FROM context WHERE id = 1").fetchone()
         if row is None:
             return None
-        data: dict[str, Any] = json.loads(row[0])
+        try:
+            data = json.loads(row[0])
+        except (TypeError, ValueError, RecursionError):
+            data = None
+        if not isinstance(data, dict):
+            raise DatabaseError(
+                "corrupt context row (not a JSON object)",
+                suggestion='Repair or delete the row: sqlite3 DB "DELETE FROM context"; '
+                "rlm recreates it (variables are lost)",
+            )
+        data["buffer_ids"] = [
+            int(r[0]) for r in self.conn.execute("SELECT id FROM buffers ORDER BY id")
+        ]
         return data
 
     def save_context(self, data: dict[str, Any]) -> None:
@@ -57,13 +79,7 @@ class ContextQueries(StoreBase):
         return existed
 
     def context_add_buffer(self, buffer_id: int) -> None:
-        ctx = self._context_or_new()
-        ids = ctx.setdefault("buffer_ids", [])
-        if buffer_id not in ids:
-            ids.append(buffer_id)
-        self.save_context(ctx)
+        """Kept for callers: ``buffer_ids`` is derived on read now (see the module docstring)."""
 
     def context_remove_buffer(self, buffer_id: int) -> None:
-        ctx = self._context_or_new()
-        ctx["buffer_ids"] = [i for i in ctx.get("buffer_ids", []) if i != buffer_id]
-        self.save_context(ctx)
+        """Kept for callers: ``buffer_ids`` is derived on read now (see the module docstring)."""

@@ -1,26 +1,32 @@
 """``Store``: every SQL statement rlm runs sits behind this one class.
 
 Its public methods are the seam a PostgreSQL backend would implement; the
-mixins only split the file by table family. Opening a store runs pending
-migrations, so an rlm-rs database (schema v1-v3) opens and works.
+mixins only split the file by table family. Opening a store first checks
+that its schema is rlm's own (:mod:`rlm.store.trust`), then runs pending
+migrations, so an rlm-rs database (schema v1-v3) opens and works. A store
+opened with ``read_only=True`` runs no migration and writes nothing: the
+database file keeps its exact bytes (``rlm mcp --read-only``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from rlm.errors import DatabaseError, NotInitializedError, RlmError
+from rlm.errors import DatabaseError, NotInitializedError, ReadOnlyStoreError, RlmError
 from rlm.store.buffers import BufferQueries
 from rlm.store.chunks import ChunkQueries
 from rlm.store.connection import connect
 from rlm.store.context import ContextQueries, empty_context
 from rlm.store.embed_queue import EmbedQueueQueries
 from rlm.store.lexical import LexicalQueries
-from rlm.store.migrations import is_initialized, migrate
+from rlm.store.migrations import is_initialized, migrate, pending
 from rlm.store.models import Stats
 from rlm.store.runs import RunQueries
+from rlm.store.trust import check_schema
 from rlm.store.vectors import PassageQueries, VectorQueries
 
 DEFAULT_DB_PATH = Path(".rlm") / "rlm-state.db"
@@ -55,13 +61,14 @@ class Store(
 ):
     """An open rlm database."""
 
-    def __init__(self, path: str | os.PathLike[str], *, _create: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, _create: bool = False, read_only: bool = False
+    ) -> None:
         self.path = Path(path)
-        self.conn = connect(self.path, create=_create)
+        self.read_only = read_only
+        self.conn = connect(self.path, create=_create, read_only=read_only)
         try:
-            if not _create and not is_initialized(self.conn):
-                raise NotInitializedError(str(self.path))
-            migrate(self.conn)
+            self._check_and_migrate(_create)
         except RlmError:
             self.conn.close()
             raise
@@ -69,10 +76,42 @@ class Store(
             self.conn.close()
             raise DatabaseError(f"database error: {exc}") from exc
 
+    def _check_and_migrate(self, creating: bool) -> None:
+        """Trust check before any migration runs SQL against the file's schema."""
+        if not creating and not is_initialized(self.conn):
+            raise NotInitializedError(str(self.path))
+        todo = pending(self.conn)
+        check_schema(self.conn, str(self.path), fully_migrated=not todo)
+        if not todo:
+            return
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"{self.path} needs {len(todo)} schema migration(s) ({', '.join(todo)})"
+                " and is opened read-only",
+                suggestion="Open it once without --read-only (for example 'rlm status') to "
+                "upgrade it, then serve it read-only",
+            )
+        migrate(self.conn)
+        check_schema(self.conn, str(self.path), fully_migrated=True)
+
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None) -> Store:
-        """Open an initialised database (``NotInitializedError`` otherwise)."""
-        return cls(find_db_path(path))
+    def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+        """Open an initialised database (``NotInitializedError`` otherwise).
+
+        ``read_only``: SQLite ``mode=ro`` plus ``query_only``, no migration.
+        """
+        return cls(find_db_path(path), read_only=read_only)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside happen together or not at all (refused when read-only)."""
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"{self.path} is open read-only; this command would change it",
+                suggestion="Run it without --read-only",
+            )
+        with super().transaction():
+            yield
 
     @staticmethod
     def default_init_path() -> Path:

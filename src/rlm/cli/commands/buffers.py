@@ -8,7 +8,7 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
-from rlm.cli.render import Output, human_size, to_json, truncate
+from rlm.cli.render import Output, human_size, safe, to_json, truncate
 from rlm.defaults import DEFAULT_EMBED_MODE, EMBED_MODES
 from rlm.errors import WriteError
 from rlm.ingest.background import BackgroundJob, WorkerCommand
@@ -61,7 +61,7 @@ def report_text(report: SyncReport) -> str:
 
 
 def _listed(items: list[str]) -> list[str]:
-    lines = [f"    {item}" for item in items[:LISTED]]
+    lines = [f"    {safe(item)}" for item in items[:LISTED]]  # names may hold newlines
     if len(items) > LISTED:
         lines.append(f"    ... and {len(items) - LISTED} more (see --format json)")
     return lines

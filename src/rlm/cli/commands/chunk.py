@@ -47,6 +47,8 @@ def get(
     One ID prints the chunk as it is (JSON: one object). Several IDs (a whole
     batch in one call) print each chunk after a '--- chunk ID (NAME, lines
     A-B) ---' line; JSON is then a list of objects, NDJSON one per line.
+    Piped or redirected, the bytes are exact; on a terminal, control
+    characters (ANSI escapes and the like) are shown escaped, as \\x1b.
     """
     store = app.store()
     results = [

@@ -9,7 +9,7 @@ import click
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options
 from rlm.cli.render import Output, format_score
-from rlm.defaults import DEFAULT_RRF_K, DEFAULT_THRESHOLD, DEFAULT_TOP_K, MODES
+from rlm.defaults import DEFAULT_RRF_K, DEFAULT_THRESHOLD, DEFAULT_TOP_K, MAX_QUERY_CHARS, MODES
 from rlm.defaults import SEARCH_PREVIEW_LEN as DEFAULT_PREVIEW_LEN
 
 
@@ -88,6 +88,13 @@ def _passage_line(r: Any) -> str | None:
     help="Preview length in characters.",
 )
 @click.option(
+    "--max-query-chars",
+    type=click.IntRange(min=1),
+    default=MAX_QUERY_CHARS,
+    show_default=True,
+    help="Cut longer queries (with a warning); also keeps at most 1 word per 16 characters.",
+)
+@click.option(
     "--refresh",
     is_flag=True,
     help="First re-sync the searched buffers loaded from folders whose files changed"
@@ -109,6 +116,7 @@ def search_command(
     refresh: bool,
     model: str | None,
     model_path: str | None,
+    max_query_chars: int,
 ) -> Output:
     """Search chunks by meaning and keywords; results are chunk IDs for 'rlm chunk get'.
 
@@ -132,10 +140,10 @@ def search_command(
         preview=preview,
         preview_len=preview_len,
         embedder_factory=embedder_factory(model, model_path),
+        max_query_chars=max_query_chars,
         refresh=refresh,
     )
-    response, data = result.response, result.to_json()
-    query = result.query
+    response, data, query = result.response, result.to_json(), result.query
 
     done = result.refreshed
     head = f"Refreshed {len(done.changed)} changed files.\n\n" if done and done.changed else ""
