@@ -412,3 +412,27 @@ class SearchError(RlmError):
 class ConfigError(RlmError):
     prefix = "configuration error: "
     default_type = "ConfigError"
+
+
+class CommandInterrupted(RlmError):
+    """Ctrl-C (SIGINT, exit 130) or SIGTERM (exit 143) stopped the command.
+
+    Writes are transactions: a load's text and index are committed together
+    and vectors in short batches, so what finished before the signal is kept
+    and running the same command again carries on from there.
+    """
+
+    default_type = "Interrupted"
+    default_suggestion = (
+        "Run the same command again: 'rlm load PATH' on a file already loaded keeps its"
+        " chunks and embeds only what is missing ('rlm chunk embed --all' does the same"
+        " for every buffer)"
+    )
+    exit_code = 130
+
+    def __init__(self, signal_name: str = "SIGINT", exit_code: int = 130) -> None:
+        super().__init__(
+            f"interrupted by {signal_name}; everything committed before it is kept"
+            " (a load's text and index, and vectors already written)"
+        )
+        self.exit_code = exit_code  # type: ignore[misc]

@@ -88,6 +88,15 @@ def no_files(paths: str) -> str:
     return f"no files to load in {paths}"
 
 
+def name_taken_by_other_file(other_source: str, collection: str) -> str:
+    """Why a folder load skipped a file whose name its collection already gives to
+    another file (two folders with the same layout loaded into one collection)."""
+    return (
+        f"collection '{collection}' already holds this name for {other_source}; load this"
+        " folder with --collection NAME to keep both"
+    )
+
+
 __all__ = [
     "duration",
     "embedding_in_background",
@@ -95,6 +104,7 @@ __all__ = [
     "empty_collection",
     "files_gone",
     "hash_fallback",
+    "name_taken_by_other_file",
     "no_files",
     "not_embedded",
     "partial_coverage",

@@ -9,6 +9,8 @@ traceback; ``--debug`` shows one for unexpected errors. A closed stdout
 from __future__ import annotations
 
 import os
+import shlex
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -19,7 +21,7 @@ from rlm import __version__
 from rlm.cli.commands import LazyGroup
 from rlm.cli.context import AppContext
 from rlm.cli.render import FORMAT_ALIASES, FORMATS, Output, emit, emit_error
-from rlm.errors import RlmError, UsageError
+from rlm.errors import CommandInterrupted, RlmError, UsageError
 
 _VALUE_GLOBALS = ("--format", "--db-path")
 _FLAG_GLOBALS = ("--debug", "--verbose", "-v")
@@ -135,8 +137,10 @@ def execute(argv: Sequence[str], app: AppContext) -> Output | None:
     """
     try:
         result = cli.main(list(argv), prog_name="rlm", standalone_mode=False, obj=app)
-    except click.exceptions.Abort:
-        raise RlmError("operation cancelled by user", error_type="Cancelled") from None
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        raise CommandInterrupted() from None
+    except Terminated:
+        raise CommandInterrupted("SIGTERM", 143) from None
     except click.UsageError as exc:
         raise ClickUsageError(exc) from None
     except click.ClickException as exc:
@@ -166,6 +170,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         else:
             emit_error(exc, app.fmt)
         return exc.exit_code
+    except CommandInterrupted as exc:
+        emit_error(_resumable(exc, argv), app.fmt)
+        return exc.exit_code
     except RlmError as exc:
         emit_error(exc, app.fmt)
         return exc.exit_code
@@ -175,8 +182,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         _quiet_stdout()
         return 0
     except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
+        emit_error(_resumable(CommandInterrupted(), argv), app.fmt)
         return 130
+    except Terminated:
+        emit_error(_resumable(CommandInterrupted("SIGTERM", 143), argv), app.fmt)
+        return 143
     except Exception as exc:  # the one catch-all, by design: never a traceback
         if app.debug:
             traceback.print_exc()
@@ -191,7 +201,23 @@ def run(argv: Sequence[str] | None = None) -> int:
         app.close()
 
 
+def _resumable(error: CommandInterrupted, argv: Sequence[str] | None) -> CommandInterrupted:
+    """The interrupt's suggestion with the exact command to run again."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    error.suggestion = f"Run the same command again to carry on: {shlex.join(['rlm', *args])}"
+    return error
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so transactions roll back as for Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _raise_terminated)
     code = run()
     try:
         sys.stdout.flush()

@@ -68,6 +68,7 @@ from rlm.errors import (
     InvalidUtf8Error,
     ReadError,
     RlmError,
+    StorageError,
 )
 from rlm.ingest.background import BackgroundJob
 from rlm.ingest.embed import EmbedderFactory, embed_after_write, missing_vectors
@@ -132,6 +133,8 @@ class SyncReport:
     """Chunking strategy -> number of added/changed files cut with it (auto: code/semantic)."""
     bytes_read: int = 0
     """Bytes of the files that had to be read (size or mtime changed, or new)."""
+    conflicts: int = 0
+    """Files skipped because their name in the collection belongs to another file."""
     warnings: list[str] = field(default_factory=list)
     background: BackgroundJob | None = None
     """Set when the embedding went to the background worker."""
@@ -361,11 +364,26 @@ def sync_paths(
     for source in found.files:
         file_opts = effective_options(opts, source.name)
         old = existing.get(source.name)
+        other = _other_file(old, source) if old is not None else None
+        if other is not None:
+            # Same name in the collection, but another file on disk (two folders
+            # with the same layout): never overwrite that file's buffer.
+            report.skipped.append((source.name, notices.name_taken_by_other_file(other, name)))
+            report.conflicts += 1
+            keep.add(source.name)
+            continue
         if _sync_file(run, source, old, file_opts):
             keep.add(source.name)
         done += source.size
         if progress:
             progress(done, total)
+    if report.conflicts and not report.file_count:
+        raise StorageError(
+            f"nothing loaded: every file's name in collection '{name}' belongs to another"
+            " folder's file",
+            error_type="BufferExists",
+            suggestion="Load this folder with --collection NAME to keep both",
+        )
     for old_name, buffer in existing.items():
         if sync and old_name not in keep:
             with store.transaction():
@@ -378,6 +396,25 @@ def sync_paths(
         _embed_all(store, run.to_embed, _Embedding(embedder_factory), report, embed_progress)
     report.skipped.sort()
     return report
+
+
+def _other_file(old: Buffer, source: SourceFile) -> str | None:
+    """The source of ``old`` when it is a different file from ``source`` that still
+    exists, else None.
+
+    A stored relative source is resolved against the current folder; if it does
+    not exist there (the folder moved, or the load ran from elsewhere) the name
+    decides, as before.
+    """
+    if old.source is None:
+        return None
+    stored = Path(old.source)
+    try:
+        if not stored.is_file() or stored.samefile(source.path):
+            return None
+    except OSError:
+        return None
+    return old.source
 
 
 def sync_file(

@@ -30,7 +30,7 @@ from rlm.defaults import EMBED_MODES
 from rlm.errors import InvalidArgumentError, RlmError
 from rlm.ingest import background as bg
 from rlm.ingest.collection import FileCheck, SyncReport, embed_collection, sync_paths
-from rlm.ingest.embed import default_embedder, embed_after_write
+from rlm.ingest.embed import EmbedSummary, default_embedder, embed_after_write
 from rlm.ingest.loader import (
     EmbedderFactory,
     LoadOptions,
@@ -38,10 +38,14 @@ from rlm.ingest.loader import (
     Progress,
     load_text,
 )
+from rlm.ingest.rows import refreshed_row, same_settings
+from rlm.ingest.update import update_text
 from rlm.io import DEFAULT_MAX_FILE_SIZE, open_file, read_stdin
+from rlm.io.reader import SourceText
 from rlm.io.walk import is_glob
 from rlm.store import Store
 from rlm.store.embed_queue import Backlog
+from rlm.store.models import Buffer
 
 STDIN = "-"
 
@@ -227,6 +231,10 @@ def _load(
                 max_size=max_file_size,
             )
             label = name or path.name
+            old = None if opts.replace else _loaded_from(store, label, text.source)
+            if old is not None:
+                with text:
+                    return _reload(store, old, text, opts, factory, progress, embed_progress)
         with text:
             return load_text(
                 store,
@@ -250,4 +258,50 @@ def _load(
         cwd=cwd,
         sync=sync,
         check=check,
+    )
+
+
+def _loaded_from(store: Store, name: str, source: str | None) -> Buffer | None:
+    """The buffer ``name`` if it was loaded from this very file (no collection), else None.
+
+    Loading a file again must not ask for ``--replace`` (which gives new ids):
+    it carries on where an interrupted load stopped, or updates in place.
+    """
+    old = store.find_buffer_by_name(name)
+    if old is None or old.collection is not None or old.source is None or source is None:
+        return None
+    try:
+        return old if Path(old.source).samefile(source) else None
+    except OSError:
+        return None
+
+
+def _reload(
+    store: Store,
+    old: Buffer,
+    text: SourceText,
+    opts: LoadOptions,
+    factory: EmbedderFactory,
+    progress: Progress | None,
+    embed_progress: Progress | None,
+) -> LoadResult:
+    """``rlm load FILE`` again: unchanged text is kept as it is, changed text is
+    updated in place (ids of unchanged chunks and their vectors kept, as
+    ``update-buffer`` does); then whatever lacks a vector is embedded."""
+    if old.content_hash == text.sha256 and same_settings(old, opts):
+        with store.transaction():
+            store.update_buffer_meta(old.id, refreshed_row(old, text.source, text.mtime))
+    else:
+        update_text(store, old.id, text, opts, None, progress=progress)
+    embed = EmbedSummary()
+    if opts.embed:
+        embed = embed_after_write(store, old.id, factory, progress=embed_progress)
+    fresh = store.get_buffer(old.id)
+    return LoadResult(
+        buffer_id=old.id,
+        name=fresh.name,
+        source=text.source,
+        size=text.size,
+        chunk_count=fresh.chunk_count or 0,
+        embed=embed,
     )
