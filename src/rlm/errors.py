@@ -155,6 +155,23 @@ class BufferExistsError(StorageError):
         )
 
 
+class AmbiguousBufferError(StorageError):
+    """A name that buffers of several collections share (names are unique per collection)."""
+
+    default_type = "AmbiguousBuffer"
+
+    def __init__(self, name: str, holders: list[tuple[int, str | None]]) -> None:
+        where = ", ".join(
+            f"{buffer_id} ({'collection ' + repr(c) if c else 'no collection'})"
+            for buffer_id, c in holders
+        )
+        super().__init__(
+            f"'{name}' names buffers of several collections: ids {where}",
+            suggestion="Name the buffer by its id ('rlm list' shows ids and collections)",
+            tool_suggestion="Pass the buffer's id (list_buffers shows ids and collections)",
+        )
+
+
 class ChunkNotFoundError(StorageError):
     default_type = "ChunkNotFound"
     default_suggestion = "Run 'rlm chunk list <buffer>' to see valid chunk IDs"

@@ -79,14 +79,21 @@ def test_chunking_error_leaves_no_orphan_buffer(
 
 
 def test_duplicate_names_need_replace(cli: Cli, store_ready: None, isolated_env: Path) -> None:
+    """The same file loaded again updates its buffer in place (issue #14); another
+    file with the same name needs --replace or --name."""
     (isolated_env / "a.txt").write_text("first version", encoding="utf-8")
     assert cli("load", "a.txt").code == 0
     (isolated_env / "a.txt").write_text("second version", encoding="utf-8")
-    dup = cli("--format", "json", "load", "a.txt")
-    assert dup.code == 1 and dup.json()["error"]["type"] == "BufferExists"
-    assert cli("load", "a.txt", "--replace").code == 0
-    assert _status(cli)["buffers"] == 1
+    again = cli("--format", "json", "load", "a.txt")
+    assert again.code == 0 and again.json()["buffer_id"] == 1
     assert cli("export-buffers").out == "second version"
+    (isolated_env / "other").mkdir()
+    (isolated_env / "other" / "a.txt").write_text("third version", encoding="utf-8")
+    dup = cli("--format", "json", "load", "other/a.txt")
+    assert dup.code == 1 and dup.json()["error"]["type"] == "BufferExists"
+    assert cli("load", "other/a.txt", "--replace").code == 0
+    assert _status(cli)["buffers"] == 1
+    assert cli("export-buffers").out == "third version"
 
 
 def test_no_traceback_for_a_corrupt_database(cli: Cli, isolated_env: Path) -> None:

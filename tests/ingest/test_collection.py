@@ -10,7 +10,12 @@ import pytest
 
 from rlm.embedding.base import Embedder
 from rlm.embedding.hashing import HashEmbedder
-from rlm.errors import EmbeddingError, EmptyInputError, FileNotFoundInputError
+from rlm.errors import (
+    AmbiguousBufferError,
+    EmbeddingError,
+    EmptyInputError,
+    FileNotFoundInputError,
+)
 from rlm.ingest.collection import collect_files, effective_options, sync_paths
 from rlm.ingest.loader import LoadOptions
 from rlm.store import Store
@@ -245,21 +250,20 @@ def test_several_folders_share_a_collection_without_name_clashes(
     assert report.added == ["pkg/__init__.py", "tests/__init__.py"]
 
 
-def test_explicit_collection_and_name_clash(store: Store, isolated_env: Path) -> None:
+def test_explicit_collection_and_same_names_side_by_side(store: Store, isolated_env: Path) -> None:
+    """Names are unique per collection (issue #14): two folders with the same layout
+    load side by side, and a bare name that both use is ambiguous, never a guess."""
     write(isolated_env / "one" / "a.txt", "one\n")
     write(isolated_env / "two" / "a.txt", "two\n")
     first = sync_paths(store, ["one"], options=LoadOptions(embed=False), collection="c1")
     assert first.collection == "c1" and first.added == ["a.txt"]
-    clash = sync_paths(store, ["two"], options=LoadOptions(embed=False))
-    assert clash.added == []
-    assert clash.skipped[0][0] == "a.txt"
-    assert "already used by buffer" in clash.skipped[0][1]
-    taken = sync_paths(store, ["two"], options=LoadOptions(embed=False, replace=True))
-    assert taken.added == ["a.txt"]
-    buffer = store.find_buffer_by_name("a.txt")
-    assert buffer is not None and buffer.collection == "two"
-    assert store.read_buffer(buffer.id) == "two\n"
-    assert store.list_buffers("c1") == []
+    second = sync_paths(store, ["two"], options=LoadOptions(embed=False))
+    assert second.collection == "two" and second.added == ["a.txt"]
+    ones, twos = store.list_buffers("c1"), store.list_buffers("two")
+    assert [store.read_buffer(b.id) for b in ones + twos] == ["one\n", "two\n"]
+    with pytest.raises(AmbiguousBufferError, match="several collections"):
+        store.resolve_buffer("a.txt")
+    assert store.resolve_buffer(str(twos[0].id)).collection == "two"
 
 
 def test_missing_path_and_empty_result(store: Store, project: Path) -> None:

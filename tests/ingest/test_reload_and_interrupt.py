@@ -132,3 +132,12 @@ def test_same_layout_folders_never_overwrite_each_other(
     assert second.code == 1
     assert "--collection" in second.out + second.err
     assert cli("chunk", "get", "1").out.startswith("alpha")
+    # Two repositories with the same layout (different folder names) load side by side.
+    for repo in ("repo1", "repo2"):
+        (isolated_env / repo / "src").mkdir(parents=True)
+        (isolated_env / repo / "src" / "main.py").write_text(f"NAME = '{repo}'\n", "utf-8")
+        assert cli("load", repo).code == 0
+    listed = cli("list", "--format", "json").json()
+    rows = listed if isinstance(listed, list) else listed["buffers"]
+    assert sorted(b["collection"] for b in rows if b["name"] == "src/main.py") == ["repo1", "repo2"]
+    assert "several collections" in cli("show", "src/main.py").err

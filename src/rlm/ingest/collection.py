@@ -483,18 +483,6 @@ def _store_file(
         if result.unembedded:
             run.to_embed.append(Pending(old.id, source.name, result.unembedded))
         return True
-    if old is None:
-        holder = store.find_buffer_by_name(source.name)
-        if holder is not None and not opts.replace:
-            where = f"collection '{holder.collection}'" if holder.collection else "no collection"
-            report.skipped.append(
-                (
-                    source.name,
-                    f"name already used by buffer {holder.id} ({where}); pass --replace"
-                    " to take it over",
-                )
-            )
-            return False
     buffer_id, count, _ = store_text(store, text, source.name, opts, collection=report.collection)
     report.chunk_count += count
     report.added.append(source.name)

@@ -267,8 +267,8 @@ def _loaded_from(store: Store, name: str, source: str | None) -> Buffer | None:
     Loading a file again must not ask for ``--replace`` (which gives new ids):
     it carries on where an interrupted load stopped, or updates in place.
     """
-    old = store.find_buffer_by_name(name)
-    if old is None or old.collection is not None or old.source is None or source is None:
+    old = store.find_buffer_in(name, None)
+    if old is None or old.source is None or source is None:
         return None
     try:
         return old if Path(old.source).samefile(source) else None

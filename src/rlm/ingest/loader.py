@@ -119,7 +119,7 @@ def store_text(
     replaced = False
     with store.transaction():
         if name is not None:
-            existing = store.find_buffer_by_name(name)
+            existing = store.find_buffer_in(name, collection)
             if existing is not None:
                 if not opts.replace:
                     raise BufferExistsError(name)

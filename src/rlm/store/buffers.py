@@ -6,7 +6,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from rlm.errors import BufferExistsError, BufferNotFoundError, CollectionNotFoundError
+from rlm.errors import (
+    AmbiguousBufferError,
+    BufferExistsError,
+    BufferNotFoundError,
+    CollectionNotFoundError,
+)
 from rlm.store.base import StoreBase, fits_sqlite_integer, storable_text
 from rlm.store.migrations import SEGMENT_SIZE
 from rlm.store.models import Buffer
@@ -66,8 +71,9 @@ def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
 
 class BufferQueries(StoreBase):
     def insert_buffer(self, new: NewBuffer) -> int:
-        """Insert a buffer row; names are unique (rlm-rs allowed silent duplicates)."""
-        if new.name is not None and self.find_buffer_by_name(new.name) is not None:
+        """Insert a buffer row; names are unique within a collection (rlm-rs allowed silent
+        duplicates; two folders with the same layout need the same names side by side)."""
+        if new.name is not None and self.find_buffer_in(new.name, new.collection) is not None:
             raise BufferExistsError(new.name)
         now = self.now()
         cur = self.conn.execute(
@@ -190,6 +196,26 @@ class BufferQueries(StoreBase):
         ).fetchone()
         return _row_to_buffer(row) if row else None
 
+    def find_buffer_in(self, name: str, collection: str | None) -> Buffer | None:
+        """The buffer ``name`` of ``collection`` (None: the buffers of no collection)."""
+        if not storable_text(name) or (collection is not None and not storable_text(collection)):
+            return None
+        row = self.conn.execute(
+            f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE name = ? AND collection IS ?"
+            " ORDER BY id LIMIT 1",
+            (name, collection),
+        ).fetchone()
+        return _row_to_buffer(row) if row else None
+
+    def _named(self, name: str) -> list[Buffer]:
+        """Every buffer called ``name`` (several only across collections)."""
+        if not storable_text(name):
+            return []
+        rows = self.conn.execute(
+            f"SELECT {_BUFFER_COLUMNS} FROM buffers WHERE name = ? ORDER BY id LIMIT 20", (name,)
+        )
+        return [_row_to_buffer(r) for r in rows]
+
     def resolve_buffer(self, identifier: str | int) -> Buffer:
         """rlm-rs resolution (an existing numeric id, then the exact name), then the source path."""
         text = str(identifier)
@@ -203,7 +229,10 @@ class BufferQueries(StoreBase):
             ).fetchone()
             if row is not None:
                 return _row_to_buffer(row)
-        found = self.find_buffer_by_name(text) or self._only_buffer_from_source(text)
+        named = self._named(text)
+        if len(named) > 1:
+            raise AmbiguousBufferError(text, [(b.id, b.collection) for b in named])
+        found = (named[0] if named else None) or self._only_buffer_from_source(text)
         if found is None:
             raise BufferNotFoundError(text, close_names(text, self._names("name")))
         return found
