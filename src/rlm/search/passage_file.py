@@ -15,9 +15,9 @@ offsets), then three 64-byte aligned arrays: chunk ids (int64), ordinals
 path builds, so scores are the same to the bit.
 
 float32 rather than int8 plus a per-row scale, by measurement (100k x 384,
-bench/search_bench.py ``--sidecar``): one query over the float32 map took
-about 17 ms, the int8 map dequantised in blocks of 16k-64k rows about 72 ms
-(4x the per-query cost, for a file 4x smaller).
+bench/passage_sidecar_bench.py, 2 CPUs, four runs): one query over the float32
+map took 6-17 ms, over int8 dequantised in blocks of 16k-64k rows 22-72 ms (3-4x
+the per-query cost in every run, for a file 4x smaller).
 
 Validity: the header's fingerprint, dimensions and signature (count, max id,
 newest timestamp) must equal the store's, and the file size the one the header

@@ -16,6 +16,10 @@ Passages: when the store has passage vectors (see
 chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
 without passages (a store made before them) keep their chunk cosine.
 
+Passage vectors are mapped from a sidecar file next to the database when it is
+in step with the store (see :mod:`rlm.search.passage_file`), so a new process
+does not decode every passage row.
+
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
 HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
 (chunk vectors only).
