@@ -123,7 +123,8 @@ def write(
                 (matrix_at, arrays.matrix, "<f4"),
             ):
                 f.write(b"\0" * (at - f.tell()))
-                f.write(np.ascontiguousarray(arr, dtype=dtype).tobytes(order="C"))
+                # No copy for native little-endian arrays (the matrix can be GBs).
+                f.write(np.ascontiguousarray(arr, dtype=dtype).data)
             if f.tell() != end:  # pragma: no cover - shapes are checked by the caller
                 raise OSError("passage sidecar: unexpected size")
         os.replace(tmp, path)
