@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -252,6 +253,9 @@ def _scratch_store(path: str | os.PathLike[str] | None) -> Iterator[Store]:
         store.close()
         for suffix in ("", "-wal", "-shm"):
             Path(str(target) + suffix).unlink(missing_ok=True)
+        # Sidecars (passage matrix, ANN index) of this scratch store only.
+        for suffix in (".vec", ".ann"):
+            shutil.rmtree(str(target) + suffix, ignore_errors=True)
         Path(folder).rmdir()
 
 

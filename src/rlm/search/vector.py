@@ -16,6 +16,10 @@ Passages: when the store has passage vectors (see
 chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
 without passages (a store made before them) keep their chunk cosine.
 
+Passage vectors are mapped from a sidecar file next to the database when it is
+in step with the store (see :mod:`rlm.search.passage_file`), so a new process
+does not decode every passage row.
+
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
 HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
 (chunk vectors only).
@@ -294,10 +298,16 @@ def _load_passages(
     dimensions: int,
     signature: tuple[int, int, int],
 ) -> PassageIndex:
-    """The passages of the chunks in ``entry``, grouped by chunk (others are dropped)."""
+    """The passages of the chunks in ``entry``, grouped by chunk (others are dropped).
+
+    Rows come from the memory-mapped sidecar when it matches ``signature`` (see
+    :mod:`rlm.search.passage_file`), else from SQLite (and the sidecar is rewritten).
+    """
     import numpy as np
 
-    loaded = store.load_passages(fingerprint, dimensions)
+    from rlm.search import passage_file
+
+    loaded = passage_file.load(store, fingerprint, dimensions, signature)
     rows = np.searchsorted(entry.chunk_ids, loaded.chunk_ids)
     rows = np.minimum(rows, max(entry.size - 1, 0))
     keep = (
@@ -305,16 +315,12 @@ def _load_passages(
         if entry.size
         else np.zeros(loaded.chunk_ids.shape[0], dtype=bool)
     )
-    matrix = loaded.matrix
+    matrix = loaded.matrix  # row-normalised already
     chunk_ids, ordinals = loaded.chunk_ids, loaded.ordinals
     if not keep.all():  # passages of chunks without a chunk vector (rare): drop them
         chunk_ids, ordinals = chunk_ids[keep], ordinals[keep]
         rows, matrix = rows[keep], matrix[keep]
     rows = rows.astype(np.int64, copy=False)
-    # The matrix is this function's own copy: normalise in place (no second 4 B/value copy).
-    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix))
-    norms[norms == 0] = 1.0
-    matrix /= norms[:, None]
     if chunk_ids.size:
         starts = np.flatnonzero(np.r_[True, chunk_ids[1:] != chunk_ids[:-1]]).astype(np.int64)
     else:
