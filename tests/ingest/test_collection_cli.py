@@ -22,22 +22,22 @@ def test_load_folder_twice_then_edit(cli: Callable[..., Any], isolated_env: Path
     assert first.code == 0, first.err
     data = first.json()
     assert data["collection"] == "site"
-    assert data["added"] == [".gitignore", "b.py", "pages/a.md"]
-    assert data["embedded_count"] == data["chunk_count"] == 3
+    assert data["added"] == ["b.py", "pages/a.md"]  # dotfiles are not content (issue #14)
+    assert data["embedded_count"] == data["chunk_count"] == 2
     again = cli("--format", "json", "load", "site").json()
-    assert (again["added"], again["unchanged"], again["embedded_count"]) == ([], 3, 0)
+    assert (again["added"], again["unchanged"], again["embedded_count"]) == ([], 2, 0)
     (root / "b.py").write_text("def beta():\n    return 3\n")
     (root / "pages" / "a.md").unlink()
     text = cli("load", "site")
     assert text.code == 0
-    assert "added 0, changed 1, removed 0, unchanged 1" in text.out
+    assert "added 0, changed 1, removed 0, unchanged 0" in text.out
     synced = cli("load", "--sync", "site")
     assert synced.code == 0
-    assert "added 0, changed 0, removed 1, unchanged 2" in synced.out
+    assert "added 0, changed 0, removed 1, unchanged 1" in synced.out
     assert "removed 1 (--sync: not in the paths any more):\n    pages/a.md\n" in synced.out
     listed = cli("--format", "json", "list", "--collection", "site").json()
     names = sorted(b["name"] for b in (listed["buffers"] if isinstance(listed, dict) else listed))
-    assert names == [".gitignore", "b.py"]
+    assert names == ["b.py"]
 
 
 @pytest.mark.usefixtures("hash_embedder")

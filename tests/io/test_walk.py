@@ -110,7 +110,9 @@ def ignore_tree(tmp_path: Path) -> Path:
 
 
 def rels(root: Path) -> list[str]:
-    return [e.rel for e in walk(root)]
+    """What the walk keeps, dotfiles included: these tests are about ignore rules (the
+    default that leaves dotfiles out is tested in test_walk_hidden.py)."""
+    return [e.rel for e in walk(root, hidden=True)]
 
 
 def test_gitignore_semantics(ignore_tree: Path) -> None:

@@ -20,7 +20,9 @@ from rlm.io.walk import MAX_DEPTH, expand_glob, walk
 
 def _walk(root: Path, **kwargs: object) -> tuple[list[str], dict[str, str]]:
     skipped: list[tuple[str, str]] = []
-    found = walk(root, on_skip=lambda rel, why: skipped.append((rel, why)), **kwargs)  # type: ignore[arg-type]
+    # hidden=True: hostile dotfiles must be handled safely even when a user asks for them
+    options: dict[str, object] = {"hidden": True, **kwargs}
+    found = walk(root, on_skip=lambda rel, why: skipped.append((rel, why)), **options)  # type: ignore[arg-type]
     reasons: dict[str, str] = {}
     for rel, why in skipped:  # an entry can be reported twice: keep both reasons
         reasons[rel] = f"{reasons[rel]}; {why}" if rel in reasons else why

@@ -221,7 +221,9 @@ def test_load_outside_the_roots_or_of_secrets_is_refused(
 
 
 def test_folder_loads_skip_secrets_and_links_out(writable: Server, folder: Path) -> None:
-    (result,) = run(writable.url, [("load", {"path": ".", "collection": "root", "embed": False})])
+    # hidden: dotfiles are asked for, so only the deny-list keeps .env out
+    load = {"path": ".", "collection": "root", "embed": False, "hidden": True}
+    (result,) = run(writable.url, [("load", load)])
     report = data(result)
     assert not result.is_error, report
     loaded = set(report["added"]) | set(report["changed"])

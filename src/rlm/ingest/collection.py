@@ -182,14 +182,18 @@ FileCheck = Callable[[Path], "str | None"]
 
 
 def collect_files(
-    paths: Sequence[str], *, cwd: Path | None = None, check: FileCheck | None = None
+    paths: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    check: FileCheck | None = None,
+    hidden: bool = False,
 ) -> FileSet:
     """The files ``paths`` (folders, globs, files) name, with their buffer names.
 
     Raises :class:`FileNotFoundInputError` for a path that does not exist and
     is not a glob. A glob that matches nothing is a warning-free empty match.
     ``check`` (the MCP server's access policy) can refuse single files; they
-    are reported as skipped.
+    are reported as skipped. Dotfiles in folders and globs count only with ``hidden``.
     """
     here = Path(os.path.abspath(cwd or Path.cwd()))
 
@@ -217,7 +221,7 @@ def collect_files(
         if target.is_dir():
             roots.append(target)
             prefix = None if single_folder else target
-            entries = walk(target, on_skip=_skip_to(skipped, prefix, here))
+            entries = walk(target, on_skip=_skip_to(skipped, prefix, here), hidden=hidden)
             for e in entries:
                 add(e.path, _entry_name(e.rel, prefix, here), e.size, e.mtime)
         elif target.exists():
@@ -228,7 +232,7 @@ def collect_files(
             pattern = str(target)
             base = split_glob(pattern)[0]
             roots.append(base)
-            _, matched = expand_glob(pattern, on_skip=_skip_to(skipped, base, here))
+            _, matched = expand_glob(pattern, on_skip=_skip_to(skipped, base, here), hidden=hidden)
             for e in matched:
                 add(e.path, _entry_name(e.rel, base, here), e.size, e.mtime)
         else:
@@ -331,6 +335,7 @@ def sync_paths(
     cwd: Path | None = None,
     sync: bool = False,
     check: FileCheck | None = None,
+    hidden: bool = False,
 ) -> SyncReport:
     """Load ``paths`` into a collection, or bring it up to date (see the module docstring).
 
@@ -343,7 +348,7 @@ def sync_paths(
     opts = options or LoadOptions()
     get_chunker(opts.chunker)  # an unknown strategy fails before anything is written
     ChunkConfig(opts.chunk_size, opts.overlap).validate()
-    found = collect_files(paths, cwd=cwd, check=check)
+    found = collect_files(paths, cwd=cwd, check=check, hidden=hidden)
     name = collection or found.collection
     report = SyncReport(collection=name, skipped=list(found.skipped), sync=sync)
     existing = {b.name: b for b in store.list_buffers(name) if b.name is not None}

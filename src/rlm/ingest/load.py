@@ -164,6 +164,7 @@ def load(
     check: FileCheck | None = None,
     embed: str | None = None,
     starter: Starter | None = None,
+    hidden: bool = False,
 ) -> LoadResult | SyncReport:
     """Load stdin (``"-"``), a file, folders or globs: what ``rlm load`` does.
 
@@ -172,6 +173,7 @@ def load(
     the mode (see the module doc; default ``now``); ``starter`` hands a
     background job over (default: the detached worker process). ``check``
     may refuse files a folder or glob finds (they are reported as skipped).
+    ``hidden``: folders and globs also load dotfiles and dot-folders.
     """
     targets = [paths] if isinstance(paths, str) else list(paths)
     factory = embedder_factory or default_embedder
@@ -191,6 +193,7 @@ def load(
         embed_progress=embed_progress,
         cwd=cwd,
         check=check,
+        hidden=hidden,
     )
     if mode not in ("auto", "background"):
         return result
@@ -212,6 +215,7 @@ def _load(
     embed_progress: Progress | None,
     cwd: Path | None,
     check: FileCheck | None,
+    hidden: bool = False,
 ) -> LoadResult | SyncReport:
     if targets == [STDIN] or is_single_file(targets, cwd=cwd):
         if sync:
@@ -258,6 +262,7 @@ def _load(
         cwd=cwd,
         sync=sync,
         check=check,
+        hidden=hidden,
     )
 
 

@@ -76,10 +76,13 @@ def walk(
     on_skip: SkipCallback | None = None,
     use_ignore_files: bool = True,
     access: AccessPolicy | None = None,
+    hidden: bool = False,
 ) -> list[WalkEntry]:
     """The loadable-looking files under ``root`` (see the module docstring).
 
     With ``access``, names its deny-list refuses are skipped (and reported).
+    Dotfiles and dot-folders (``.gitignore``, ``.github/``) are configuration,
+    not content: they are left out, as ripgrep does, unless ``hidden``.
     """
     top = Path(root)
     skip: SkipCallback = on_skip or (lambda _rel, _reason: None)
@@ -90,7 +93,7 @@ def walk(
     except OSError as exc:
         skip(top.as_posix(), f"cannot read folder: {exc.strerror}")
         return found
-    walker = _Walker(real_path(top), use_ignore_files, access, skip, found)
+    walker = _Walker(real_path(top), use_ignore_files, access, skip, found, hidden)
     walker.seen_dirs.add((root_stat.st_dev, root_stat.st_ino))
     walker.run(top, stack)
     return _dedupe_files(found, skip)
@@ -127,6 +130,7 @@ class _Walker:
     access: AccessPolicy | None
     skip: SkipCallback
     found: list[WalkEntry]
+    hidden: bool = False
     seen_dirs: set[tuple[int, int]] = field(default_factory=set)
 
     def run(self, top: Path, stack: IgnoreStack) -> None:
@@ -163,7 +167,7 @@ class _Walker:
 
     def _visit(self, entry: os.DirEntry[str], frame: _Frame) -> _Frame | None:
         """Handle one folder entry; a sub-folder to walk next comes back as a frame."""
-        if entry.name in ALWAYS_SKIPPED:
+        if entry.name in ALWAYS_SKIPPED or (not self.hidden and entry.name.startswith(".")):
             return None
         rel, stack = frame.rel, frame.stack
         if not _is_utf8(entry.name):
@@ -251,13 +255,18 @@ def split_glob(pattern: str) -> tuple[Path, str]:
 
 
 def expand_glob(
-    pattern: str, *, on_skip: SkipCallback | None = None, access: AccessPolicy | None = None
+    pattern: str,
+    *,
+    on_skip: SkipCallback | None = None,
+    access: AccessPolicy | None = None,
+    hidden: bool = False,
 ) -> tuple[Path, list[WalkEntry]]:
     """Walk the fixed folder of ``pattern``; keep files matching the rest.
 
     ``*``, ``?`` and ``[...]`` stay within one path component and ``**``
     spans folders (zero or more), as in ``glob.glob(recursive=True)``; unlike
-    it, names starting with a dot are matched too, and ignore files apply.
+    it, ignore files apply, and names starting with a dot are matched only with
+    ``hidden`` (as in a folder walk).
     Returns the fixed folder and the entries (``rel`` relative to that folder).
     """
     if len(pattern) > MAX_PATTERN_LENGTH:
@@ -269,7 +278,11 @@ def expand_glob(
     matcher = GlobMatcher.compile(rest)  # linear time: the pattern may come from an agent
     if not base.is_dir():
         return base, []
-    entries = [e for e in walk(base, on_skip=on_skip, access=access) if matcher.matches(e.rel)]
+    entries = [
+        e
+        for e in walk(base, on_skip=on_skip, access=access, hidden=hidden)
+        if matcher.matches(e.rel)
+    ]
     return base, entries
 
 

@@ -420,6 +420,10 @@ class RlmTools:
                 " whose files are no longer there (the result lists them). Default: never remove."
             ),
         ] = False,
+        hidden: Annotated[
+            bool,
+            Field(description="Folders and globs: also load dotfiles and dot-folders."),
+        ] = False,
     ) -> CallToolResult:
         """Load a file, folder or glob (path) or a text (content + name) into the store:
         chunk, index and embed it. Returns the buffer id and chunk count (folders: a
@@ -458,6 +462,7 @@ class RlmTools:
                 options=opts,
                 collection=collection,
                 sync=sync,
+                hidden=hidden,
                 lossy=lossy,
                 check=self.policy.denied_reason,
                 embed=DEFAULT_EMBED_MODE,

@@ -102,6 +102,12 @@ EMBED_HINT = "--no-embed stores the text in seconds; 'rlm chunk embed' embeds it
     help="Folders and globs: mirror them, removing the collection's buffers whose files"
     " are not in PATH any more (listed in the output). Without it a load never removes.",
 )
+@click.option(
+    "--hidden",
+    is_flag=True,
+    help="Folders and globs: also load dotfiles and dot-folders (.github/, .env.example);"
+    " .git, .rlm and .venv stay out.",
+)
 @pass_app
 def load(
     app: AppContext,
@@ -120,6 +126,7 @@ def load(
     max_file_size: int,
     collection: str | None,
     sync: bool,
+    hidden: bool,
 ) -> Output:
     """Load files, folders or stdin (-) into buffers, chunk, index and embed them.
 
@@ -144,6 +151,7 @@ def load(
             options=opts,
             collection=collection,
             sync=sync,
+            hidden=hidden,
             lossy=lossy,
             max_file_size=max_file_size,
             embedder_factory=embedder_factory(model, model_path),
