@@ -45,6 +45,29 @@ class EmbedSummary:
         return out
 
 
+class EmbedFields:
+    """The rlm-rs embedding fields of a write's result, read from its one
+    :class:`EmbedSummary` (loads and updates report them alike)."""
+
+    embed: EmbedSummary
+
+    @property
+    def embedded_count(self) -> int:
+        return self.embed.embedded
+
+    @property
+    def model(self) -> str | None:
+        return self.embed.model
+
+    @property
+    def embed_error(self) -> RlmError | None:
+        return self.embed.error
+
+    @property
+    def fallback_reason(self) -> str | None:
+        return self.embed.fallback_reason
+
+
 def default_embedder() -> Embedder:
     """The process-wide default model, imported only when something embeds."""
     from rlm.embedding import get_embedder

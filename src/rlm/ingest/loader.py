@@ -15,9 +15,9 @@ from typing import Any
 
 from rlm.chunking import chunk_spans
 from rlm.chunking.base import ByteText, ChunkConfig
-from rlm.errors import BufferExistsError, RlmError
+from rlm.errors import BufferExistsError
 from rlm.ingest.background import BackgroundJob
-from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write
+from rlm.ingest.embed import EmbedderFactory, EmbedFields, EmbedSummary, embed_after_write
 from rlm.ingest.options import LoadOptions, Progress
 from rlm.ingest.rows import (
     SpanText,
@@ -43,7 +43,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class LoadResult:
+class LoadResult(EmbedFields):
     """One text stored as one buffer (``rlm load FILE``, stdin, ``add-buffer``)."""
 
     buffer_id: int
@@ -55,22 +55,6 @@ class LoadResult:
     replaced_buffer: bool = False
     background: BackgroundJob | None = None
     """Set when the embedding went to the background worker (``embedded_count`` is 0)."""
-
-    @property
-    def embedded_count(self) -> int:
-        return self.embed.embedded
-
-    @property
-    def model(self) -> str | None:
-        return self.embed.model
-
-    @property
-    def embed_error(self) -> RlmError | None:
-        return self.embed.error
-
-    @property
-    def fallback_reason(self) -> str | None:
-        return self.embed.fallback_reason
 
     @property
     def unembedded(self) -> int:

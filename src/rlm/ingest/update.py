@@ -39,8 +39,13 @@ from typing import Any
 
 from rlm.chunking import chunk_spans, get_chunker
 from rlm.chunking.base import ByteText, ChunkConfig
-from rlm.errors import RlmError
-from rlm.ingest.embed import EmbedderFactory, EmbedSummary, embed_after_write, missing_vectors
+from rlm.ingest.embed import (
+    EmbedderFactory,
+    EmbedFields,
+    EmbedSummary,
+    embed_after_write,
+    missing_vectors,
+)
 from rlm.ingest.options import LoadOptions, Progress
 from rlm.ingest.rows import (
     LineCounter,
@@ -62,7 +67,7 @@ _BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
-class UpdateResult:
+class UpdateResult(EmbedFields):
     buffer_id: int
     buffer_name: str | None
     size: int
@@ -81,22 +86,6 @@ class UpdateResult:
     """Old id -> the new ids now covering its place (also stored as tombstones)."""
     embed: EmbedSummary = field(default_factory=EmbedSummary)
     """The embedding of new and changed chunks after the update."""
-
-    @property
-    def embedded_count(self) -> int:
-        return self.embed.embedded
-
-    @property
-    def model(self) -> str | None:
-        return self.embed.model
-
-    @property
-    def embed_error(self) -> RlmError | None:
-        return self.embed.error
-
-    @property
-    def fallback_reason(self) -> str | None:
-        return self.embed.fallback_reason
 
     @property
     def unembedded(self) -> int:
