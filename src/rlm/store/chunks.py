@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 
 from rlm.errors import ChunkNotFoundError, ChunkSupersededError, DatabaseError
-from rlm.store.base import SQLITE_MAX_INTEGER, StoreBase, fits_sqlite_integer
+from rlm.store.base import StoreBase, fits_sqlite_integer
 from rlm.store.lexical_text import aux_index_text
 from rlm.store.models import Chunk, ChunkMove, ChunkRef, NewChunk
 
@@ -172,16 +172,6 @@ class ChunkQueries(StoreBase):
             (buffer_id,),
         )
         return [_row_to_ref(r) for r in rows]
-
-    def neighbour_chunks(self, chunk: Chunk, before: int, after: int) -> list[Chunk]:
-        """Up to ``before``/``after`` chunks around ``chunk`` in its buffer, in order."""
-        before, after = min(before, chunk.index), min(after, SQLITE_MAX_INTEGER - chunk.index)
-        rows = self.conn.execute(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE buffer_id = ?"
-            " AND chunk_index BETWEEN ? AND ? ORDER BY chunk_index, id",
-            (chunk.buffer_id, chunk.index - before, chunk.index + after),
-        )
-        return [_row_to_chunk(r) for r in rows]
 
     def delete_chunks(self, chunk_ids: Sequence[int]) -> None:
         for i in range(0, len(chunk_ids), 500):
