@@ -78,6 +78,19 @@ READ_ONLY_TOOLS = (*PURE_TOOLS, "dispatch", "aggregate")
 """The tools of a read-only server (dispatch records no run there, aggregate stores no report)."""
 
 BufferRef = Annotated[str, Field(description="Buffer id or name (see list_buffers).")]
+PageBudget = Annotated[
+    int,
+    Field(
+        ge=100,
+        description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
+        " one is cut and next_cursor says where the rest starts.",
+    ),
+]
+"""search, chunk_get and grep: how much one call may return (see rlm.mcp.paging)."""
+PageCursor = Annotated[
+    str | None,
+    Field(description="next_cursor of the previous call (same arguments): the next page."),
+]
 Op = Callable[[Store], Result]
 
 
@@ -173,18 +186,8 @@ class RlmTools:
                 description=f"Minimum cosine for semantic matches (default {DEFAULT_THRESHOLD})."
             ),
         ] = DEFAULT_THRESHOLD,
-        max_tokens: Annotated[
-            int,
-            Field(
-                ge=100,
-                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
-                " one is cut and next_cursor says where the rest starts.",
-            ),
-        ] = MCP_MAX_TOKENS,
-        cursor: Annotated[
-            str | None,
-            Field(description="next_cursor of the previous call (same arguments): the next page."),
-        ] = None,
+        max_tokens: PageBudget = MCP_MAX_TOKENS,
+        cursor: PageCursor = None,
         refresh: Annotated[
             bool,
             Field(
@@ -237,18 +240,8 @@ class RlmTools:
                 " (result.context.content).",
             ),
         ] = 0,
-        max_tokens: Annotated[
-            int,
-            Field(
-                ge=100,
-                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
-                " one is cut and next_cursor says where the rest starts.",
-            ),
-        ] = MCP_MAX_TOKENS,
-        cursor: Annotated[
-            str | None,
-            Field(description="next_cursor of the previous call (same arguments): the next page."),
-        ] = None,
+        max_tokens: PageBudget = MCP_MAX_TOKENS,
+        cursor: PageCursor = None,
     ) -> CallToolResult:
         """Get one chunk's text and metadata (buffer, byte/line range, symbol) by id."""
         return self.call(
@@ -301,18 +294,8 @@ class RlmTools:
             int,
             Field(ge=0, le=100, description="Whole lines before and after each hit (default 0)."),
         ] = 0,
-        max_tokens: Annotated[
-            int,
-            Field(
-                ge=100,
-                description=f"Token budget of the result (default {MCP_MAX_TOKENS}): a longer"
-                " one is cut and next_cursor says where the rest starts.",
-            ),
-        ] = MCP_MAX_TOKENS,
-        cursor: Annotated[
-            str | None,
-            Field(description="next_cursor of the previous call (same arguments): the next page."),
-        ] = None,
+        max_tokens: PageBudget = MCP_MAX_TOKENS,
+        cursor: PageCursor = None,
     ) -> CallToolResult:
         """Regex (RE2) search in a buffer, a collection or all buffers: each hit has its
         chunk_id (for chunk_get), line, column and the whole line (text)."""
