@@ -82,7 +82,9 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             error_type="AuthenticationFailed",
             suggestion="Check the user and password in the URL, PGPASSWORD or ~/.pgpass",
         )
-    if isinstance(exc, errors.InvalidCatalogName):
+    if isinstance(exc, errors.InvalidCatalogName) or re.search(
+        r'database "[^"]*" does not exist', text
+    ):
         return NotInitializedError(
             where,
             detail=f"RLM not initialized: {text} ({where})",
