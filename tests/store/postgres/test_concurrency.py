@@ -33,9 +33,7 @@ def _text(seed: int, lines: int) -> str:
     )
 
 
-def test_two_concurrent_loads_of_different_files_both_land(
-    pg_url: str, isolated_env: Path
-) -> None:
+def test_two_concurrent_loads_of_different_files_both_land(pg_url: str, isolated_env: Path) -> None:
     Store.init(pg_url).close()
     files = []
     for seed in (1, 2):
@@ -44,7 +42,7 @@ def test_two_concurrent_loads_of_different_files_both_land(
         files.append(path)
     procs = [_rlm(pg_url, "load", "--no-embed", str(p)) for p in files]
     for proc in procs:
-        out, err = proc.communicate(timeout=300)
+        _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err.decode()
     with Store.open(pg_url) as store:
         buffers = {b.name: b for b in store.list_buffers()}

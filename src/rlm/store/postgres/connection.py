@@ -101,7 +101,10 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             error_type="PermissionDenied",
             suggestion="Ask the database owner to GRANT this user rights on the rlm tables",
         )
-    if isinstance(exc, psycopg.OperationalError):
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, psycopg.OperationalError) and (
+        not sqlstate or sqlstate.startswith(("08", "57P"))
+    ):
         return DatabaseError(
             f"cannot reach PostgreSQL at {where}: {text}",
             error_type="ConnectionFailed",
