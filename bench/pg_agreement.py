@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 import time
@@ -82,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recall", action="store_true")
     parser.add_argument("--ef", default="40,100,200")
     args = parser.parse_args(argv)
+    # A plain kill must still stop the throwaway server (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     server: Any = None
     base_url = args.pg_url
