@@ -37,10 +37,17 @@ class Backlog:
 
 class EmbedQueueQueries(StoreBase):
     def embedding_backlog(self, buffer_ids: Sequence[int] | None = None) -> Backlog:
-        """Chunks with no vector of any model (what ``chunk embed`` would embed)."""
+        """Chunks with no vector, or with a vector but no passages of its model
+        (a store made before passages): what ``chunk embed`` and the worker embed.
+
+        A chunk is done when it has a chunk vector and passage vectors of the same
+        fingerprint, as :func:`rlm.embedding.sync.embed_buffer` writes them.
+        """
         sql = (
             "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0) FROM chunks c"
-            " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id"
+            " AND EXISTS (SELECT 1 FROM passage_embeddings p"
+            " WHERE p.chunk_id = c.id AND p.fingerprint = e.fingerprint))"
         )
         params: list[object] = []
         if buffer_ids is not None:
