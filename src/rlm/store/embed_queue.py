@@ -41,13 +41,17 @@ class EmbedQueueQueries(StoreBase):
         (a store made before passages): what ``chunk embed`` and the worker embed.
 
         A chunk is done when it has a chunk vector and passage vectors of the same
-        fingerprint, as :func:`rlm.embedding.sync.embed_buffer` writes them.
+        fingerprint, as :func:`rlm.embedding.sync.embed_buffer` writes them. The
+        passage test names all three columns of ``idx_passages_model`` so it is
+        one covering-index probe per chunk (with the fingerprint alone the
+        planner scanned every passage of the model per chunk: 41 s at 10k
+        chunks); it costs about 0.1 s per 10k chunks on top of 0.02 s.
         """
         sql = (
             "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0) FROM chunks c"
             " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id"
-            " AND EXISTS (SELECT 1 FROM passage_embeddings p"
-            " WHERE p.chunk_id = c.id AND p.fingerprint = e.fingerprint))"
+            " AND EXISTS (SELECT 1 FROM passage_embeddings p WHERE p.fingerprint = e.fingerprint"
+            " AND p.dimensions = e.dimensions AND p.chunk_id = c.id))"
         )
         params: list[object] = []
         if buffer_ids is not None:
