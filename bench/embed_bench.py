@@ -22,10 +22,9 @@ bare fastembed baselines (halves the run on a busy machine).
     python bench/embed_bench.py --runtimes --size-mb 5   # ONNX runtimes, same run
 
 ``--runtimes`` compares, on ``embed_passages`` and the same texts in the same
-run (slices interleaved), today's fastembed-driven session (``fastembed``),
-rlm's own session with tuned options (``direct``, see
-:mod:`rlm.embedding.runtime`) and the same on the fused graph (``fused``, see
-:mod:`rlm.embedding.optimize`): tokens/s, ratio to ``fastembed``, and the
+run (slices interleaved), today's fastembed-driven session (``fastembed``)
+and rlm's own session with tuned options (``direct``, see
+:mod:`rlm.embedding.runtime`): tokens/s, ratio to ``fastembed``, and the
 lowest cosine of any chunk or passage vector against ``fastembed``'s.
 """
 
@@ -66,16 +65,13 @@ def _variants(embedder: Any) -> dict[str, Any]:
     def make(**options: Any) -> Any:
         return OnnxEmbedder(embedder.model, embedder.files, cache=embedder._cache, **options)
 
-    fused = make(runtime="direct")
-    fused.optimized_model()  # builds the cached fused graph if it is not there yet
     return {
         "fastembed": make(runtime="fastembed"),  # main before #12's throughput work
-        "direct": make(runtime="direct", optimize_graph=False),
-        "fused": fused,
+        "direct": make(runtime="direct"),
     }
 
 
-def compare(count: int, rounds_of: int = 40, only: list[str] | None = None) -> dict[str, Any]:
+def compare(count: int, rounds_of: int = 40) -> dict[str, Any]:
     """tokens/s of ``embed_passages`` (what ``rlm load`` runs) per runtime, same run.
 
     The texts are cut into slices of ``rounds_of`` chunks and every slice is
@@ -91,11 +87,7 @@ def compare(count: int, rounds_of: int = 40, only: list[str] | None = None) -> d
     embedder: Any = get_embedder()
     if not getattr(embedder, "is_semantic", False) or embedder.fallback_reason:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
-    variants = {
-        name: v
-        for name, v in _variants(embedder).items()
-        if name == "fastembed" or not only or name in only
-    }
+    variants = _variants(embedder)
     for variant in variants.values():
         variant.load()
         variant.embed_passages(texts[:4])  # warm-up: session, tokenizer, allocator
@@ -125,7 +117,6 @@ def compare(count: int, rounds_of: int = 40, only: list[str] | None = None) -> d
         "bytes": sum(len(t.encode()) for t in texts),
         "tokens": tokens,
         "passages": passages,
-        "graph": variants["fused"].graph,
         "tokens_s": {name: tokens / s for name, s in seconds.items()},
         "ratio": {name: seconds["fastembed"] / s for name, s in seconds.items()},
         "min_cosine": cosine,
@@ -201,18 +192,17 @@ def main() -> None:
     parser.add_argument(
         "--runtimes",
         action="store_true",
-        help="compare ONNX runtimes on embed_passages (fastembed = today's path, direct, fused)",
+        help="compare ONNX runtimes on embed_passages (fastembed = today's path, direct)",
     )
-    parser.add_argument("--only", help="with --runtimes: e.g. 'fused' (fastembed always runs)")
     args = parser.parse_args()
     count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
     if args.runtimes:
-        r = compare(count, only=args.only.split(",") if args.only else None)
+        r = compare(count)
         if args.json:
             print(json.dumps(r))
             return
         print(f"{r['model']}, {r['threads']} threads, {r['chunks']} chunks, {r['bytes']:,} bytes,")
-        print(f"  {r['tokens']:,} tokens in {r['passages']:,} passages; fused graph: {r['graph']}")
+        print(f"  {r['tokens']:,} tokens in {r['passages']:,} passages")
         print(f"  {'runtime':10s} {'tokens/s':>9s} {'ratio':>6s} {'min cosine':>11s}")
         for name, rate in r["tokens_s"].items():
             print(f"  {name:10s} {rate:9.0f} {r['ratio'][name]:6.2f} {r['min_cosine'][name]:11.6f}")

@@ -1,4 +1,4 @@
-"""rlm's own ONNX session and the fused graph give today's vectors (real model).
+"""rlm's own ONNX session gives today's vectors (real model).
 
 "Today's" is the fastembed-driven session rlm used before (``runtime="fastembed"``);
 issue #12 keeps a speed-up only with cosine >= 0.999 against it.
@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlm.embedding import optimize
 from rlm.embedding.onnx_embedder import OnnxEmbedder
 from rlm.embedding.registry import Pooling
 from rlm.embedding.runtime import pool, session_options
@@ -41,8 +40,8 @@ def baseline(model: OnnxEmbedder, tmp_path_factory: pytest.TempPathFactory) -> O
 def test_direct_session_matches_fastembed(
     model: OnnxEmbedder, baseline: OnnxEmbedder, tmp_path: Path
 ) -> None:
-    direct = _twin(model, tmp_path, optimize_graph=False)
-    assert direct.runtime == "direct" and direct.graph == "model"
+    direct = _twin(model, tmp_path)
+    assert direct.runtime == "direct" and baseline.runtime == "fastembed"
     want, got = baseline.embed_passages(TEXTS), direct.embed_passages(TEXTS)
     assert got.windows == want.windows and got.spans == want.spans
     assert _min_cosine(want.vectors, got.vectors) >= 0.999
@@ -52,50 +51,6 @@ def test_direct_session_matches_fastembed(
     windowed = direct.embed_documents(TEXTS)
     assert windowed.windows[3] > 1
     assert _min_cosine(baseline.embed_documents(TEXTS).vectors, windowed.vectors) >= 0.999
-
-
-def test_fused_graph_is_built_once_cached_and_matches(
-    model: OnnxEmbedder, baseline: OnnxEmbedder, tmp_path: Path
-) -> None:
-    fused = _twin(model, tmp_path)
-    path = fused.optimized_model()
-    assert path is not None and path.is_file() and fused.graph == "fused"
-    assert path.parent == optimize.optimized_dir(tmp_path, model.files.sha256 or "")
-    got, want = fused.embed_passages(TEXTS), baseline.embed_passages(TEXTS)
-    assert _min_cosine(want.vectors, got.vectors) >= 0.999
-    for a, b in zip(want.passage_vectors, got.passage_vectors, strict=True):
-        assert _min_cosine(a, b) >= 0.999
-    # A new embedder (a new process) loads the cached graph without building.
-    again = _twin(model, tmp_path)
-    assert again.graph == "fused"
-    mtime = path.stat().st_mtime_ns
-    assert again.optimized_model() == path and path.stat().st_mtime_ns == mtime
-
-
-def test_a_graph_whose_vectors_differ_is_rejected_and_not_retried(
-    model: OnnxEmbedder, tmp_path: Path
-) -> None:
-    source = model.model_dir() / "model.onnx"
-    calls: list[Path] = []
-
-    def probe(path: Path) -> np.ndarray:
-        calls.append(path)
-        vectors = np.eye(2, 4, dtype=np.float32)
-        return vectors if path == source else vectors[::-1]  # orthogonal: cosine 0
-
-    assert optimize.build(source, "ab" * 32, tmp_path, probe) is None
-    assert "vectors differ" in (optimize.rejected(tmp_path, "ab" * 32) or "")
-    assert optimize.cached(tmp_path, "ab" * 32) is None
-    assert len(calls) == 2
-    assert optimize.build(source, "ab" * 32, tmp_path, probe) is None
-    assert len(calls) == 2, "a rejected graph is not rebuilt on every run"
-
-
-def test_small_embeds_never_build_the_fused_graph(model: OnnxEmbedder, tmp_path: Path) -> None:
-    fresh = _twin(model, tmp_path)
-    fresh.embed_passages(TEXTS)
-    assert fresh.graph == "model"
-    assert optimize.cached(tmp_path, model.files.sha256) is None
 
 
 def test_session_options_do_not_spin() -> None:

@@ -8,10 +8,10 @@ one session with intra-op threads = usable cores is faster to start, and keeps
 memory bounded, for the batch sizes rlm sees.
 
 A model with local files (the bundled one, ``--model-path``) runs in rlm's own
-session (:mod:`rlm.embedding.runtime`: tuned options, the fused graph of
-:mod:`rlm.embedding.optimize` once a big embed has built it); a catalogue
-model fastembed downloads runs through fastembed. ``runtime="fastembed"``
-forces the old path (bench/embed_bench.py's same-run baseline).
+session (:mod:`rlm.embedding.runtime`: options tuned for throughput, rlm's
+own tokens); a catalogue model fastembed downloads runs through fastembed.
+``runtime="fastembed"`` forces the old path (bench/embed_bench.py's same-run
+baseline).
 
 Texts longer than the model's window are windowed (see
 :mod:`rlm.embedding.windowing`), never truncated; ``EmbeddingBatch.windows``
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlm.embedding import optimize, passages
+from rlm.embedding import passages
 from rlm.embedding.assembly import folder_window_limit
 from rlm.embedding.base import EmbeddingBatch, PassageBatch
 from rlm.embedding.passages import plan_passages, pooled
@@ -47,16 +47,6 @@ SLICE = 256
 """Texts tokenized, embedded and pooled per step: bounds memory, paces progress."""
 BATCH_SIZE = 8
 """Windows per ONNX run. Windows are sorted by length first, so padding stays small."""
-
-OPTIMIZE_AFTER_TOKENS = 20_000
-"""A run of at least this many tokens (about 6 s of work) builds the fused graph
-if the cache lacks it (a few seconds, once per machine); smaller embeds
-(queries, small loads, tests) never wait for a build."""
-PROBE_TEXTS = (
-    "The harbour master logged three vessels before the storm reached the coast.",
-    "def parse(tokens): return [t for t in tokens if t]",
-    "Quartz, copper and falcon: a ledger of orbit signals, indexed by window.",
-)
 
 _register_lock = threading.Lock()
 
@@ -116,7 +106,6 @@ class OnnxEmbedder:
         providers: Sequence[str] = ("CPUExecutionProvider",),
         device_notice: str | None = None,
         runtime: str = "auto",
-        optimize_graph: bool = True,
     ) -> None:
         self.model = model
         self.name = model.name
@@ -141,10 +130,7 @@ class OnnxEmbedder:
         """``direct`` (rlm's session) or ``fastembed`` (models without local files)."""
         if self.runtime == "direct" and files.folder is None:
             raise ValueError("the direct runtime needs a model with local files")
-        self.optimize_graph = optimize_graph and list(self.providers) == ["CPUExecutionProvider"]
-        """Whether the fused graph may be built and used (CPU only: it is tuned there)."""
         self._session: DirectSession | None = None
-        self._optimize_tried = False
 
     # --- loading ---------------------------------------------------------
 
@@ -249,53 +235,15 @@ class OnnxEmbedder:
         return session
 
     def _session_ready(self) -> DirectSession:
-        """rlm's own ONNX session: the cached fused graph if built, else the model's."""
+        """rlm's own ONNX session over the model file (created once)."""
         if self._session is not None:
             return self._session
         with self._lock:
             if self._session is None:
                 started = time.perf_counter()
-                fused = optimize.cached(self._cache, self.files.sha256)
-                use = fused if fused is not None and self.optimize_graph else None
-                self._session = self._new_session(use or self._source_model())
-                self._optimize_tried = use is not None
+                self._session = self._new_session(self._source_model())
                 self.load_seconds = time.perf_counter() - started
         return self._session
-
-    @property
-    def graph(self) -> str:
-        """Which graph embeds: ``fused``, ``model`` or ``fastembed`` (for status and benches)."""
-        if self.runtime != "direct":
-            return "fastembed"
-        session = self._session_ready()
-        return "fused" if session.model_file != self._source_model() else "model"
-
-    def optimized_model(self) -> Path | None:
-        """Build (once per machine) and switch to the fused graph; None if it cannot be.
-
-        Returns the fused graph's path. Called by big embeds
-        (:data:`OPTIMIZE_AFTER_TOKENS`); costs a few seconds the first time.
-        """
-        if self.runtime != "direct" or not self.optimize_graph or not self.files.sha256:
-            return None
-        session = self._session_ready()
-        with self._lock:
-            self._optimize_tried = True
-            path = optimize.build(self._source_model(), self.files.sha256, self._cache, self._probe)
-            if path is not None and session.model_file != path:
-                self._session = self._new_session(path)
-        return path
-
-    def _probe(self, model_file: Path) -> Any:
-        session = DirectSession(
-            model_file,
-            threads=self.threads,
-            providers=["CPUExecutionProvider"],
-            pooling=self.model.pooling,
-            normalize=self.model.normalize,
-        )
-        encodings = self.tokenizer().encode_batch(list(PROBE_TEXTS), add_special_tokens=True)
-        return session.run([encoding.ids for encoding in encodings])
 
     def _load(self, step: Callable[[], Any]) -> Any:
         try:
@@ -417,12 +365,6 @@ class OnnxEmbedder:
     def _run_direct(self, pieces: list[Piece], out: npt.NDArray[np.float32]) -> None:
         import numpy as np
 
-        if (
-            not self._optimize_tried
-            and self.optimize_graph
-            and sum(tokens for _, tokens in pieces) >= OPTIMIZE_AFTER_TOKENS
-        ):
-            self.optimized_model()
         session = self._session_ready()
         encodings = self.tokenizer().encode_batch(
             [text for text, _ in pieces], add_special_tokens=True

@@ -11,13 +11,21 @@ busy machine (bench/embed_bench.py, same run):
   idle machine it costs little (threads wake in microseconds).
 * **one inter-op thread, sequential execution**: a BERT graph has no parallel
   branches worth a second pool; fastembed asks for ``threads`` of both.
-* **the fused graph** (:mod:`rlm.embedding.optimize`) when it is built.
 * rlm's own tokenizer (no second tokenization in fastembed, no truncation:
   the caller hands in passages that fit the window).
 
 Pooling mirrors fastembed's (mean over the attention mask, or the CLS row,
 then L2-normalized), so vectors are those of fastembed's path (checked in
 tests/embedding/test_runtime.py against it, cosine >= 0.999).
+
+Tried and not kept (bench/embed_bench.py, same run, busy 2-core machine):
+onnxruntime's transformer optimizer on the constant-folded graph (it fuses
+BiasGelu and SkipLayerNormalization, not this export's attention): 0.98x of
+this session on 5 MB, not worth the ``onnx`` dependency and a 90 MB cached
+graph; dynamic int8 quantization of the MatMuls: 2x faster but min cosine
+0.91-0.99 against today's vectors; batches of 4,096 tokens instead of 2,048:
+slower; one intra-op thread: faster only while other processes load the
+cores.
 """
 
 from __future__ import annotations
