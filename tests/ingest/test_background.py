@@ -412,8 +412,9 @@ def test_chunks_with_a_vector_but_no_passages_are_work(corpus: tuple[Path, Path]
         rlm.load(store, [str(src)], options=LoadOptions(embed=True))
         chunks = store.chunk_count_total()
         assert store.embedding_backlog().chunks == 0
-        with store.transaction():
+        with store.transaction():  # what a store embedded before passages existed looks like
             store.conn.execute("DELETE FROM passage_embeddings")
+            store.conn.execute("UPDATE chunk_embeddings SET created_at = 1000")
         backlog = store.embedding_backlog()
         assert backlog.chunks == chunks and backlog.tokens > 0
         assert bg.progress(store).missing == chunks
