@@ -37,7 +37,7 @@ from rlm.ops.base import EmbedderFactory, default_embedder
 from rlm.store import Store
 
 DEFAULT_INTERVAL = 2.0
-"""Seconds between polls: a quiet 10k-file tree costs about 0.5 s per poll (bench/refresh_bench.py)."""
+"""Seconds between polls: a quiet 10k-file tree costs about 0.5 s a poll (refresh_bench.py)."""
 
 
 @dataclass(frozen=True)
