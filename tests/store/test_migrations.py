@@ -145,3 +145,21 @@ def test_m006_passages_follow_their_chunk(tmp_path: Path) -> None:
         assert store.passage_count() == 0
     finally:
         store.close()
+
+
+def test_m007_signatures_read_an_index_not_the_vector_rows(tmp_path: Path) -> None:
+    """Every new search process computes both signatures: they must not scan BLOB rows."""
+    store = Store.init(tmp_path / "s.db")
+    try:
+        assert "m007_add_signature_indexes" in applied(store.conn)
+        for table, sig in (
+            ("passage_embeddings", "COUNT(*), MAX(id), MAX(created_at)"),
+            ("chunk_embeddings", "COUNT(*), MAX(chunk_id), MAX(created_at)"),
+        ):
+            plan = store.conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT {sig} FROM {table}"
+                " WHERE fingerprint = 'f' AND dimensions = 384"
+            ).fetchall()
+            assert "COVERING INDEX" in " ".join(str(row[-1]) for row in plan), plan
+    finally:
+        store.close()
