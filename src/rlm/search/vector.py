@@ -16,9 +16,9 @@ Passages: when the store has passage vectors (see
 chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
 without passages (a store made before them) keep their chunk cosine.
 
-Passage vectors are mapped from a sidecar file next to the database when it is
-in step with the store (see :mod:`rlm.search.passage_file`), so a new process
-does not decode every passage row.
+Chunk and passage vectors are mapped from sidecar files next to the database
+when they are in step with the store (see :mod:`rlm.search.passage_file`), so a
+new process does not decode every vector row.
 
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
 HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
@@ -234,15 +234,6 @@ def _store_key(store: Store) -> str:
         return str(store.path)
 
 
-def _normalise(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    import numpy as np
-
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    out: npt.NDArray[np.float32] = np.ascontiguousarray(matrix / norms, dtype=np.float32)
-    return out
-
-
 def vector_index(
     store: Store, fingerprint: str, dimensions: int, *, use_ann: bool | None = None
 ) -> VectorIndex:
@@ -278,11 +269,14 @@ def _refresh(
     signature = store.vector_signature(fingerprint, dimensions)
     psig = store.passage_signature(fingerprint, dimensions)
     if entry is None or entry.signature != signature:
-        vectors, buffers = store.load_vectors_with_buffers(fingerprint, dimensions)
+        from rlm.search import passage_file
+
+        # Mapped from the sidecar when in step (a new process decodes no rows).
+        chunks = passage_file.load_chunks(store, fingerprint, dimensions, signature)
         entry = VectorIndex(
-            chunk_ids=vectors.chunk_ids,
-            buffer_ids=buffers,
-            matrix=_normalise(vectors.matrix),
+            chunk_ids=chunks.chunk_ids,
+            buffer_ids=chunks.buffer_ids,
+            matrix=chunks.matrix,
             signature=signature,
         )
         _cache[key] = entry
