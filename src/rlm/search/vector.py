@@ -154,6 +154,42 @@ class VectorIndex:
             scores[~np.isin(self.buffer_ids, np.asarray(buffer_ids, dtype=np.int64))] = -np.inf
         return top_scores(scores, self.chunk_ids, limit, threshold)
 
+    def search_max(
+        self,
+        queries: list[tuple[npt.NDArray[np.float32], float | None]],
+        limit: int,
+        threshold: float | None = None,
+        buffer_ids: list[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Like :meth:`search` for several (query vector, passage weight) pairs at once:
+        each chunk scored by its best score over the queries (one semantic leg for the
+        typed entries of one search)."""
+        import numpy as np
+
+        if len(queries) == 1:
+            return self.search(queries[0][0], limit, threshold, buffer_ids, weight=queries[0][1])
+        if limit <= 0 or self.size == 0 or not queries:
+            return []
+        if self.ann is not None and buffer_ids is None:
+            best: dict[int, float] = {}
+            for q, w in queries:
+                for cid, score in self.search(q, limit, threshold, weight=w):
+                    best[cid] = max(score, best.get(cid, score))
+            return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        scores: npt.NDArray[np.float32] | None = None
+        for q, w in queries:
+            v = np.ascontiguousarray(q, dtype=np.float32).reshape(-1)
+            norm = float(np.linalg.norm(v))
+            if v.shape[0] != self.matrix.shape[1] or norm == 0.0:
+                continue
+            one = self.scores(v / np.float32(norm), w)
+            scores = one if scores is None else np.maximum(scores, one, out=scores)
+        if scores is None:
+            return []
+        if buffer_ids is not None:
+            scores[~np.isin(self.buffer_ids, np.asarray(buffer_ids, dtype=np.int64))] = -np.inf
+        return top_scores(scores, self.chunk_ids, limit, threshold)
+
 
 @dataclass
 class PassageIndex:
