@@ -186,13 +186,15 @@ class Variant:
     fusion: str = "rrf_bonus"  # rrf_bonus | rrf | score | zscore | mix
     k: float = 60.0
     bonus: tuple[float, ...] = (1.0, 0.5, 0.5)
-    typed: str = "legs"  # legs (one leg per entry) | grouped (one leg per kind)
+    typed: str = "grouped"  # legs (one leg per entry) | grouped (one leg per kind)
     sem_group: str = "max"  # max | mean  (grouped: per-chunk over semantic entries)
     sem_lex: bool = False  # grouped: lex: entries are embedded too
-    lex_text: str = "q+lex+hyde"  # grouped: which entries form the one BM25 query
+    lex_text: str = "all"  # grouped: which entries form the one BM25 query
     sem_share: float = 0.5  # score fusion: semantic share
     mix: float = 1.0  # mix: weight of normalised-score term added to rrf_bonus
     lexical: str = "rlm"  # rlm | porter
+    gap: float = 0.0  # gap: rank-1 bonus times (1 - gap + 2 * gap * certainty)
+    norm_depth: int = 200  # mix: min-max over the leg's first norm_depth scores
 
 
 def _sem_scores(e: EntryLegs, v: Variant) -> F32:
@@ -252,11 +254,17 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         return [c for c, _ in legs[0]]
     if v.fusion in ("rrf", "rrf_bonus", "score"):
         return [f.chunk_id for f in fuse([Leg(h) for h in legs], v.fusion, v.k, v.bonus)]
+    if v.fusion == "gap":  # the engine's rrf_certainty with GAP = v.gap
+        import rlm.search.fusion as fusion_mod
+
+        fusion_mod.GAP = v.gap
+        return [f.chunk_id for f in fuse([Leg(h) for h in legs], "rrf_certainty", v.k, v.bonus)]
     scores: dict[int, float] = {}
     for hits, kind in zip(legs, kinds, strict=True):
         if not hits:
             continue
         vals = np.array([s for _, s in hits], dtype=np.float64)
+        ref = vals[: v.norm_depth]
         share = v.sem_share if kind == "sem" else 1 - v.sem_share
         if v.fusion == "zscore":
             sd = vals.std() or 1.0
@@ -264,8 +272,8 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         elif v.fusion == "maxnorm":  # divide by the leg's best: keeps a leg's confidence gap
             norm = vals / (vals.max() or 1.0)
         else:  # mix: rrf_bonus + mix * min-max
-            lo, hi = vals.min(), vals.max()
-            norm = (vals - lo) / (hi - lo) if hi > lo else np.ones_like(vals)
+            lo, hi = ref.min(), ref.max()
+            norm = np.clip((vals - lo) / (hi - lo), 0, 1) if hi > lo else np.ones_like(vals)
         for rank, ((cid, _), n) in enumerate(zip(hits, norm, strict=True), 1):
             gain = share * 2 * float(n)
             if v.fusion == "mix":
@@ -425,6 +433,20 @@ def _fusion() -> list[tuple[str, Variant]]:
     return out
 
 
+def _fusion2() -> list[tuple[str, Variant]]:
+    out = [("rrf_bonus", Variant())]
+    for gap in (0.25, 0.5, 1.0):
+        out.append((f"gap {gap}", Variant(fusion="gap", gap=gap)))
+    for depth in (20, 50):
+        for mix in (0.5, 1.0, 2.0):
+            for share in (0.5, 0.7):
+                out.append(
+                    (f"mix {mix} s{share} d{depth}",
+                     Variant(fusion="mix", mix=mix, sem_share=share, norm_depth=depth))
+                )  # fmt: skip
+    return out
+
+
 def _weights() -> list[tuple[str, Variant]]:
     out = []
     for w in (0.6, 0.7, 0.8, 0.9):
@@ -441,6 +463,7 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "typed": _typed,
     "typed2": _typed2,
     "fusion": _fusion,
+    "fusion2": _fusion2,
     "weights": _weights,
 }
 
