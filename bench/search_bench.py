@@ -233,10 +233,12 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
             shutil.rmtree(Path(tmp) / "bench.db.vec", ignore_errors=True)
             cold = [cold_search(Path(tmp) / "bench.db", texts[i % len(texts)])
                     for i in range(args.cold + 1)]  # fmt: skip
+            phases = [cold_phases(Path(tmp) / "bench.db", t) for t in texts[: args.cold]]
     passages = index.passages.size if index.passages is not None else 0
     rows = [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)]
     if args.cold:
         rows += [("cold rlm search, 1st", cold[:1]), ("cold rlm search", cold[1:])]
+        rows += [(f"  cold: {name}", [p[name] for p in phases]) for name in phases[0]]
     report(
         n,
         f"store build {build:.1f}s, {passages:,} passages, matrix load {load * 1000:.0f} ms,"
@@ -244,6 +246,39 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
         rows,
         bare,
     )
+
+
+COLD_PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+from rlm.store import Store
+from rlm.search.engine import SearchEngine
+from rlm.search.vector import vector_index
+store = Store(sys.argv[1])
+t1 = time.perf_counter()
+from rlm.embedding import get_embedder
+emb = get_embedder()
+q = emb.embed_query(sys.argv[2])
+t2 = time.perf_counter()
+index = vector_index(store, emb.fingerprint, emb.dimensions)
+t3 = time.perf_counter()
+SearchEngine(store, emb).rank(sys.argv[2], ["hybrid"], query_vector=q)
+t4 = time.perf_counter()
+print(json.dumps({"open": t1 - t0, "model": t2 - t1, "vectors": t3 - t2, "first query": t4 - t3}))
+"""
+
+
+def cold_phases(db: Path, text: str) -> dict[str, float]:
+    """Where a new process's time goes (ms): imports + open, model load + query
+    embedding, vector matrices (mapped or decoded), the first hybrid query."""
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_PHASES, str(db), text], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"cold phases failed: {done.stderr[-800:]}")
+    import json
+
+    return {k: v * 1000 for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
 def cold_search(db: Path, text: str) -> float:
