@@ -187,7 +187,7 @@ def test_search_bookkeeping_queries_seek_indexes(tmp_path: Path) -> None:
         assert len(seen) == 3
         for sql in seen:
             plan = " ".join(str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-            assert "SCAN" not in plan, (sql, plan)
+            assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), (sql, plan)
         assert "chunk_id=?" in " ".join(
             str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {seen[0]}")
         )
