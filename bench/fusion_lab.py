@@ -254,11 +254,17 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         return [c for c, _ in legs[0]]
     if v.fusion in ("rrf", "rrf_bonus", "score"):
         return [f.chunk_id for f in fuse([Leg(h) for h in legs], v.fusion, v.k, v.bonus)]
-    if v.fusion == "gap":  # the engine's rrf_certainty with GAP = v.gap
+    if v.fusion in ("gap", "engine"):  # the engine's rrf_certainty (gap: no score term)
         import rlm.search.fusion as fusion_mod
 
-        fusion_mod.GAP = v.gap
-        return [f.chunk_id for f in fuse([Leg(h) for h in legs], "rrf_certainty", v.k, v.bonus)]
+        saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT
+        if v.fusion == "gap":
+            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.gap, 0.0
+        try:
+            fused = fuse([Leg(h) for h in legs], "rrf_certainty", v.k, v.bonus)
+        finally:
+            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = saved
+        return [f.chunk_id for f in fused]
     scores: dict[int, float] = {}
     for hits, kind in zip(legs, kinds, strict=True):
         if not hits:
@@ -274,13 +280,15 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         else:  # mix: rrf_bonus + mix * min-max
             lo, hi = ref.min(), ref.max()
             norm = np.clip((vals - lo) / (hi - lo), 0, 1) if hi > lo else np.ones_like(vals)
+        from rlm.search.fusion import certainty
+
+        first = 1 - v.gap + 2 * v.gap * certainty(hits) if v.gap else 1.0
         for rank, ((cid, _), n) in enumerate(zip(hits, norm, strict=True), 1):
             gain = share * 2 * float(n)
             if v.fusion == "mix":
                 gain = v.mix * gain / (v.k + 1)
-                gain += 1 / (v.k + rank) + (
-                    v.bonus[rank - 1] / (v.k + 1) if rank <= len(v.bonus) else 0
-                )
+                b = v.bonus[rank - 1] if rank <= len(v.bonus) else 0.0
+                gain += 1 / (v.k + rank) + b * (first if rank == 1 else 1.0) / (v.k + 1)
             scores[cid] = scores.get(cid, 0.0) + gain
     return [c for c, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]
 
@@ -386,7 +394,10 @@ def main() -> None:
 
 
 def _baseline() -> list[tuple[str, Variant]]:
-    return [("main", Variant())]
+    return [
+        ("before: one leg per entry, rrf_bonus", Variant(typed="legs")),
+        ("after: one leg per kind, rrf_certainty", Variant(fusion="engine")),
+    ]
 
 
 def _lexical() -> list[tuple[str, Variant]]:
@@ -447,6 +458,17 @@ def _fusion2() -> list[tuple[str, Variant]]:
     return out
 
 
+def _fusion3() -> list[tuple[str, Variant]]:
+    out = [("rrf_bonus", Variant()), ("rrf_certainty 0.5", Variant(fusion="gap", gap=0.5))]
+    for gap in (0.0, 0.25, 0.5):
+        for mix, share in ((1.0, 0.5), (2.0, 0.5), (1.0, 0.6), (2.0, 0.6), (3.0, 0.5)):
+            out.append(
+                (f"mix {mix} s{share} d20 gap{gap}",
+                 Variant(fusion="mix", mix=mix, sem_share=share, norm_depth=20, gap=gap))
+            )  # fmt: skip
+    return out
+
+
 def _weights() -> list[tuple[str, Variant]]:
     out = []
     for w in (0.6, 0.7, 0.8, 0.9):
@@ -464,6 +486,7 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "typed2": _typed2,
     "fusion": _fusion,
     "fusion2": _fusion2,
+    "fusion3": _fusion3,
     "weights": _weights,
 }
 

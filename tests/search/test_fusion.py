@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlm.search.fusion import GAP, Leg, certainty, fuse, rrf
+from rlm.search.fusion import GAP, SCORE_WEIGHT, Leg, certainty, fuse, rrf
 
 
 def _ids(legs: list[Leg], method: str, k: float = 60) -> list[int]:
@@ -76,6 +76,20 @@ def test_the_surer_legs_first_hit_goes_first() -> None:
     fused = {f.chunk_id: f.score for f in fuse([vector, lexical], "rrf_certainty", 60)}
     sure = certainty(vector.hits)
     assert sure > 0.8 and certainty(lexical.hits) < 0.2
-    assert fused[9] == pytest.approx((1 + 1 - GAP + 2 * GAP * sure) / 61)
-    # Below rank 1 nothing changes: the lists agree with rrf_bonus from rank 3 on.
-    assert _ids([vector, lexical], "rrf_certainty")[2:] == _ids([vector, lexical], "rrf_bonus")[2:]
+    assert fused[9] == pytest.approx((1 + 1 - GAP + 2 * GAP * sure + SCORE_WEIGHT) / 61)
+
+
+def test_scores_count_against_the_legs_top_20() -> None:
+    # Rank 2 is nearly as good as rank 1; rank 3 is far below; rank 25 is past the top 20.
+    hits = [(1, 10.0), (2, 9.9), (3, 2.0), *[(i, 1.0 - i / 1000) for i in range(4, 30)]]
+    sure = {f.chunk_id: f.score for f in fuse([Leg(hits)], "rrf_certainty", 60)}
+    plain = {f.chunk_id: f.score for f in fuse([Leg(hits)], "rrf_bonus", 60)}
+    ref = hits[19][1]
+
+    def extra(cid: int) -> float:
+        return (sure[cid] - plain[cid]) * 61 / SCORE_WEIGHT
+
+    assert extra(2) == pytest.approx((9.9 - ref) / (10.0 - ref))
+    assert extra(3) == pytest.approx((2.0 - ref) / (10.0 - ref))
+    assert extra(25) == 0.0  # below the leg's 20th score: clipped
+    assert extra(2) > 0.95 and extra(3) < 0.2
