@@ -7,8 +7,9 @@ Modes (rlm-rs §4.8):
   best passage blended with the chunk vector, see :mod:`rlm.search.vector`);
   only results with ``score >= threshold``.
 * ``hybrid`` (default) — both legs, each ``max(2 * top_k, 200)`` deep (the
-  semantic one thresholded), fused (:mod:`rlm.search.fusion`, RRF with a
-  top-rank bonus by default); ``score`` = the fused score.
+  semantic one thresholded), fused (:mod:`rlm.search.fusion`, ``rrf_certainty``
+  by default: RRF with top-rank bonuses and normalised scores weighed by each
+  leg's certainty); ``score`` = the fused score.
 
 Several queries (``queries=[...]``, typed by ``lex:``/``vec:``/``hyde:``, see
 :mod:`rlm.search.queries`) still make one leg per kind: the semantic leg scores
