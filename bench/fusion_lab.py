@@ -469,6 +469,13 @@ def _fusion3() -> list[tuple[str, Variant]]:
     return out
 
 
+def _long() -> list[tuple[str, Variant]]:
+    return [
+        (f"long {lw} rrf_certainty", Variant(fusion="engine", long_weight=lw))
+        for lw in (0.35, 0.4, 0.45, 0.5)
+    ]
+
+
 def _weights() -> list[tuple[str, Variant]]:
     out = []
     for w in (0.6, 0.7, 0.8, 0.9):
@@ -487,6 +494,7 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "fusion": _fusion,
     "fusion2": _fusion2,
     "fusion3": _fusion3,
+    "long": _long,
     "weights": _weights,
 }
 
