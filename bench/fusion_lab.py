@@ -139,7 +139,7 @@ def load_needles(cache: Path, size_mb: float) -> Dataset:
 def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) -> Dataset:
     from rlm.embedding import get_embedder
     from rlm.search.evaluation import _buffer_name, load_beir
-    from rlm.search.metrics import METRICS, mrr_at, ndcg_at, recall_at
+    from rlm.search.metrics import mrr_at, ndcg_at, recall_at
     from rlm.search.vector import vector_index
     from rlm.store import Store
 
@@ -154,7 +154,6 @@ def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) 
     queries = _legs_for(store, qs, cache, data.name)
     emb = get_embedder()
     ids = vector_index(store, emb.fingerprint, emb.dimensions, use_ann=False).chunk_ids.copy()
-    del METRICS
 
     def judge(qid: str, ranking: list[int]) -> dict[str, float]:
         text = data.queries[qid]
