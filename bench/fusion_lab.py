@@ -9,7 +9,12 @@ combination, passage weights per query length) are then pure NumPy over those
 records, so a grid over all sets takes seconds and every variant is checked on
 needles (plain and typed) AND the BEIR sets at once.
 
-    python bench/fusion_lab.py --needles --beir ../shared/bench-data/vaswani-npl=STORE ...
+    python bench/fusion_lab.py --needles --beir ../shared/bench-data/vaswani-npl=STORE \
+        --beir ../shared/bench-data/arguana=STORE --limit-queries 500 --grid baseline
+
+Grids (``--grid``): ``baseline`` (before/after of this round), ``typed``/``typed2`` (how
+typed entries become legs), ``fusion``/``fusion2``/``fusion3`` (fusion methods),
+``weights``/``long`` (passage weights), ``lexical`` (rlm's BM25 leg vs plain FTS5).
 
 Stores come from ``bench/needles.py`` (its cache) and ``rlm eval DIR --store PATH``.
 Legs are cached in ``--cache`` (``lab-*.pkl``), keyed by store file and query set.
