@@ -256,9 +256,10 @@ def load_chunks(
 ) -> ChunkArrays:
     """The chunk vectors of one model, as :func:`load` gives passages (``signature``:
     :meth:`~rlm.store.Store.vector_signature`)."""
-    if store.read_only or str(store.path) == ":memory:":
+    base = store.sidecar_dir()
+    if store.read_only or base is None:
         return chunks_from_store(store, fingerprint, dimensions)
-    path = sidecar_path(Path(store.path).resolve(), fingerprint, dimensions, "chunks")
+    path = sidecar_path(base, fingerprint, dimensions, "chunks")
     mapped = read_chunks(path, fingerprint, dimensions, signature)
     if mapped is not None:
         return mapped
