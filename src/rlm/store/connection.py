@@ -20,8 +20,9 @@ check at open is what makes that safe.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -29,6 +30,9 @@ from urllib.parse import quote
 from rlm.errors import DatabaseError, NotInitializedError
 
 BUSY_TIMEOUT_MS = 30_000
+PROGRESS_EVERY = 10_000
+"""SQLite VM steps between two checks of a call's stop flag (about 0.1 ms of work):
+often enough that a stopped statement ends at once, rarely enough to cost nothing."""
 
 
 def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
@@ -87,6 +91,25 @@ def _harden(conn: sqlite3.Connection, *, trust_schema: bool) -> None:
         setconfig(defensive, True)
 
 
+def interruptible(conn: sqlite3.Connection, stopped: Callable[[], bool]) -> Callable[[], None]:
+    """Make ``conn`` give up its statements once ``stopped()`` turns true.
+
+    Why both halves: the progress handler aborts any statement (one running
+    now or any later one) within :data:`PROGRESS_EVERY` VM steps of the flag
+    being set, and the returned function calls ``sqlite3_interrupt`` from any
+    thread for work that runs long inside one step (a sort, an FTS5 query).
+    The statement then fails with ``sqlite3.OperationalError: interrupted`` and
+    an open write transaction rolls back (:func:`immediate_transaction`).
+    """
+    conn.set_progress_handler(lambda: 1 if stopped() else 0, PROGRESS_EVERY)
+
+    def interrupt() -> None:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # already closed: nothing runs
+            conn.interrupt()
+
+    return interrupt
+
+
 @contextmanager
 def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     """One write transaction: all or nothing, whatever exception escapes."""
@@ -96,8 +119,9 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
         try:
             yield
         except BaseException:
-            conn.execute("ROLLBACK TO rlm_nested")
-            conn.execute("RELEASE rlm_nested")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO rlm_nested")
+                conn.execute("RELEASE rlm_nested")
             raise
         conn.execute("RELEASE rlm_nested")
         return
@@ -105,6 +129,9 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        conn.execute("ROLLBACK")
+        # An interrupted write (sqlite3_interrupt) can end the transaction itself;
+        # a second ROLLBACK would then raise and hide the error that caused it.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
