@@ -21,15 +21,30 @@ check at open is what makes that safe.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
-from rlm.errors import DatabaseError, NotInitializedError
+from rlm.errors import ConfigError, DatabaseError, NotInitializedError
 
 BUSY_TIMEOUT_MS = 30_000
+MIN_SQLITE = (3, 31, 0)
+"""The oldest SQLite rlm opens a store with. What sets it:
+
+* ``PRAGMA trusted_schema`` (3.31.0): a read-only open turns it off so a crafted
+  store's SQL cannot call functions; an older SQLite ignores the unknown pragma
+  *silently*, so below 3.31 that protection would quietly be missing;
+* FTS5's ``unicode61 remove_diacritics 2`` tokenizer option (3.27.0), used by
+  the accent-folding index (m006);
+* FTS5 itself, which must be compiled in (checked separately: distributions
+  can leave it out whatever the version).
+
+Not needed, so not required: window functions, ``RETURNING``, UPSERT and the
+JSON functions (rlm parses JSON in Python).
+"""
 PROGRESS_EVERY = 10_000
 """SQLite VM steps between two checks of a call's stop flag (about 0.1 ms of work):
 often enough that a stopped statement ends at once, rarely enough to cost nothing."""
@@ -42,6 +57,7 @@ def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlit
     nothing is written to disk (rlm-rs created an empty file here, which then
     broke ``init``). ``read_only`` opens with ``mode=ro`` and ``query_only``.
     """
+    require_sqlite()
     memory = str(path) == ":memory:"
     if not memory:
         path = Path(path)
@@ -80,6 +96,40 @@ def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlit
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"database error: {exc}") from exc
     return conn
+
+
+def require_sqlite() -> None:
+    """Refuse an SQLite library that lacks what rlm relies on (see :data:`MIN_SQLITE`)."""
+    found = sqlite3.sqlite_version_info
+    if found < MIN_SQLITE:
+        need = ".".join(map(str, MIN_SQLITE))
+        raise ConfigError(
+            f"SQLite {sqlite3.sqlite_version} is too old: rlm needs {need} or newer"
+            " (trusted_schema, FTS5 options)",
+            error_type="UnsupportedSQLite",
+            suggestion="Use a Python built with a newer SQLite (current python.org builds"
+            " and distributions ship 3.40+)",
+        )
+    if not has_fts5():
+        raise ConfigError(
+            f"this Python's SQLite {sqlite3.sqlite_version} has no FTS5 full-text index",
+            error_type="UnsupportedSQLite",
+            suggestion="Use a Python whose sqlite3 module is built with FTS5"
+            " (python.org builds and most distributions have it)",
+        )
+
+
+@functools.cache
+def has_fts5() -> bool:
+    """Whether the linked SQLite has FTS5 (probed once per process, in memory)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        probe.execute("CREATE VIRTUAL TABLE probe USING fts5(x)")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        probe.close()
+    return True
 
 
 def _harden(conn: sqlite3.Connection, *, trust_schema: bool) -> None:
