@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rlm.chunking import ChunkConfig, chunk_spans
-from rlm.chunking.base import MIN_CHUNK_SIZE
+from rlm.defaults import MIN_CHUNK_SIZE
 from rlm.errors import InvalidChunkConfigError, TooManyChunksError
 from rlm.search.limits import DEFAULT_MAX_QUERY_WORDS, cap_query
 
