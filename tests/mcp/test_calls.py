@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -176,6 +177,31 @@ def test_a_cancelled_write_rolls_back(db: Path) -> None:
         await cancel_scenario(client, tools, db)
 
     run_in_memory(tools, body)
+
+
+def test_a_write_stuck_on_the_lock_past_its_deadline_never_lands(db: Path) -> None:
+    """SQLite's busy wait cannot be interrupted, and a write's statements are too short
+    for the progress handler: the transaction checks the stop flag itself, so the call
+    stops waiting at once and can never commit after its deadline."""
+    tools = RlmTools(str(db), call_timeout=1.0)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer (a CLI load) holds the lock
+
+    async def body(client: Client) -> None:
+        result = await client.call_tool("load", {"content": "late text\n", "name": "late"})
+        assert data(result)["error"]["type"] == "DeadlineExceeded"
+        begin = time.monotonic()
+        await wait_idle(tools)
+        assert time.monotonic() - begin < 2  # not the 30 s busy timeout
+
+    try:
+        run_in_memory(tools, body)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    time.sleep(0.3)
+    with Store.open(db, read_only=True) as store:
+        assert [b.name for b in store.list_buffers()] == ["notes"]
 
 
 def test_concurrent_writes_and_reads_all_land(db: Path) -> None:

@@ -45,9 +45,19 @@ MIN_SQLITE = (3, 31, 0)
 Not needed, so not required: window functions, ``RETURNING``, UPSERT and the
 JSON functions (rlm parses JSON in Python).
 """
+BUSY_SLICE_MS = 200
+"""A stoppable connection waits for the write lock in slices this long, checking its
+stop flag in between (SQLite's own busy wait cannot be interrupted)."""
 PROGRESS_EVERY = 10_000
 """SQLite VM steps between two checks of a call's stop flag (about 0.1 ms of work):
 often enough that a stopped statement ends at once, rarely enough to cost nothing."""
+
+
+class Connection(sqlite3.Connection):
+    """An SQLite connection that a running call can be told to stop (:func:`interruptible`)."""
+
+    stopped: Callable[[], bool] | None = None
+    """Set while a stoppable call owns the connection: true once it must stop."""
 
 
 def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
@@ -77,6 +87,7 @@ def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlit
                 isolation_level=None,
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 check_same_thread=False,
+                factory=Connection,
             )
         else:
             conn = sqlite3.connect(
@@ -84,6 +95,7 @@ def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlit
                 isolation_level=None,
                 timeout=BUSY_TIMEOUT_MS / 1000,
                 check_same_thread=False,
+                factory=Connection,
             )
         _harden(conn, trust_schema=not read_only)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -150,8 +162,14 @@ def interruptible(conn: sqlite3.Connection, stopped: Callable[[], bool]) -> Call
     thread for work that runs long inside one step (a sort, an FTS5 query).
     The statement then fails with ``sqlite3.OperationalError: interrupted`` and
     an open write transaction rolls back (:func:`immediate_transaction`).
+
+    Short statements run fewer steps than the handler's period, so the
+    transaction itself checks the flag too: a stopped call neither starts
+    nor commits a write, and stops waiting for another writer's lock.
     """
     conn.set_progress_handler(lambda: 1 if stopped() else 0, PROGRESS_EVERY)
+    if isinstance(conn, Connection):
+        conn.stopped = stopped
 
     def interrupt() -> None:
         with contextlib.suppress(sqlite3.ProgrammingError):  # already closed: nothing runs
@@ -175,9 +193,12 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
             raise
         conn.execute("RELEASE rlm_nested")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    stopped = getattr(conn, "stopped", None)
+    _begin_immediate(conn, stopped)
     try:
         yield
+        if stopped is not None and stopped():
+            raise sqlite3.OperationalError("interrupted")  # never commit a stopped call
     except BaseException:
         # An interrupted write (sqlite3_interrupt) can end the transaction itself;
         # a second ROLLBACK would then raise and hide the error that caused it.
@@ -185,3 +206,27 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[None]:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection, stopped: Callable[[], bool] | None) -> None:
+    """``BEGIN IMMEDIATE``; a stoppable connection waits for the lock in slices."""
+    if stopped is None:
+        conn.execute("BEGIN IMMEDIATE")
+        return
+    waited = 0
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_SLICE_MS}")
+    try:
+        while True:
+            if stopped():
+                raise sqlite3.OperationalError("interrupted")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                waited += BUSY_SLICE_MS
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if waited >= BUSY_TIMEOUT_MS:
+                    raise
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
