@@ -228,7 +228,8 @@ def _open_regular(p: Path, label: str) -> tuple[int, os.stat_result]:
     must still be the file the walk saw (same device and inode): a swap between
     walk and open is :class:`FileChangedError`, and nothing is read.
     """
-    walked = p if isinstance(p, WalkedPath) else None
+    # (a path derived from a WalkedPath, e.g. its parent, carries no verdict)
+    walked = p if isinstance(p, WalkedPath) and p.identity is not None else None
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if walked is not None and not walked.via_link:
         flags |= getattr(os, "O_NOFOLLOW", 0)
@@ -239,7 +240,7 @@ def _open_regular(p: Path, label: str) -> tuple[int, os.stat_result]:
             raise FileChangedError(label, _SWAPPED) from None
         raise _open_error(exc, label) from None
     st = os.fstat(fd)
-    if walked is not None and walked.identity not in (None, (st.st_dev, st.st_ino)):
+    if walked is not None and walked.identity != (st.st_dev, st.st_ino):
         os.close(fd)
         raise FileChangedError(label, _SWAPPED)
     if stat.S_ISREG(st.st_mode):
