@@ -179,6 +179,28 @@ def test_a_cancelled_write_rolls_back(db: Path) -> None:
     run_in_memory(tools, body)
 
 
+def test_shutdown_stops_running_calls(db: Path) -> None:
+    """close() (the server stopping) ends a running call, which answers Cancelled."""
+    tools = SlowTools(str(db), call_timeout=None)
+
+    async def body(client: Client) -> None:
+        async def stop_soon() -> None:
+            with anyio.fail_after(10):
+                while tools.runner.active == 0:
+                    await anyio.sleep(0.01)
+            tools.close()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(stop_soon)
+            result = await client.call_tool("spin_write", {"name": "ghost"})
+        assert data(result)["error"]["type"] == "Cancelled"
+        await wait_idle(tools)
+        listed = await client.call_tool("list_buffers", {})
+        assert [b["name"] for b in data(listed)] == ["notes"]
+
+    run_in_memory(tools, body)
+
+
 def test_a_write_stuck_on_the_lock_past_its_deadline_never_lands(db: Path) -> None:
     """SQLite's busy wait cannot be interrupted, and a write's statements are too short
     for the progress handler: the transaction checks the stop flag itself, so the call
