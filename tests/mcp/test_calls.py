@@ -47,6 +47,15 @@ def _spin(store: Store) -> Result:
     raise AssertionError("the endless query ended by itself")
 
 
+def _chatter(store: Store) -> Result:
+    """Short statements, each a new one (as SQL built per batch is): none runs long
+    enough for the progress handler, whose step count is per prepared statement."""
+    i = 0
+    while True:
+        i += 1
+        store.conn.execute(f"SELECT COUNT(*) + {i} FROM buffers").fetchone()
+
+
 def _spin_after_write(store: Store, name: str) -> Result:
     with store.transaction():
         ops.add_buffer(store, name, "written before the spin\n", options=LoadOptions(embed=False))
@@ -65,8 +74,12 @@ class SlowTools(RlmTools):
         """Test-only: store a buffer, then spin inside the same transaction."""
         return await self.call("spin_write", lambda store: _spin_after_write(store, name))
 
+    async def chatter(self) -> CallToolResult:
+        """Test-only: short queries in an endless loop."""
+        return await self.call("chatter", _chatter)
+
     def tools(self) -> list[Callable[..., Awaitable[CallToolResult]]]:
-        return [*super().tools(), self.spin, self.spin_write]
+        return [*super().tools(), self.spin, self.spin_write, self.chatter]
 
 
 def data(result: CallToolResult) -> Any:
@@ -175,6 +188,21 @@ def test_a_cancelled_write_rolls_back(db: Path) -> None:
 
     async def body(client: Client) -> None:
         await cancel_scenario(client, tools, db)
+
+    run_in_memory(tools, body)
+
+
+def test_a_call_of_many_short_queries_stops_at_its_deadline(db: Path) -> None:
+    """A stopped connection refuses to start another statement, so a loop of short
+    queries (each shorter than the progress handler's period) ends too."""
+    tools = SlowTools(str(db), call_timeout=0.5)
+
+    async def body(client: Client) -> None:
+        result = await client.call_tool("chatter", {})
+        assert data(result)["error"]["type"] == "DeadlineExceeded"
+        begin = time.monotonic()
+        await wait_idle(tools)
+        assert time.monotonic() - begin < 1
 
     run_in_memory(tools, body)
 

@@ -132,7 +132,8 @@ class CallRunner:
     def active(self) -> int:
         """Calls whose thread is still running (stopped ones included until they end)."""
         with self._guard:
-            return sum(1 for control in self._active if not control.done.is_set())
+            self._active = {c for c in self._active if not c.done.is_set()}
+            return len(self._active)
 
     def limiter(self) -> anyio.CapacityLimiter:
         # Created lazily: a CapacityLimiter belongs to the running event loop.
@@ -162,13 +163,17 @@ class CallRunner:
                 await _settle(control)
             raise
         finally:
+            if control.stopped and not control.started:
+                control.done.set()  # stopped while queued: it never runs (see begin)
             with self._guard:
-                self._active.discard(control)
+                if control.done.is_set():
+                    self._active.discard(control)
+                # else: a stopped call's thread still runs; it counts until it ends
 
     def stop_all(self) -> None:
         """Stop every running call (server shutdown)."""
         with self._guard:
-            controls = list(self._active)
+            controls = [c for c in self._active if not c.done.is_set()]
         for control in controls:
             control.stop()
 

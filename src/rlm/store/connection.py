@@ -26,6 +26,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from rlm.errors import ConfigError, DatabaseError, NotInitializedError
@@ -54,10 +55,38 @@ often enough that a stopped statement ends at once, rarely enough to cost nothin
 
 
 class Connection(sqlite3.Connection):
-    """An SQLite connection that a running call can be told to stop (:func:`interruptible`)."""
+    """An SQLite connection that a running call can be told to stop (:func:`interruptible`).
+
+    Once stopped, it refuses to *start* a statement (a read that runs many short
+    queries, one per segment or batch, would otherwise carry on: each is too short
+    for the progress handler), except those that end a transaction.
+    """
 
     stopped: Callable[[], bool] | None = None
     """Set while a stoppable call owns the connection: true once it must stop."""
+
+    # Called on every statement: kept lean (about 0.5 us on a trivial SELECT).
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if self.stopped is not None and self.stopped():
+            _refuse(sql)
+        return _EXECUTE(self, sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        if self.stopped is not None and self.stopped():
+            _refuse(sql)
+        return _EXECUTEMANY(self, sql, parameters)
+
+
+_EXECUTE = sqlite3.Connection.execute
+_EXECUTEMANY = sqlite3.Connection.executemany
+_ALWAYS_RUN = ("ROLLBACK", "RELEASE", "PRAGMA")
+"""Statements a stopped connection still runs: they end work (roll back, release a
+savepoint, restore the busy timeout), never start it."""
+
+
+def _refuse(sql: str) -> None:
+    if not sql.lstrip()[:8].upper().startswith(_ALWAYS_RUN):
+        raise sqlite3.OperationalError("interrupted")
 
 
 def connect(path: Path | str, *, create: bool, read_only: bool = False) -> sqlite3.Connection:
