@@ -182,20 +182,25 @@ def _harden(conn: sqlite3.Connection, *, trust_schema: bool) -> None:
         setconfig(defensive, True)
 
 
-def interruptible(conn: sqlite3.Connection, stopped: Callable[[], bool]) -> Callable[[], None]:
+def interruptible(conn: object, stopped: Callable[[], bool]) -> Callable[[], None]:
     """Make ``conn`` give up its statements once ``stopped()`` turns true.
 
-    Why both halves: the progress handler aborts any statement (one running
-    now or any later one) within :data:`PROGRESS_EVERY` VM steps of the flag
-    being set, and the returned function calls ``sqlite3_interrupt`` from any
-    thread for work that runs long inside one step (a sort, an FTS5 query).
-    The statement then fails with ``sqlite3.OperationalError: interrupted`` and
-    an open write transaction rolls back (:func:`immediate_transaction`).
+    Three hooks, because each misses something:
 
-    Short statements run fewer steps than the handler's period, so the
-    transaction itself checks the flag too: a stopped call neither starts
-    nor commits a write, and stops waiting for another writer's lock.
+    * the progress handler aborts a running statement within
+      :data:`PROGRESS_EVERY` VM steps of the flag being set;
+    * the returned function calls ``sqlite3_interrupt`` (safe from any thread)
+      for work that runs long inside one step (a sort, an FTS5 query);
+    * a stopped :class:`Connection` refuses to start another statement (a short
+      one never reaches the handler's period), and :func:`immediate_transaction`
+      neither begins nor commits for it and stops waiting for another writer.
+
+    The statement fails with ``sqlite3.OperationalError: interrupted`` and an
+    open write transaction rolls back. Another backend's connection gets no
+    hooks (a no-op interrupt).
     """
+    if not isinstance(conn, sqlite3.Connection):  # another backend: nothing to hook here
+        return lambda: None
     conn.set_progress_handler(lambda: 1 if stopped() else 0, PROGRESS_EVERY)
     if isinstance(conn, Connection):
         conn.stopped = stopped
