@@ -32,6 +32,7 @@ from functools import partial
 from typing import TypeVar
 
 import anyio
+import anyio.lowlevel
 import anyio.to_thread
 
 from rlm.defaults import MCP_CALL_TIMEOUT
@@ -125,6 +126,7 @@ class CallRunner:
         self.call_timeout = call_timeout or None
         """Seconds per call; None (or 0) for no deadline."""
         self._limiter: anyio.CapacityLimiter | None = None
+        self._limiter_loop: object = None
         self._active: set[CallControl] = set()
         self._guard = threading.Lock()
 
@@ -136,9 +138,11 @@ class CallRunner:
             return len(self._active)
 
     def limiter(self) -> anyio.CapacityLimiter:
-        # Created lazily: a CapacityLimiter belongs to the running event loop.
-        if self._limiter is None:
+        """The thread cap of the running event loop (a limiter belongs to one loop)."""
+        loop = anyio.lowlevel.current_token()
+        if self._limiter is None or self._limiter_loop != loop:
             self._limiter = anyio.CapacityLimiter(MAX_THREADS)
+            self._limiter_loop = loop
         return self._limiter
 
     async def run(self, tool: str, body: Callable[[CallControl], T]) -> T:
