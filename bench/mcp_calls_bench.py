@@ -1,7 +1,8 @@
 """MCP calls side by side: latency during a slow call, deadline and cancel stop times.
 
 One store (a 2000-paragraph buffer, hash embedder: no model time), the SDK's
-in-memory client, in one run:
+in-memory client and its streamable HTTP client (``rlm mcp --http``'s app served
+by uvicorn in this process, with a bearer token), in one run:
 
 * **idle**: median latency of ``list_tools``, ``list_buffers`` and a bm25
   ``search`` with nothing else running (the baseline);
@@ -24,18 +25,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import tempfile
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import anyio
+import uvicorn
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 from mcp.types import CallToolResult
 
-from mcp import Client
+from mcp import Client, ClientSession
 from rlm import ops
+from rlm.mcp.http import Listen, http_app
 from rlm.mcp.server import RlmTools, build_server
 from rlm.ops.base import Result
 from rlm.store import Store
@@ -44,6 +52,7 @@ from rlm.store.connection import interruptible
 FOREVER = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT max(i) FROM n"
 COUNT = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)"
 COUNT += " SELECT max(i) FROM n"
+TOKEN = "bench-token"
 DOC = "".join(
     f"Paragraph {i}: the keeper of light {i} logs the tide, the wind and each ship.\n\n"
     for i in range(2000)
@@ -64,7 +73,7 @@ class SlowTools(RlmTools):
         return [*super().tools(), self.spin]
 
 
-async def latencies(client: Client, calls: int) -> dict[str, float]:
+async def latencies(client: Any, calls: int) -> dict[str, float]:
     """Median milliseconds of each quick call."""
     quick: dict[str, Callable[[], Awaitable[Any]]] = {
         "list_tools": client.list_tools,
@@ -87,10 +96,44 @@ async def wait_idle(tools: RlmTools) -> None:
         await anyio.sleep(0.001)
 
 
-async def scenario(db: Path, calls: int) -> dict[str, Any]:
+@asynccontextmanager
+async def in_memory(tools: RlmTools) -> AsyncIterator[Any]:
+    async with Client(build_server(tools.db_path, tools=tools)) as client:
+        yield client
+
+
+@asynccontextmanager
+async def over_http(tools: RlmTools) -> AsyncIterator[Any]:
+    """The same tools behind ``rlm mcp --http`` (uvicorn in a thread of this process)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        listen = Listen("127.0.0.1", int(probe.getsockname()[1]))
+    app = http_app(build_server(tools.db_path, tools=tools), listen, TOKEN)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=listen.host, port=listen.port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        await anyio.sleep(0.05)
+    try:
+        async with (
+            create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"}) as http,
+            streamable_http_client(listen.url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+async def scenario(db: Path, calls: int, transport: str) -> dict[str, Any]:
     tools = SlowTools(str(db), call_timeout=1.0)
     report: dict[str, Any] = {}
-    async with Client(build_server(str(db), tools=tools)) as client:
+    connect = over_http if transport == "http" else in_memory
+    async with connect(tools) as client:
         await latencies(client, 3)  # warm-up
         report["idle"] = await latencies(client, calls)
 
@@ -148,19 +191,22 @@ def main() -> None:
         db = Path(tmp) / "rlm.db"
         with Store.init(db) as store:
             ops.add_buffer(store, "doc", DOC)
-        report = anyio.run(scenario, db, args.calls)
+        reports = {t: anyio.run(scenario, db, args.calls, t) for t in ("memory", "http")}
         base, checked = progress_cost(db)
-    idle, busy = report["idle"], report["busy"]
-    print(f"{'call':<14}{'idle ms':>10}{'busy ms':>10}{'ratio':>8}")
-    for name in idle:
-        print(f"{name:<14}{idle[name]:>10.2f}{busy[name]:>10.2f}{busy[name] / idle[name]:>8.2f}")
-    print(f"quick calls all answered while the slow call ran: {report['busy_while_slow_ran']}")
-    deadline = report["deadline"]
-    print(
-        f"deadline 1.0 s: DeadlineExceeded after {deadline['answered']:.3f} s,"
-        f" thread stopped after {deadline['stopped']:.3f} s"
-    )
-    print(f"cancel: thread stopped {report['cancel_stop_ms']:.1f} ms after the cancel")
+    for transport, report in reports.items():
+        idle, busy = report["idle"], report["busy"]
+        print(f"-- {transport}")
+        print(f"{'call':<14}{'idle ms':>10}{'busy ms':>10}{'ratio':>8}")
+        for name in idle:
+            ratio = busy[name] / idle[name]
+            print(f"{name:<14}{idle[name]:>10.2f}{busy[name]:>10.2f}{ratio:>8.2f}")
+        print(f"quick calls all answered while the slow call ran: {report['busy_while_slow_ran']}")
+        deadline = report["deadline"]
+        print(
+            f"deadline 1.0 s: DeadlineExceeded after {deadline['answered']:.3f} s,"
+            f" thread stopped after {deadline['stopped']:.3f} s"
+        )
+        print(f"cancel: thread stopped {report['cancel_stop_ms']:.1f} ms after the cancel")
     print(
         f"progress handler: heavy read {base:.3f} s plain, {checked:.3f} s stoppable"
         f" (ratio {checked / base:.3f})"
