@@ -80,7 +80,7 @@ def test_the_server_embeds_the_backlog_at_start_while_answering(db: Path) -> Non
 
     async def main() -> None:
         async with Client(server) as client:
-            assert server.start_background()
+            assert server.rlm_tools.resume_embedding()
             assert started.wait(10)
             # the thread is embedding: calls still answer at once
             begin = time.monotonic()
@@ -106,7 +106,7 @@ def test_shutdown_stops_the_thread_after_its_batch(db: Path) -> None:
     server = build_server(db)
     server.rlm_tools.embedding.factory = lambda: SlowHash(started)
     before = backlog(db)
-    assert server.start_background()
+    assert server.rlm_tools.resume_embedding()
     assert started.wait(10)
     begin = time.monotonic()
     server.close()
@@ -115,12 +115,29 @@ def test_shutdown_stops_the_thread_after_its_batch(db: Path) -> None:
     assert 0 < backlog(db) < before  # whole batches committed, the rest left for later
 
 
+def test_start_background_checks_in_a_thread_and_close_waits_for_it(db: Path) -> None:
+    """The server answers at once (the backlog is counted in a thread), and a close
+    right after start can never leave the embedding thread running."""
+    started = threading.Event()
+    server = build_server(db)
+    server.rlm_tools.embedding.factory = lambda: SlowHash(started)
+    server.start_background()
+    server.close()
+    assert not server.rlm_tools.embedding.running
+    server = build_server(db)
+    server.rlm_tools.embedding.factory = lambda: SlowHash(started)
+    server.start_background()
+    assert started.wait(10)  # embedding, with no call made
+    server.close()
+    assert not server.rlm_tools.embedding.running
+
+
 def test_no_resume_beside_a_detached_worker(db: Path) -> None:
     lock = bg.WorkerLock(bg.WorkerFiles.of(db).lock)
     assert lock.acquire()  # what a running `python -m rlm.ingest.background` holds
     try:
         server = build_server(db)
-        assert not server.start_background()
+        assert not server.rlm_tools.resume_embedding()
         assert not server.rlm_tools.embedding.running
     finally:
         lock.release()
@@ -129,15 +146,15 @@ def test_no_resume_beside_a_detached_worker(db: Path) -> None:
 
 def test_no_resume_when_read_only_nothing_missing_or_no_store(db: Path, isolated_env: Path) -> None:
     server = build_server(db, read_only=True)
-    assert not server.start_background()
+    assert not server.rlm_tools.resume_embedding()
     assert backlog(db) > 0
     writer = build_server(db)
     writer.rlm_tools.embedding.factory = HashEmbedder
-    assert writer.start_background()
+    assert writer.rlm_tools.resume_embedding()
     wait_until(lambda: not writer.rlm_tools.embedding.running)
     assert backlog(db) == 0
-    assert not build_server(db).start_background()  # nothing left to do
-    assert not build_server(isolated_env / "missing.db").start_background()
+    assert not build_server(db).rlm_tools.resume_embedding()  # nothing left to do
+    assert not build_server(isolated_env / "missing.db").rlm_tools.resume_embedding()
     writer.close()
 
 

@@ -130,6 +130,8 @@ class RlmTools:
         """Runs each call in its own thread, with the deadline and cancellation."""
         self.embedding = WorkerThread(db_path, default_embedder, log.info)
         """Big loads embed in this thread with the warm model (see rlm.ingest.background)."""
+        self._closed = threading.Event()
+        self._resume: threading.Thread | None = None
 
     async def call(self, tool: str, op: Op) -> CallToolResult:
         """Run ``op`` on a store of its own in a worker thread, under the deadline."""
@@ -174,7 +176,9 @@ class RlmTools:
         worker lock: the thread takes that same lock, so the two never embed
         one store at once. True if the thread was started.
         """
-        if self.read_only or worker_running(WorkerFiles.of(self.db_path)):
+        if self.read_only or self._closed.is_set():
+            return False
+        if worker_running(WorkerFiles.of(self.db_path)):
             return False
         try:
             with Store.open(self.db_path) as store:
@@ -182,14 +186,25 @@ class RlmTools:
         except RlmError as error:  # not initialised yet, untrusted...: calls will say so
             log.info("no background embedding at start: %s", error.message)
             return False
-        if backlog == 0:
+        if backlog == 0 or self._closed.is_set():
             return False
         log.info("%d chunks lack a vector: embedding them in the background", backlog)
         return self.embedding.kick()
 
+    def resume_embedding_soon(self) -> None:
+        """:meth:`resume_embedding` in a thread: counting the backlog of a big store
+        takes a moment, and the client is waiting for the server to answer."""
+        self._resume = threading.Thread(
+            target=self.resume_embedding, name="rlm-embed-resume", daemon=True
+        )
+        self._resume.start()
+
     def close(self, timeout: float = 10.0) -> None:
         """Shutdown: stop running calls and the embedding thread (after its batch)."""
+        self._closed.set()
         self.runner.stop_all()
+        if self._resume is not None:
+            self._resume.join(timeout)  # so it cannot start the thread after this
         self.embedding.stop(timeout)
 
     async def search(
@@ -702,10 +717,10 @@ class RlmServer(MCPServer[Any]):
     rlm_tools: RlmTools
     """The tools behind the server (set by :func:`build_server`)."""
 
-    def start_background(self) -> bool:
+    def start_background(self) -> None:
         """At start-up: embed what a previous load left without vectors (see
-        :meth:`RlmTools.resume_embedding`); True if the thread started."""
-        return self.rlm_tools.resume_embedding()
+        :meth:`RlmTools.resume_embedding`), checked in a thread of its own."""
+        self.rlm_tools.resume_embedding_soon()
 
     def close(self) -> None:
         """At shutdown: stop running calls and the embedding thread."""
