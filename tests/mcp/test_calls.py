@@ -358,3 +358,9 @@ def test_deadline_and_cancel_over_http(http_tools: tuple[SlowTools, str], db: Pa
 
     anyio.run(main)
     assert max(seen) < 1.0, seen
+
+
+def test_zero_means_no_deadline_and_the_default_is_a_minute(db: Path) -> None:
+    assert CallRunner(0).call_timeout is None
+    assert CallRunner(None).call_timeout is None
+    assert RlmTools(str(db)).runner.call_timeout == 60.0
