@@ -42,6 +42,7 @@ _EXPORTS = {
     "vacuum": "rlm.ops.store",
     "runs": "rlm.ops.run_records",
     "run_detail": "rlm.ops.run_records",
+    "watch": "rlm.ops.watching",
 }
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "status",
     "update_buffer",
     "vacuum",
+    "watch",
 ]
 
 if TYPE_CHECKING:
@@ -85,6 +87,7 @@ if TYPE_CHECKING:
     from rlm.ops.retrieval import search
     from rlm.ops.run_records import run_detail, runs
     from rlm.ops.store import status, vacuum
+    from rlm.ops.watching import watch
 
 
 def __getattr__(name: str) -> Any:
