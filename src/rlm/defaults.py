@@ -74,6 +74,9 @@ MCP_MAX_TOKENS = 20000
 """MCP search, grep and chunk_get: the default token budget of one result (clients cap
 tool output at about 25,000 tokens; the rest comes with a cursor)."""
 
+MCP_CALL_TIMEOUT = 60.0
+"""``rlm mcp --call-timeout``: seconds one tool call may run before it is stopped."""
+
 # --- agents ---------------------------------------------------------------------
 
 DEFAULT_BATCH_SIZE = 10
@@ -101,6 +104,7 @@ __all__ = [
     "GREP_WINDOW",
     "MAX_CHUNK_SIZE",
     "MAX_QUERY_CHARS",
+    "MCP_CALL_TIMEOUT",
     "MCP_MAX_TOKENS",
     "MIN_CHUNK_SIZE",
     "MODES",

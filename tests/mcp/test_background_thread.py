@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from mcp.types import CallToolResult, TextContent
 
@@ -15,6 +18,15 @@ from rlm.ingest import background as bg
 from rlm.mcp.server import RlmTools
 
 DOC = "".join(f"Entry {i}: the lighthouse keeper logs the tide at dawn.\n\n" for i in range(400))
+
+
+def call(pending: Coroutine[Any, Any, CallToolResult]) -> CallToolResult:
+    """Run one (async) tool method to completion."""
+
+    async def main() -> CallToolResult:
+        return await pending
+
+    return anyio.run(main)
 
 
 def payload(result: CallToolResult) -> dict[str, object]:
@@ -38,12 +50,12 @@ def test_big_load_returns_and_the_thread_embeds(
     lock = bg.WorkerLock(bg.WorkerFiles.of(db).lock)
     assert lock.acquire()  # hold the thread back until the load has answered
     try:
-        loaded = payload(tools.load(path="doc.md"))
+        loaded = payload(call(tools.load(path="doc.md")))
         assert loaded["embedded_count"] == 0
         job = loaded["background_embedding"]
         assert isinstance(job, dict) and job["chunks"] == loaded["chunk_count"]
         assert tools.embedding.running
-        found = payload(tools.search(query="lighthouse tide"))
+        found = payload(call(tools.search(query="lighthouse tide")))
         coverage = found["semantic_coverage"]
         assert isinstance(coverage, dict) and coverage["background"] is True
     finally:
@@ -56,7 +68,7 @@ def test_big_load_returns_and_the_thread_embeds(
     with rlm.Store.open(db) as store:
         assert store.embedding_backlog().chunks == 0
         assert store.vector_count() == store.chunk_count_total()
-    done = payload(tools.search(query="lighthouse tide"))
+    done = payload(call(tools.search(query="lighthouse tide")))
     assert done["semantic_coverage"] == {
         "background": False,
         "covered_chunks": loaded["chunk_count"],
@@ -84,14 +96,14 @@ def test_search_refresh_over_mcp(isolated_env: Path) -> None:
     notes.mkdir()
     (notes / "a.md").write_text("plain words\n", encoding="utf-8")
     tools = RlmTools(str(db))
-    payload(tools.load(path="notes"))
+    payload(call(tools.load(path="notes")))
     (notes / "a.md").write_text("the zeppelin over the harbour\n", encoding="utf-8")
     os.utime(notes / "a.md", (1_900_000_000, 1_900_000_000))
-    found = payload(tools.search(query="zeppelin", mode="bm25", refresh=True))
+    found = payload(call(tools.search(query="zeppelin", mode="bm25", refresh=True)))
     refresh = found["refresh"]
     assert isinstance(refresh, dict) and refresh["changed"] == ["a.md"]
     assert found["count"] == 1
     reader = RlmTools(str(db), read_only=True)
-    refused = reader.search(query="zeppelin", refresh=True)
+    refused = call(reader.search(query="zeppelin", refresh=True))
     assert refused.is_error
-    assert payload(reader.search(query="zeppelin", mode="bm25"))["refresh"] is None
+    assert payload(call(reader.search(query="zeppelin", mode="bm25")))["refresh"] is None

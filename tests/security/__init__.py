@@ -10,6 +10,8 @@ Map from the review (shared/notes/security-review-2026-12.md) to the tests:
 * M2 terminal injection: test_terminal.py;
 * M3 resource limits: test_limits.py, tests/store/test_context_row.py,
   bench/folder_bench.py (100k files: timing belongs in a benchmark);
-* section 6 crafted stores: tests/store/test_trust.py, test_suggested_commands.py;
+* section 6 crafted stores: tests/store/test_trust.py, test_suggested_commands.py,
+  test_crafted_rows.py (type-confused rows, the SQLite floor);
+* H2 one slow call stalls the server: tests/mcp/test_calls.py (deadlines, cancellation);
 * section 4a injection (clean, kept clean): test_injection.py.
 """

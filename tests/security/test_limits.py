@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rlm.chunking import ChunkConfig, chunk_spans
-from rlm.chunking.base import MIN_CHUNK_SIZE
+from rlm.defaults import MIN_CHUNK_SIZE
 from rlm.errors import InvalidChunkConfigError, TooManyChunksError
 from rlm.search.limits import DEFAULT_MAX_QUERY_WORDS, cap_query
 
@@ -29,6 +29,30 @@ def test_chunk_size_one_is_refused_before_any_work(
     assert result.code != 0
     assert f">= {MIN_CHUNK_SIZE} bytes" in result.json()["error"]["message"]
     assert cli("list", "--format", "json").json() == []
+
+
+def test_folder_load_below_the_minimum_is_refused_once_and_keeps_the_collection(
+    store: None, cli: Cli, isolated_env: Path
+) -> None:
+    """Folder loads check the minimum up front, like single files: not one skip per file,
+    and a --sync with a bad size cannot empty the collection (every file skipped, so
+    none kept)."""
+    folder = isolated_env / "notes"
+    folder.mkdir()
+    for name in ("a.txt", "b.txt"):
+        (folder / name).write_text(f"{name} holds a few words\n" * 20)
+    assert cli("load", "notes").code == 0
+    before = cli("list", "--format", "json").json()
+    assert len(before) == 2
+    for extra in ((), ("--sync",)):
+        result = cli(
+            "load", "notes", "--chunk-size", "4", "--overlap", "0", *extra, "--format", "json"
+        )
+        assert result.code != 0
+        error = result.json()["error"]
+        assert error["type"] == "InvalidConfig"
+        assert f">= {MIN_CHUNK_SIZE} bytes" in error["message"]
+        assert cli("list", "--format", "json").json() == before
 
 
 def test_projected_chunk_count_over_the_cap_is_refused_up_front(

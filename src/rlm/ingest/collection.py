@@ -347,7 +347,9 @@ def sync_paths(
     """
     opts = options or LoadOptions()
     get_chunker(opts.chunker)  # an unknown strategy fails before anything is written
-    ChunkConfig(opts.chunk_size, opts.overlap).validate()
+    config = ChunkConfig(opts.chunk_size, opts.overlap)
+    config.validate()
+    config.check_load_limits(0)  # the 16-byte minimum: refused once, not skipped per file
     found = collect_files(paths, cwd=cwd, check=check, hidden=hidden)
     name = collection or found.collection
     report = SyncReport(collection=name, skipped=list(found.skipped), sync=sync)

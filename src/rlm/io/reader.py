@@ -25,6 +25,7 @@ are decoded in memory.
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import mmap
 import os
@@ -45,7 +46,9 @@ from rlm.errors import (
     FileTooLargeError,
     InvalidUtf8Error,
     ReadError,
+    RlmError,
 )
+from rlm.io.walk import WalkedPath
 
 PIECE = 1 << 20
 BINARY_SNIFF = 8192
@@ -218,17 +221,28 @@ def _is_a_directory(label: str) -> ReadError:
 
 
 def _open_regular(p: Path, label: str) -> tuple[int, os.stat_result]:
-    """A descriptor on a regular file, checked on the descriptor itself (no race)."""
+    """A descriptor on a regular file, checked on the descriptor itself (no race).
+
+    A path from a folder walk (:class:`~rlm.io.walk.WalkedPath`) is opened
+    without following a final symlink unless the walk followed one there, and
+    must still be the file the walk saw (same device and inode): a swap between
+    walk and open is :class:`FileChangedError`, and nothing is read.
+    """
+    # (a path derived from a WalkedPath, e.g. its parent, carries no verdict)
+    walked = p if isinstance(p, WalkedPath) and p.identity is not None else None
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if walked is not None and not walked.via_link:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(p, flags)
-    except FileNotFoundError:
-        raise FileNotFoundInputError(label) from None
-    except IsADirectoryError:
-        raise _is_a_directory(label) from None
     except OSError as exc:
-        raise ReadError(f"failed to read file: {label}: {exc.strerror}") from None
+        if walked is not None and exc.errno == errno.ELOOP:
+            raise FileChangedError(label, _SWAPPED) from None
+        raise _open_error(exc, label) from None
     st = os.fstat(fd)
+    if walked is not None and walked.identity != (st.st_dev, st.st_ino):
+        os.close(fd)
+        raise FileChangedError(label, _SWAPPED)
     if stat.S_ISREG(st.st_mode):
         return fd, st
     os.close(fd)
@@ -238,6 +252,17 @@ def _open_regular(p: Path, label: str) -> tuple[int, os.stat_result]:
         f"failed to read file: {label}: not a regular file (a FIFO, device or socket)",
         suggestion="Pipe its output instead: COMMAND | rlm load - --name NAME",
     )
+
+
+_SWAPPED = "another file or a symlink took its place after the folder walk"
+
+
+def _open_error(exc: OSError, label: str) -> RlmError:
+    if isinstance(exc, FileNotFoundError):
+        return FileNotFoundInputError(label)
+    if isinstance(exc, IsADirectoryError):
+        return _is_a_directory(label)
+    return ReadError(f"failed to read file: {label}: {exc.strerror}")
 
 
 def _changed(before: os.stat_result, after: os.stat_result, read: int) -> str | None:
@@ -285,7 +310,7 @@ def open_file(
     allow_empty: bool = False,
 ) -> SourceText:
     """Open a regular file as validated UTF-8 (see the module docstring for how)."""
-    p = Path(path)
+    p = path if isinstance(path, Path) else Path(path)  # keep a WalkedPath as it is
     label = str(path)
     fd, st = _open_regular(p, label)
     spool: BinaryIO | None = None

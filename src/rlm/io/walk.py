@@ -14,6 +14,8 @@ same files in the same order. It
   folder must not pull in ``~`` or ``/``), enters each real folder once (so a
   symlink loop ends) and returns each real file once (the plain file is
   preferred over a link);
+* returns each file as a :class:`WalkedPath`, so the reader opens only the
+  file the walk checked (no symlink swapped in between);
 * reports broken links, loops, special files (FIFOs, sockets, devices), names
   that are not UTF-8 and folders nested deeper than :data:`MAX_DEPTH` through
   ``on_skip`` and goes on: one odd entry never fails the whole walk. The walk
@@ -30,6 +32,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rlm.errors import InvalidArgumentError
 from rlm.io.access import AccessPolicy, is_within, real_path
@@ -42,6 +45,37 @@ from rlm.io.ignore import (
     parent_rules,
     read_rules,
 )
+
+if TYPE_CHECKING:
+    _ConcretePath = Path
+else:
+    _ConcretePath = type(Path())  # PosixPath or WindowsPath: Path itself cannot be subclassed
+
+
+class WalkedPath(_ConcretePath):
+    """A file's path carrying what the walk decided about it, for the reader to re-check.
+
+    Between the walk's ``stat`` and the reader's ``open`` a hostile folder can
+    swap the file for a symlink out of the root (or swap a parent folder).
+    :func:`rlm.io.reader.open_file` therefore opens a walked path with
+    ``O_NOFOLLOW`` unless the walk itself followed a link there, and refuses
+    the descriptor unless its device and inode are the ones the walk saw.
+    The check travels with the path so every loader that opens walked files
+    gets it without passing anything else along.
+    """
+
+    identity: tuple[int, int] | None = None
+    """(st_dev, st_ino) of the file the walk stat'ed."""
+    via_link: bool = False
+    """The walk reached the file through a symlink (one that stays inside the root)."""
+
+    @classmethod
+    def of(cls, path: str, st: os.stat_result, *, via_link: bool) -> WalkedPath:
+        walked = cls(path)
+        walked.identity = (st.st_dev, st.st_ino)
+        walked.via_link = via_link
+        return walked
+
 
 SkipCallback = Callable[[str, str], None]
 """``on_skip(rel_path, reason)``."""
@@ -204,7 +238,13 @@ class _Walker:
             return self._open(Path(entry.path), child_rel, frame.depth + 1, stack)
         if stat.S_ISREG(st.st_mode):
             self.found.append(
-                WalkEntry(Path(entry.path), child_rel, st.st_size, st.st_mtime, is_link)
+                WalkEntry(
+                    WalkedPath.of(entry.path, st, via_link=is_link),
+                    child_rel,
+                    st.st_size,
+                    st.st_mtime,
+                    is_link,
+                )
             )
         elif not (self.use_ignore_files and entry.name in IGNORE_FILES):
             self.skip(child_rel, "not a regular file")  # ignore files: reported when read

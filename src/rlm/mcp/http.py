@@ -162,7 +162,8 @@ def http_app(server: Any, listen: Listen, token: str | None) -> Any:
 def serve_http(
     server: Any, listen: Listen, token: str | None, *, log_level: str = "warning"
 ) -> None:
-    """Serve until interrupted (uvicorn, one process; tool calls run one at a time)."""
+    """Serve until interrupted (uvicorn, one process; calls run side by side, see
+    :mod:`rlm.mcp.calls`)."""
     import uvicorn
 
     check_listen(listen, token)

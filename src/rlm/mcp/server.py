@@ -21,7 +21,8 @@ import inspect
 import logging
 import shlex
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,9 +50,10 @@ from rlm.defaults import (
     SEARCH_PREVIEW_LEN,
 )
 from rlm.errors import InvalidArgumentError, RlmError, UsageError
-from rlm.ingest.background import WorkerThread
+from rlm.ingest.background import WorkerFiles, WorkerThread, worker_running
 from rlm.ingest.loader import LoadOptions
 from rlm.mcp.access import PathPolicy
+from rlm.mcp.calls import DEFAULT_CALL_TIMEOUT, CallControl, CallRunner, CallStoppedError
 from rlm.mcp.output import error_result, result_to_tool
 from rlm.mcp.paging import chunk_page, grep_page, search_page
 from rlm.ops.base import Result, default_embedder
@@ -101,15 +103,21 @@ def _choices(values: tuple[str, ...]) -> str:
 class RlmTools:
     """The tool functions, bound to one database.
 
-    Each call opens the store in the calling worker thread (SQLite connections
-    never cross threads), runs one operation and closes it. Calls are
-    serialised by a lock: clients may send requests concurrently and the
-    store has one writer anyway. The embedding model is cached per process
-    by :func:`rlm.embedding.get_embedder`, so it stays warm between calls.
+    Calls run concurrently (:mod:`rlm.mcp.calls`): each opens the store in its
+    own worker thread (SQLite connections never cross threads), runs one
+    operation and closes it, under the server's per-call deadline; a
+    cancelled or timed-out call is interrupted and rolls back. The embedding
+    model is cached per process by :func:`rlm.embedding.get_embedder`, so it
+    stays warm between calls and is shared by them.
     """
 
     def __init__(
-        self, db_path: str, *, read_only: bool = False, policy: PathPolicy | None = None
+        self,
+        db_path: str,
+        *,
+        read_only: bool = False,
+        policy: PathPolicy | None = None,
+        call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
     ) -> None:
         self.db_path = db_path
         self.read_only = read_only
@@ -118,34 +126,88 @@ class RlmTools:
         """Which paths ``load`` may read (roots, deny-list)."""
         self.command = f"rlm -d {shlex.quote(db_path)}"
         """How dispatch instructions spell the CLI, as ``rlm -d PATH dispatch`` does."""
-        self._lock = threading.Lock()
+        self.runner = CallRunner(call_timeout)
+        """Runs each call in its own thread, with the deadline and cancellation."""
         self.embedding = WorkerThread(db_path, default_embedder, log.info)
         """Big loads embed in this thread with the warm model (see rlm.ingest.background)."""
+        self._closed = threading.Event()
+        self._resume: threading.Thread | None = None
 
-    def call(self, op: Op) -> CallToolResult:
-        with self._lock:
-            try:
-                # read-only: SQLite mode=ro, no migration, the file's bytes never change
-                store = Store.open(self.db_path, read_only=self.read_only)
-            except RlmError as error:
-                return error_result(error)
-            try:
-                return result_to_tool(op(store))
-            except RlmError as error:
-                return error_result(error)
-            except Exception as exc:
-                log.exception("tool call failed unexpectedly")
-                return error_result(
-                    RlmError(
-                        f"internal error: {type(exc).__name__}: {exc}",
-                        error_type="InternalError",
-                        suggestion="See the server's stderr for a traceback and report it",
-                    )
+    async def call(self, tool: str, op: Op) -> CallToolResult:
+        """Run ``op`` on a store of its own in a worker thread, under the deadline."""
+        try:
+            return await self.runner.run(tool, partial(self._run, tool, op))
+        except RlmError as error:  # DeadlineExceeded (a cancelled call gets no answer)
+            log.warning("%s", error.message)
+            return error_result(error)
+
+    def _run(self, tool: str, op: Op, control: CallControl) -> CallToolResult:
+        try:
+            # read-only: SQLite mode=ro, no migration, the file's bytes never change
+            store = Store.open(self.db_path, read_only=self.read_only)
+        except RlmError as error:
+            return error_result(error)
+        control.attach(store)
+        try:
+            return result_to_tool(op(store))
+        except Exception as exc:
+            if control.stopped:  # the deadline or a cancel interrupted its SQL
+                raise CallStoppedError(tool) from exc
+            if isinstance(exc, RlmError):
+                return error_result(exc)
+            log.exception("tool call failed unexpectedly")
+            return error_result(
+                RlmError(
+                    f"internal error: {type(exc).__name__}: {exc}",
+                    error_type="InternalError",
+                    suggestion="See the server's stderr for a traceback and report it",
                 )
-            finally:
-                store.close()
+            )
+        finally:
+            control.detach(store)
+            store.close()
 
-    def search(
+    def resume_embedding(self) -> bool:
+        """Start the embedding thread if the store has chunks without a vector.
+
+        A server that starts on a store a killed load or worker left half
+        embedded finishes the job with its warm model. Not on a read-only
+        server, nor while a detached worker (``rlm load``'s) holds the store's
+        worker lock: the thread takes that same lock, so the two never embed
+        one store at once. True if the thread was started.
+        """
+        if self.read_only or self._closed.is_set():
+            return False
+        if worker_running(WorkerFiles.of(self.db_path)):
+            return False
+        try:
+            with Store.open(self.db_path) as store:
+                backlog = store.embedding_backlog().chunks
+        except RlmError as error:  # not initialised yet, untrusted...: calls will say so
+            log.info("no background embedding at start: %s", error.message)
+            return False
+        if backlog == 0 or self._closed.is_set():
+            return False
+        log.info("%d chunks lack a vector: embedding them in the background", backlog)
+        return self.embedding.kick()
+
+    def resume_embedding_soon(self) -> None:
+        """:meth:`resume_embedding` in a thread: counting the backlog of a big store
+        takes a moment, and the client is waiting for the server to answer."""
+        self._resume = threading.Thread(
+            target=self.resume_embedding, name="rlm-embed-resume", daemon=True
+        )
+        self._resume.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Shutdown: stop running calls and the embedding thread (after its batch)."""
+        self._closed.set()
+        self.runner.stop_all()
+        if self._resume is not None:
+            self._resume.join(timeout)  # so it cannot start the thread after this
+        self.embedding.stop(timeout)
+
+    async def search(
         self,
         query: Annotated[
             str | None, Field(description="What to look for: words or a question.")
@@ -208,7 +270,8 @@ class RlmTools:
                 )
             )
         starter = self.embedding.starter()
-        return self.call(
+        return await self.call(
+            "search",
             lambda store: search_page(
                 ops.search(
                     store,
@@ -226,10 +289,10 @@ class RlmTools:
                 ),
                 cursor,
                 max_tokens,
-            )
+            ),
         )
 
-    def chunk_get(
+    async def chunk_get(
         self,
         chunk_id: Annotated[int, Field(description="The chunk id (from search or chunk_list).")],
         context: Annotated[
@@ -244,13 +307,14 @@ class RlmTools:
         cursor: PageCursor = None,
     ) -> CallToolResult:
         """Get one chunk's text and metadata (buffer, byte/line range, symbol) by id."""
-        return self.call(
+        return await self.call(
+            "chunk_get",
             lambda store: chunk_page(
                 ops.chunk_get(store, chunk_id, context=context), cursor, max_tokens
-            )
+            ),
         )
 
-    def chunk_list(
+    async def chunk_list(
         self,
         buffer: BufferRef,
         preview: Annotated[bool, Field(description="Attach the start of each chunk.")] = False,
@@ -261,9 +325,11 @@ class RlmTools:
     ) -> CallToolResult:
         """List a buffer's chunks: ids, index, byte and line ranges, symbols."""
         shown = preview_len if preview else None
-        return self.call(lambda store: ops.chunk_list(store, buffer, preview_len=shown))
+        return await self.call(
+            "chunk_list", lambda store: ops.chunk_list(store, buffer, preview_len=shown)
+        )
 
-    def grep(
+    async def grep(
         self,
         pattern: Annotated[str, Field(description="Regular expression (RE2: no backreferences).")],
         buffer: Annotated[
@@ -299,7 +365,8 @@ class RlmTools:
     ) -> CallToolResult:
         """Regex (RE2) search in a buffer, a collection or all buffers: each hit has its
         chunk_id (for chunk_get), line, column and the whole line (text)."""
-        return self.call(
+        return await self.call(
+            "grep",
             lambda store: grep_page(
                 ops.grep(
                     store,
@@ -314,10 +381,10 @@ class RlmTools:
                 ),
                 cursor,
                 max_tokens,
-            )
+            ),
         )
 
-    def peek(
+    async def peek(
         self,
         buffer: BufferRef,
         start: Annotated[int, Field(ge=0, description="First byte.")] = 0,
@@ -326,18 +393,18 @@ class RlmTools:
         ] = None,
     ) -> CallToolResult:
         """Read bytes start..end of a buffer (snapped to whole UTF-8 characters)."""
-        return self.call(lambda store: ops.peek(store, buffer, start, end))
+        return await self.call("peek", lambda store: ops.peek(store, buffer, start, end))
 
-    def list_buffers(
+    async def list_buffers(
         self,
         collection: Annotated[
             str | None, Field(description="Only buffers of this collection.")
         ] = None,
     ) -> CallToolResult:
         """List the loaded buffers: id, name, source, size, line and chunk counts."""
-        return self.call(lambda store: ops.list_buffers(store, collection))
+        return await self.call("list_buffers", lambda store: ops.list_buffers(store, collection))
 
-    def runs(
+    async def runs(
         self,
         run_id: Annotated[
             str | None,
@@ -350,10 +417,10 @@ class RlmTools:
         """The dispatch runs recorded for aggregate(run_id=...), newest first: buffer,
         batch and chunk counts; with run_id, that run's batches."""
         if run_id is not None:
-            return self.call(lambda store: ops.run_detail(store, run_id))
-        return self.call(lambda store: ops.runs(store, limit))
+            return await self.call("runs", lambda store: ops.run_detail(store, run_id))
+        return await self.call("runs", lambda store: ops.runs(store, limit))
 
-    def load(
+    async def load(
         self,
         path: Annotated[
             str | None,
@@ -435,9 +502,12 @@ class RlmTools:
         starter = self.embedding.starter()
         if content is not None:
             label = name or ""
-            return self.call(lambda store: ops.add_buffer(store, label, content, options=opts))
+            return await self.call(
+                "load", lambda store: ops.add_buffer(store, label, content, options=opts)
+            )
         target = path or ""
-        return self.call(
+        return await self.call(
+            "load",
             lambda store: ops.load(
                 store,
                 [target],
@@ -450,10 +520,10 @@ class RlmTools:
                 check=self.policy.denied_reason,
                 embed=DEFAULT_EMBED_MODE,
                 starter=starter,
-            )
+            ),
         )
 
-    def dispatch(
+    async def dispatch(
         self,
         buffer: BufferRef,
         batch_size: Annotated[
@@ -499,7 +569,8 @@ class RlmTools:
         a ready instruction; the run_id lets aggregate report chunks nobody answered."""
         if chunks is not None and not chunks:
             return error_result(InvalidArgumentError("chunks: no chunk IDs given"))
-        return self.call(
+        return await self.call(
+            "dispatch",
             lambda store: ops.dispatch(
                 store,
                 buffer,
@@ -513,10 +584,10 @@ class RlmTools:
                 chunk_ids=chunks,
                 record=record and not self.read_only,
                 command=self.command,
-            )
+            ),
         )
 
-    def aggregate(
+    async def aggregate(
         self,
         findings: Annotated[
             str | list[Any] | None,
@@ -581,7 +652,8 @@ class RlmTools:
                     suggestion="Leave out output_buffer, or run the server with writes allowed",
                 )
             )
-        return self.call(
+        return await self.call(
+            "aggregate",
             lambda store: ops.aggregate(
                 store,
                 findings,
@@ -597,11 +669,11 @@ class RlmTools:
                 embed=embed,
                 command=self.command,
                 strict=strict,
-            )
+            ),
         )
 
-    def tools(self) -> list[Callable[..., CallToolResult]]:
-        every: list[Callable[..., CallToolResult]] = [
+    def tools(self) -> list[Callable[..., Awaitable[CallToolResult]]]:
+        every: list[Callable[..., Awaitable[CallToolResult]]] = [
             self.search,
             self.chunk_get,
             self.chunk_list,
@@ -642,6 +714,18 @@ class RlmServer(MCPServer[Any]):
     too, so a client has one error shape to handle.
     """
 
+    rlm_tools: RlmTools
+    """The tools behind the server (set by :func:`build_server`)."""
+
+    def start_background(self) -> None:
+        """At start-up: embed what a previous load left without vectors (see
+        :meth:`RlmTools.resume_embedding`), checked in a thread of its own."""
+        self.rlm_tools.resume_embedding_soon()
+
+    def close(self) -> None:
+        """At shutdown: stop running calls and the embedding thread."""
+        self.rlm_tools.close()
+
     async def call_tool(
         self,
         name: str,
@@ -669,9 +753,18 @@ def tool_error_message(name: str, exc: ToolError) -> str:
 
 
 def build_server(
-    db_path: str | Path, *, read_only: bool = False, policy: PathPolicy | None = None
+    db_path: str | Path,
+    *,
+    read_only: bool = False,
+    policy: PathPolicy | None = None,
+    call_timeout: float | None = DEFAULT_CALL_TIMEOUT,
+    tools: RlmTools | None = None,
 ) -> RlmServer:
-    """An MCP server exposing the rlm tools for the store at ``db_path``."""
+    """An MCP server exposing the rlm tools for the store at ``db_path``.
+
+    ``call_timeout``: seconds each tool call may run (None or 0: no deadline).
+    ``tools``: the tool object to serve (default: a new :class:`RlmTools`).
+    """
     server = RlmServer(
         name="rlm",
         title="rlm context engine",
@@ -679,12 +772,16 @@ def build_server(
         version=__version__,
         log_level="WARNING",
     )
-    tools = RlmTools(str(db_path), read_only=read_only, policy=policy)
+    if tools is None:
+        tools = RlmTools(
+            str(db_path), read_only=read_only, policy=policy, call_timeout=call_timeout
+        )
+    server.rlm_tools = tools
     for fn in tools.tools():
-        reads = fn.__name__ in PURE_TOOLS or read_only
+        reads = fn.__name__ in PURE_TOOLS or tools.read_only
         annotations = ToolAnnotations(
             read_only_hint=reads,
-            destructive_hint=fn.__name__ in ("load", "aggregate") and not read_only,
+            destructive_hint=fn.__name__ in ("load", "aggregate") and not tools.read_only,
             idempotent_hint=reads,
             open_world_hint=False,
         )

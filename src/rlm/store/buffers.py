@@ -16,6 +16,7 @@ from rlm.errors import (
 from rlm.store.base import StoreBase, fits_sqlite_integer, storable_text
 from rlm.store.migrations import SEGMENT_SIZE
 from rlm.store.models import Buffer
+from rlm.store.trust import corrupt, stored_bytes, stored_int
 
 _BUFFER_COLUMNS = (
     "id, name, source_path, content_type, content_hash, size, line_count, chunk_count,"
@@ -67,7 +68,11 @@ _DIFFLIB_POOL = 5000
 
 
 def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
-    return Buffer(*row)
+    values = list(row)
+    values[5] = size = stored_int(values[5], f"the size of buffer {values[0]}")  # offsets use it
+    if size < 0:
+        raise corrupt(f"the size of buffer {values[0]}", size)
+    return Buffer(*values)
 
 
 _SOURCE_KEY = "source_abs:"
@@ -203,7 +208,7 @@ class BufferQueries(StoreBase):
             " ORDER BY seq",
             (buffer_id, first, last),
         ).fetchall()
-        data = b"".join(bytes(r[1]) for r in rows)
+        data = b"".join(stored_bytes(r[1], f"segment {r[0]} of buffer {buffer_id}") for r in rows)
         offset = start - first * SEGMENT_SIZE
         return data[offset : offset + (end - start)]
 
@@ -217,7 +222,7 @@ class BufferQueries(StoreBase):
             ).fetchone()
             if row is None:
                 return
-            yield bytes(row[0])
+            yield stored_bytes(row[0], f"segment {seq} of buffer {buffer_id}")
             seq += 1
 
     def read_buffer(self, buffer_id: int) -> str:

@@ -11,6 +11,7 @@ from rlm.errors import ChunkNotFoundError, ChunkSupersededError, DatabaseError
 from rlm.store.base import StoreBase, fits_sqlite_integer
 from rlm.store.lexical_text import aux_index_text
 from rlm.store.models import Chunk, ChunkMove, ChunkRef, NewChunk
+from rlm.store.trust import stored_ids
 
 _CHUNK_COLUMNS = (
     "id, buffer_id, content, byte_start, byte_end, chunk_index, strategy, token_count,"
@@ -143,7 +144,8 @@ class ChunkQueries(StoreBase):
             "SELECT replaced_by FROM chunk_tombstones WHERE chunk_id = ?", (chunk_id,)
         ).fetchone()
         if tomb is not None:
-            raise ChunkSupersededError(chunk_id, [int(i) for i in json.loads(tomb[0])])
+            replaced = stored_ids(tomb[0], f"the tombstone of chunk {chunk_id}")
+            raise ChunkSupersededError(chunk_id, replaced)
         raise ChunkNotFoundError(chunk_id)
 
     def get_chunks(self, chunk_ids: Sequence[int]) -> dict[int, Chunk]:

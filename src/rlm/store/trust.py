@@ -28,6 +28,7 @@ recursive view is rejected at once instead of hanging the first command.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -143,3 +144,64 @@ def check_schema(conn: sqlite3.Connection, path: str, *, fully_migrated: bool) -
         raise UntrustedStoreError(
             path, "its migration ledger is complete but these are missing: " + ", ".join(missing)
         )
+
+
+# --- values read back from rows -------------------------------------------------------
+#
+# SQLite columns are not typed: a crafted store can hold text where rlm wrote a
+# blob, a float or a string where it wrote an integer, and anything at all in
+# a JSON column. These turn such a value into a typed DatabaseError naming the
+# row, instead of a TypeError deep inside a command (an InternalError).
+
+CORRUPT_HINT = (
+    "The store holds a value rlm did not write (a crafted or damaged file): inspect the row"
+    " with sqlite3, or rebuild the store ('rlm init --force', then load again)"
+)
+_INT_RANGE = (-(1 << 63), (1 << 63) - 1)
+
+
+def corrupt(what: str, value: object) -> DatabaseError:
+    shown = repr(value)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return DatabaseError(f"corrupt store: {what} is {shown}", suggestion=CORRUPT_HINT)
+
+
+def stored_int(value: object, what: str) -> int:
+    """An integer column's value (an integral float such as ``1e3`` is accepted)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    else:
+        raise corrupt(what, value)
+    if not _INT_RANGE[0] <= number <= _INT_RANGE[1]:
+        raise corrupt(what, value)
+    return number
+
+
+def stored_bytes(value: object, what: str) -> bytes:
+    """A blob column's value (never text: that would be decoded with a guessed encoding)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise corrupt(what, value)
+
+
+def stored_ids(value: object, what: str) -> list[int]:
+    """A JSON array of row ids, as rlm writes them (``[12, 13]``)."""
+    try:
+        data = json.loads(value) if isinstance(value, str | bytes) else None
+    except (ValueError, RecursionError):
+        data = None
+    if not isinstance(data, list):
+        raise corrupt(what, value)
+    ids: list[int] = []
+    for item in data:
+        try:
+            number = stored_int(item, what)
+        except DatabaseError:
+            raise corrupt(what, value) from None
+        if number < 1:
+            raise corrupt(what, value)
+        ids.append(number)
+    return ids

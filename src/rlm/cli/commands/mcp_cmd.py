@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from rlm.cli.context import AppContext, pass_app
+from rlm.defaults import MCP_CALL_TIMEOUT
 from rlm.errors import UsageError
 from rlm.store.postgres.connection import redact
 
@@ -48,6 +49,15 @@ from rlm.store.postgres.connection import redact
     help="Folders the load tool may read below (repeatable) [default: the working folder].",
 )
 @click.option(
+    "--call-timeout",
+    type=click.FloatRange(min=0),
+    default=MCP_CALL_TIMEOUT,
+    show_default=True,
+    metavar="SECONDS",
+    help="Stop a tool call still running after this long (a DeadlineExceeded error;"
+    " its uncommitted writes roll back). 0: no deadline.",
+)
+@click.option(
     "--allow-secrets",
     is_flag=True,
     help="Let load read names that usually hold secrets (.ssh, .aws, .gnupg, .env*, keys).",
@@ -61,6 +71,7 @@ def mcp_command(
     token_file: str | None,
     allow_write: bool,
     roots: tuple[str, ...],
+    call_timeout: float,
     allow_secrets: bool,
 ) -> None:
     """Serve the store as MCP tools (search, chunk_get, grep, peek, load...) over stdio or HTTP.
@@ -92,16 +103,27 @@ def mcp_command(
     logging.getLogger("rlm.mcp").info("serving %s", redact(str(db_path)))
     policy = PathPolicy.for_roots(roots or [Path.cwd()], allow_secrets=allow_secrets)
     writes = allow_write if listen is not None else not read_only
-    server = build_server(db_path, read_only=not writes, policy=policy)
+    server = build_server(
+        db_path, read_only=not writes, policy=policy, call_timeout=call_timeout or None
+    )
     if warm:
         warm_model()
-    if listen is None:
-        server.run("stdio")
-        return
-    from rlm.mcp.http import parse_listen, read_token, serve_http
+    if listen is not None:
+        from rlm.mcp.http import check_listen, parse_listen, read_token
 
-    address = parse_listen(listen)
-    serve_http(server, address, read_token(token_file))
+        address = parse_listen(listen)
+        token = read_token(token_file)
+        check_listen(address, token)
+    server.start_background()  # chunks a previous load left without vectors
+    try:
+        if listen is None:
+            server.run("stdio")
+        else:
+            from rlm.mcp.http import serve_http
+
+            serve_http(server, address, token)
+    finally:
+        server.close()
 
 
 def register(root: click.Group) -> None:
