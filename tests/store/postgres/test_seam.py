@@ -18,6 +18,10 @@ SQLITE_PRIVATE = {
 }
 
 
+BACKEND_AWARE = {"mcp/calls.py"}
+"""Hooks SQLite's progress handler for call cancellation; a no-op for other backends."""
+
+
 def _uses_sqlite_connection(func: object) -> bool:
     try:
         source = inspect.getsource(func)  # type: ignore[arg-type]
@@ -50,6 +54,7 @@ def test_nothing_above_the_store_reads_the_sqlite_connection() -> None:
         str(path.relative_to(root))
         for path in root.rglob("*.py")
         if "store" not in path.relative_to(root).parts[:1]
+        and path.relative_to(root).as_posix() not in BACKEND_AWARE
         and ("store.conn" in path.read_text(encoding="utf-8"))
     ]
     assert offenders == []

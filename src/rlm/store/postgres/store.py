@@ -88,6 +88,9 @@ class PostgresStore(
         self.read_only = read_only
         self.path = local_state_path(self.identity)
         self.pg = connect(url, read_only=read_only)
+        # Code that hooks a SQLite connection (MCP call cancellation) checks its type
+        # and leaves any other alone; every query of this store goes through ``pg``.
+        self.conn = self.pg  # type: ignore[assignment]
         try:
             with errors_translated(url):
                 self._check_and_migrate(_create)
