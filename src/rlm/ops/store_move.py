@@ -633,8 +633,13 @@ def _same_file(target: Path, src: Store) -> bool:
         return False
 
 
-def open_store(location: str | os.PathLike[str], *, read_only: bool = False) -> Store:
-    """Open a store by path (or, with the PostgreSQL backend, by URL)."""
+def open_store(
+    location: str | os.PathLike[str], *, read_only: bool = False, create: bool = False
+) -> Store:
+    """Open a store by path (or, with the PostgreSQL backend, by URL); ``create``
+    initialises one that does not exist yet."""
+    if create and not _is_url(location) and not Path(location).exists():
+        return Store.init(location)
     return Store.open(location, read_only=read_only)
 
 
