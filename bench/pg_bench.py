@@ -52,7 +52,7 @@ from rlm.store import PassageRow, Store, VectorRow
 
 CHUNK_SIZE = 1000
 OVERLAP = 100
-BYTES_PER_CHUNK = 880
+BYTES_PER_CHUNK = 960
 """About how many input bytes make one chunk at CHUNK_SIZE/OVERLAP (measured)."""
 FILE_BYTES = 100_000
 _WORD_TEXT = (
