@@ -353,9 +353,11 @@ def compare(
         )
         for mode in ("bm25", "hybrid")
     }
+    moves = time_moves(tmp, lite, pg, url)
     lite.close()
     pg.close()
     return {
+        "moves": moves,
         "size_mb": size / 1e6,
         "vectors": args.vectors,
         "queries": len(queries),
@@ -363,6 +365,25 @@ def compare(
         "postgres": {**pg_fig, "search": pg_search},
         "top10_agreement": agreement,
     }
+
+
+def time_moves(tmp: Path, lite: Store, pg: Store, url: str) -> dict[str, float]:
+    """Seconds for ``store copy`` SQLite -> a new PostgreSQL database, and for
+    ``store export`` PostgreSQL -> a new SQLite file (every vector included)."""
+    from rlm.ops.store_move import open_store, store_copy, store_export
+    from rlm.testing import pgserver
+
+    target_url = pgserver.create_database(url, "rlm_bench_copy")
+    target = open_store(target_url, create=True)
+    t0 = time.perf_counter()
+    copied = store_copy(lite, target)
+    copy_s = time.perf_counter() - t0
+    target.close()
+    t0 = time.perf_counter()
+    store_export(pg, tmp / "export.db")
+    export_s = time.perf_counter() - t0
+    print(f"[moves] copy {copy_s:.1f} s, export {export_s:.1f} s", file=sys.stderr)
+    return {"copy_s": copy_s, "export_s": export_s, "chunks": float(copied.chunks)}
 
 
 def print_table(r: dict[str, Any]) -> None:
@@ -387,6 +408,12 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"{'figure':<28}{'SQLite':>12}{'PostgreSQL':>12}{'PG/SQLite':>11}")
     for name, a, b, ratio in rows:
         print(f"{name:<28}{a:>12.2f}{b:>12.2f}{ratio:>11.2f}")
+    m = r["moves"]
+    print(
+        f"store copy SQLite -> PostgreSQL: {m['copy_s']:.1f} s"
+        f" ({m['chunks'] / m['copy_s']:,.0f} chunks/s); store export PostgreSQL -> SQLite:"
+        f" {m['export_s']:.1f} s ({m['chunks'] / m['export_s']:,.0f} chunks/s)"
+    )
     agree = r["top10_agreement"]
     print(
         f"top-10 agreement PG vs SQLite: bm25 {agree['bm25']:.1f}/10,"
