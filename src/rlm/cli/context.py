@@ -12,6 +12,7 @@ import click
 
 from rlm.errors import NotInitializedError
 from rlm.store import DEFAULT_DB_PATH, Store, find_db_path
+from rlm.store.location import configured_url
 
 
 @dataclass
@@ -28,8 +29,15 @@ class AppContext:
     def resolved_db_path(self) -> Path:
         return find_db_path(self.db_path)
 
+    @property
+    def db_url(self) -> str | None:
+        """The PostgreSQL URL from -d or RLM_DB_PATH (None: a SQLite file)."""
+        return configured_url(self.db_path)
+
     def store(self) -> Store:
         """The store, opened once per invocation and closed at exit."""
+        if self._store is None and self.db_url is not None:
+            self._store = Store.open(self.db_url, read_only=self.read_only)
         if self._store is None:
             path = self.resolved_db_path
             if not path.exists():

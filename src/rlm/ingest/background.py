@@ -273,16 +273,28 @@ def _rotate(log: Path) -> None:
 
 
 def start_worker(
-    db_path: str | os.PathLike[str], command: WorkerCommand | None = None
+    db_path: str | os.PathLike[str],
+    command: WorkerCommand | None = None,
+    *,
+    location: str | None = None,
 ) -> int | None:
-    """Start a detached worker for the store unless one runs; returns its pid (None: running)."""
+    """Start a detached worker for the store unless one runs; returns its pid (None: running).
+
+    ``db_path`` anchors the worker's files; ``location`` (``Store.location``) is what the
+    worker opens when it differs (a PostgreSQL URL: passed in the environment, not argv,
+    so its password never shows in ``ps``).
+    """
     files = WorkerFiles.of(db_path)
     if worker_running(files):
         return None
     _rotate(files.log)
+    env = None
+    if location is not None and location != str(files.db):
+        env = dict(os.environ, RLM_WORKER_DB=location)
     with open(files.log, "ab") as log:
         process = subprocess.Popen(
             (command or WorkerCommand()).argv(files.db),
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -573,7 +585,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["RLM_DEVICE"] = args.device
     with _log_to_stderr() as log:
         try:
-            store = Store.open(args.db)
+            store = Store.open(os.environ.get("RLM_WORKER_DB") or args.db)
         except Exception as exc:
             log(f"cannot open {args.db}: {exc}")
             return 1

@@ -58,7 +58,7 @@ def process_starter(command: bg.WorkerCommand | None = None) -> Starter:
     """Start (or join) the store's detached worker process."""
 
     def start(store: Store, backlog: Backlog, eta: float | None) -> bg.BackgroundJob:
-        pid = bg.start_worker(store.path, command)
+        pid = bg.start_worker(store.path, command, location=store.location)
         return bg.BackgroundJob(
             chunks=backlog.chunks,
             tokens=backlog.tokens,

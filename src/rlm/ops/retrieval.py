@@ -65,7 +65,7 @@ def coverage(store: Store, buffer_ids: Sequence[int] | None = None) -> Coverage:
     from rlm.ingest.background import progress
 
     scope = None if buffer_ids is None else tuple(buffer_ids)
-    key = (str(store.path), id(store.conn), scope)
+    key = (store.identity, id(store), scope)
     token = store.change_token()
     cached = _coverage_cache.get(key)
     if cached is not None and cached[0] == token:

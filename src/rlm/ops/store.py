@@ -45,7 +45,7 @@ def status(store: Store) -> StoreStatus:
     total, free = store.free_space()
     return StoreStatus(
         store.stats(),
-        str(store.path.absolute()),
+        store.display_location,
         store.vector_count(),
         progress(store),
         total_bytes=total,
@@ -72,7 +72,8 @@ class Vacuumed:
 
 def vacuum(store: Store) -> Vacuumed:
     """Rewrite the database without its free pages (deleted buffers' space)."""
-    before = store.path.stat().st_size
-    _, free = store.free_space()
+    before, free = store.free_space()
+    before = store.stats().db_size or before
     store.vacuum()
-    return Vacuumed(str(store.path.absolute()), before, store.path.stat().st_size, free)
+    after = store.stats().db_size or store.free_space()[0]
+    return Vacuumed(store.display_location, before, after, free)

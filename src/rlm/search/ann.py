@@ -84,6 +84,23 @@ class AnnIndex:
         return pairs
 
 
+class StoreAnn:
+    """The store's own vector index (pgvector HNSW on PostgreSQL), as an AnnIndex."""
+
+    def __init__(self, store: Store, fingerprint: str, dimensions: int, size: int) -> None:
+        self.store = store
+        self.fingerprint = fingerprint
+        self.dimensions = dimensions
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def search(self, query: npt.NDArray[np.float32], limit: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine) best first, ties by chunk id."""
+        return self.store.nearest_chunks(self.fingerprint, self.dimensions, query, limit)
+
+
 def new_index(dimensions: int) -> Any:
     return _import_usearch().Index(
         ndim=dimensions,
@@ -140,15 +157,20 @@ def _sync(index: Any, store: Store, fingerprint: str, entry: VectorIndex, since:
     return bool(len(gone) or len(stale) or missing.any())
 
 
-def load_or_build(store: Store, fingerprint: str, entry: VectorIndex) -> AnnIndex | None:
-    """The persisted index for this store and model, synced; None without usearch."""
+def load_or_build(store: Store, fingerprint: str, entry: VectorIndex) -> AnnIndex | StoreAnn | None:
+    """The persisted index for this store and model, synced; None without usearch.
+
+    A store with its own vector index (PostgreSQL: pgvector HNSW) answers itself.
+    """
+    if store.native_vector_index:
+        return StoreAnn(store, fingerprint, int(entry.matrix.shape[1]), entry.size)
     if not available():
         return None
-    path = Path(store.path)
+    base = store.sidecar_dir()
     started = int(time.time())
-    if str(path) == ":memory:":
+    if base is None:
         return build(entry.chunk_ids, entry.matrix)
-    ann_path, meta_path = index_paths(path.resolve(), fingerprint)
+    ann_path, meta_path = index_paths(base, fingerprint)
     meta: dict[str, Any] = {}
     index: Any = None
     if ann_path.exists() and meta_path.exists():

@@ -386,7 +386,7 @@ class SearchEngine:
         search of one fully embedded buffer says nothing about the others.
         """
         scope = None if buffer_ids is None else tuple(buffer_ids)
-        key = (str(self.store.path.resolve()), emb.fingerprint, scope)
+        key = (self.store.identity, emb.fingerprint, scope)
         token = self.store.change_token()
         cached = _warning_cache.get(key)
         if cached is not None and cached[0] == token:

@@ -191,9 +191,10 @@ def load(
 ) -> PassageArrays:
     """The passages of one model: from the sidecar when it is valid, else from SQLite
     (and then the sidecar is (re)written, unless the store is read-only or in memory)."""
-    if store.read_only or str(store.path) == ":memory:":
+    base = store.sidecar_dir()
+    if store.read_only or base is None:
         return from_store(store, fingerprint, dimensions)
-    path = sidecar_path(Path(store.path).resolve(), fingerprint, dimensions)
+    path = sidecar_path(base, fingerprint, dimensions)
     mapped = read(path, fingerprint, dimensions, signature)
     if mapped is not None:
         return mapped

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlm.store import Store
@@ -228,10 +227,7 @@ _lock = threading.Lock()
 
 
 def _store_key(store: Store) -> str:
-    try:
-        return str(Path(store.path).resolve())
-    except OSError:
-        return str(store.path)
+    return store.identity
 
 
 def _normalise(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from rlm.errors import DatabaseError, NotInitializedError, ReadOnlyStoreError, RlmError
 from rlm.store.buffers import BufferQueries
@@ -23,6 +24,7 @@ from rlm.store.connection import connect
 from rlm.store.context import ContextQueries, empty_context
 from rlm.store.embed_queue import EmbedQueueQueries
 from rlm.store.lexical import LexicalQueries
+from rlm.store.location import configured_url
 from rlm.store.migrations import is_initialized, migrate, pending
 from rlm.store.models import Stats
 from rlm.store.runs import RunQueries
@@ -59,7 +61,12 @@ class Store(
     LexicalQueries,
     EmbedQueueQueries,
 ):
-    """An open rlm database."""
+    """An open rlm database (SQLite; ``open``/``init`` return the PostgreSQL subclass
+    for a ``postgresql://`` URL, see :mod:`rlm.store.postgres`)."""
+
+    native_vector_index = False
+    """True when the engine answers top-k vector queries itself (:meth:`nearest_chunks`);
+    SQLite scores in memory (numpy, or usearch above ANN_MIN_VECTORS) instead."""
 
     def __init__(
         self, path: str | os.PathLike[str], *, _create: bool = False, read_only: bool = False
@@ -75,6 +82,55 @@ class Store(
         except Exception as exc:
             self.conn.close()
             raise DatabaseError(f"database error: {exc}") from exc
+
+    @property
+    def identity(self) -> str:
+        """A stable name of this store for cache keys (the file's resolved path)."""
+        try:
+            return str(self.path.resolve())
+        except OSError:
+            return str(self.path)
+
+    @property
+    def location(self) -> str:
+        """What another process passes to :meth:`open` to reach this store."""
+        return str(self.path.absolute()) if str(self.path) != ":memory:" else ":memory:"
+
+    @property
+    def display_location(self) -> str:
+        """How messages name the store (absolute path; a URL without password on PG)."""
+        return str(self.path.absolute())
+
+    def sidecar_dir(self) -> Path | None:
+        """The file the search caches (passage sidecar, usearch index) sit next to;
+        None when there is none (in memory, or a server-side store)."""
+        if str(self.path) == ":memory:":
+            return None
+        return Path(self.identity)
+
+    def nearest_chunks(
+        self,
+        fingerprint: str,
+        dimensions: int,
+        query: Any,
+        limit: int,
+        *,
+        ef_search: int = 0,
+    ) -> list[tuple[int, float]]:
+        """(chunk id, cosine) of the nearest chunk vectors, exact (SQLite has no vector
+        index; the search engine keeps its in-memory path and calls this only where
+        :attr:`native_vector_index` is set)."""
+        import numpy as np
+
+        del ef_search
+        m = self.load_vectors(fingerprint, dimensions)
+        if not m.chunk_ids.size or limit <= 0:
+            return []
+        q = np.asarray(query, dtype=np.float32).reshape(-1)
+        norms = np.linalg.norm(m.matrix, axis=1) * max(float(np.linalg.norm(q)), 1e-12)
+        scores = (m.matrix @ q) / np.maximum(norms, 1e-12)
+        order = np.lexsort((m.chunk_ids, -scores))[:limit]
+        return [(int(m.chunk_ids[i]), float(scores[i])) for i in order]
 
     def _check_and_migrate(self, creating: bool) -> None:
         """Trust check before any migration runs SQL against the file's schema."""
@@ -98,8 +154,14 @@ class Store(
     def open(cls, path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
         """Open an initialised database (``NotInitializedError`` otherwise).
 
-        ``read_only``: SQLite ``mode=ro`` plus ``query_only``, no migration.
+        ``read_only``: SQLite ``mode=ro`` plus ``query_only``, no migration (PostgreSQL:
+        read-only transactions). A ``postgresql://`` URL opens the PostgreSQL backend.
         """
+        url = configured_url(path)
+        if url is not None:
+            from rlm.store.postgres import open_store
+
+            return open_store(url, read_only=read_only)
         return cls(find_db_path(path), read_only=read_only)
 
     @contextmanager
@@ -121,7 +183,16 @@ class Store(
 
     @classmethod
     def init(cls, path: str | os.PathLike[str] | None = None, *, force: bool = False) -> Store:
-        """Create a database; refuses to touch an existing one unless ``force``."""
+        """Create a database; refuses to touch an existing one unless ``force``.
+
+        A PostgreSQL URL: creates the schema (and the vector extension when allowed);
+        an existing store is opened as it is, or emptied with ``force``.
+        """
+        url = configured_url(path)
+        if url is not None:
+            from rlm.store.postgres import create_store
+
+            return create_store(url, force=force)
         target = Path(path) if path else find_db_path(None)
         if target.exists():
             if not force:

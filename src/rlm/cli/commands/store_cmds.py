@@ -41,11 +41,27 @@ def embedding_lines(p: EmbedProgress | None) -> list[str]:
     return lines
 
 
+def _init_url(url: str, force: bool) -> Output:
+    """``init`` on a PostgreSQL URL: create the schema, or open (and migrate) it."""
+    from rlm.store.postgres.connection import redact
+
+    with Store.init(url, force=force) as store:
+        existed = store.stats().buffer_count > 0 and not force
+    shown = redact(url)
+    message = f"Initialized RLM database at: {shown}"
+    return Output(
+        data={"created": not existed, "db_path": shown, "hides_store": None, "message": message},
+        text=message + "\n",
+    )
+
+
 @click.command()
 @click.option("-f", "--force", is_flag=True, help="Delete an existing database and start again.")
 @pass_app
 def init(app: AppContext, force: bool) -> Output:
     """Create the database (idempotent: an existing one is left as it is)."""
+    if app.db_url is not None:
+        return _init_url(app.db_url, force)
     path = app.resolved_db_path if app.db_path else Store.default_init_path()
     existed = path.exists()
     warnings: list[str] = []

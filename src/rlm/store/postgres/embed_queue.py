@@ -1,0 +1,85 @@
+"""The embedding backlog on PostgreSQL, and claims that let many workers share it.
+
+Several ``rlm chunk embed`` processes (on several machines) may embed one
+store. Each takes a batch of chunks with ``FOR UPDATE SKIP LOCKED`` on the
+chunk rows and records them in ``embed_claims`` (owner, time) in the same
+short transaction, so two workers never take the same chunk; a claim older
+than :data:`CLAIM_TTL` seconds is free again, so the work of a killed worker
+resumes. Claims go with their chunk (``ON DELETE CASCADE``) and are dropped
+once the vector is stored.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rlm.store.embed_queue import Backlog
+from rlm.store.postgres.base import PgBase
+
+CLAIM_TTL = 600.0
+
+
+class PgEmbedQueueQueries(PgBase):
+    def embedding_backlog(self, buffer_ids: Sequence[int] | None = None) -> Backlog:
+        sql = (
+            "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0) FROM chunks c"
+            " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+        )
+        params: list[object] = []
+        if buffer_ids is not None:
+            if not buffer_ids:
+                return Backlog()
+            sql += " AND c.buffer_id = ANY(%s)"
+            params.append([int(b) for b in buffer_ids])
+        sql += " GROUP BY c.buffer_id ORDER BY c.buffer_id"
+        rows = self._rows(sql, params)
+        return Backlog(tuple((int(r[0]), int(r[1]), int(r[2])) for r in rows))
+
+    def embedded_chunk_count(self) -> int:
+        return int(
+            self._one(
+                "SELECT COUNT(*) FROM chunks c"
+                " WHERE EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+            )[0]
+        )
+
+    def claim_chunks(self, owner: str, limit: int, ttl: float = CLAIM_TTL) -> list[int]:
+        """Up to ``limit`` chunk ids with no vector that no live worker holds, now
+        held by ``owner`` (in chunk order). Empty when nothing is left to take."""
+        now = time.time()
+        with self._pg_transaction():
+            rows = self._rows(
+                "SELECT c.id FROM chunks c"
+                " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+                " AND NOT EXISTS (SELECT 1 FROM embed_claims k WHERE k.chunk_id = c.id"
+                "  AND k.claimed_at > %s AND k.owner != %s)"
+                " AND c.content ~ '\\S'"
+                " ORDER BY c.buffer_id, c.chunk_index, c.id LIMIT %s FOR UPDATE OF c SKIP LOCKED",
+                (now - ttl, owner, limit),
+            )
+            candidates = [int(r[0]) for r in rows]
+            if not candidates:
+                return []
+            # The claim itself is the arbiter: the unique key makes a concurrent claimer
+            # wait and then see this row, and only a stale claim (or our own) is taken over.
+            taken = self._rows(
+                "INSERT INTO embed_claims(chunk_id, owner, claimed_at)"
+                " SELECT unnest(%s::bigint[]), %s, %s ON CONFLICT (chunk_id) DO UPDATE"
+                " SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at"
+                " WHERE embed_claims.claimed_at <= %s OR embed_claims.owner = EXCLUDED.owner"
+                " RETURNING chunk_id",
+                (candidates, owner, now, now - ttl),
+            )
+        ids = sorted({int(r[0]) for r in taken}, key=candidates.index)
+        return ids
+
+    def release_claims(self, owner: str, chunk_ids: Sequence[int] | None = None) -> None:
+        """Drop ``owner``'s claims (all, or those of ``chunk_ids``)."""
+        if chunk_ids is None:
+            self._exec("DELETE FROM embed_claims WHERE owner = %s", (owner,))
+        else:
+            self._exec(
+                "DELETE FROM embed_claims WHERE owner = %s AND chunk_id = ANY(%s)",
+                (owner, [int(c) for c in chunk_ids]),
+            )
