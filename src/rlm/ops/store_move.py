@@ -27,6 +27,7 @@ from typing import Any, Literal
 from rlm.errors import DatabaseError, InvalidArgumentError, StorageError
 from rlm.store import Buffer, NewBuffer, NewChunk, Store
 from rlm.store.chunks import INSERT_BATCH
+from rlm.store.location import is_postgres_url
 from rlm.store.models import Chunk
 
 __all__ = [
@@ -541,14 +542,13 @@ def _write_id_map(path: Path, id_map: dict[int, int]) -> None:
 
 
 def _where(store: Store) -> str:
-    """How messages name a store: its path, or its URL without a password."""
-    url = getattr(store, "url", None)
-    return str(url) if url else str(store.path)
+    """How messages name a store: its absolute path, or its URL without a password."""
+    return store.display_location
 
 
 def _same_store(a: Store, b: Store) -> bool:
-    if getattr(a, "url", None) or getattr(b, "url", None):
-        return _where(a) == _where(b)
+    if is_postgres_url(a.location) or is_postgres_url(b.location):
+        return a.identity == b.identity
     try:
         return os.path.samefile(a.path, b.path)
     except (OSError, TypeError, ValueError):
@@ -625,8 +625,8 @@ def store_export(
 
 
 def _same_file(target: Path, src: Store) -> bool:
-    if getattr(src, "url", None):
-        return False
+    if is_postgres_url(src.location):
+        return False  # its data is on the server, not in a local file
     try:
         return os.path.samefile(target, src.path)
     except (OSError, TypeError, ValueError):
@@ -638,13 +638,11 @@ def open_store(
 ) -> Store:
     """Open a store by path (or, with the PostgreSQL backend, by URL); ``create``
     initialises one that does not exist yet."""
-    if create and not _is_url(location) and not Path(location).exists():
+    if create and is_postgres_url(location):
+        return Store.init(location)  # creates the schema, or opens an existing store as is
+    if create and not Path(location).exists():
         return Store.init(location)
     return Store.open(location, read_only=read_only)
-
-
-def _is_url(location: str | os.PathLike[str]) -> bool:
-    return "://" in str(location)
 
 
 def copy_stores(
@@ -661,11 +659,11 @@ def copy_stores(
     try:
         created = False
         dst_path = Path(destination)
-        if not _is_url(destination) and not dst_path.exists():
+        if not is_postgres_url(destination) and not dst_path.exists():
             dst = Store.init(dst_path)
             created = True
-        else:
-            dst = open_store(destination)
+        else:  # a PostgreSQL database without rlm's tables gets them, as 'rlm init' would
+            dst = open_store(destination, create=is_postgres_url(destination))
         try:
             result = store_copy(src, dst, **options)
         except BaseException:
