@@ -13,7 +13,7 @@ never half-written. Empty chunks are skipped, not errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -54,10 +54,16 @@ def embed_buffer(
     force: bool = False,
     progress: Progress | None = None,
     batch_size: int = BATCH,
+    only: Collection[int] | None = None,
 ) -> EmbedOutcome:
-    """Embed the chunks of one buffer that lack a vector (all of them with ``force``)."""
+    """Embed the chunks of one buffer that lack a vector (all of them with ``force``).
+
+    ``only``: just these chunk ids (the ones a shared-queue worker claimed).
+    """
     total = len(store.list_chunk_refs(buffer_id))
     todo = store.chunks_to_embed_passages(buffer_id, embedder.fingerprint, force=force)
+    if only is not None:
+        todo = [row for row in todo if row[0] in only]
     work = [row for row in todo if row[1].strip()]
     empty = len(todo) - len(work)
     embedded = replaced = windows = passages = 0

@@ -490,6 +490,72 @@ def _embed_claimed(
     return left < chunks
 
 
+CLAIM_BATCH = 64
+"""Chunks a shared-queue worker claims at a time (one embedding batch)."""
+
+
+def run_shared_worker(
+    store: Store,
+    embedder_factory: EmbedderFactory,
+    *,
+    log: Log = lambda _: None,
+    stop: threading.Event | None = None,
+    tick: Callable[[], None] | None = None,
+) -> WorkerOutcome:
+    """Embed claimed batches until no chunk is left unclaimed (PostgreSQL).
+
+    Any number of these, on any machines, share one backlog: a claim is taken
+    with ``FOR UPDATE SKIP LOCKED`` and recorded under this worker's name, so no
+    chunk is embedded twice; a killed worker's claims free up when its server
+    session ends, so another worker (or a restart) resumes them.
+    """
+    import socket
+
+    from rlm.embedding.sync import embed_buffer
+
+    files = WorkerFiles.of(store.path)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+    outcome = WorkerOutcome()
+    embedder: Embedder | None = None
+    meter: _Meter | None = None
+    buffers: set[int] = set()
+    try:
+        while stop is None or not stop.is_set():
+            ids = store.claim_chunks(owner, CLAIM_BATCH)
+            if not ids:
+                break
+            if embedder is None:
+                try:
+                    embedder = embedder_factory()
+                except Exception as exc:
+                    outcome.error = f"cannot load the embedding model: {exc}"
+                    log(outcome.error)
+                    break
+                meter = _Meter(files, embedder.name, bool(embedder.is_semantic))
+                log(f"worker {owner}: embedding with {embedder.name}")
+            assert meter is not None
+            by_buffer: dict[int, set[int]] = {}
+            for chunk_id, buffer_id in store.chunk_buffer_ids(ids).items():
+                by_buffer.setdefault(buffer_id, set()).add(chunk_id)
+            for buffer_id, chunk_ids in sorted(by_buffer.items()):
+                done = embed_buffer(store, buffer_id, embedder, only=chunk_ids)
+                outcome.chunks += done.embedded + done.replaced
+                meter.chunks += done.embedded + done.replaced
+                buffers.add(buffer_id)
+            store.release_claims(owner, ids)
+            meter.write("running", outcome.error)
+            if tick is not None:
+                tick()
+    finally:
+        with contextlib.suppress(Exception):
+            store.release_claims(owner)
+        if meter is not None:
+            meter.write("failed" if outcome.error else "done", outcome.error, force=True)
+    outcome.buffers = len(buffers)
+    log(f"worker {owner}: embedded {outcome.chunks} chunks")
+    return outcome
+
+
 class _Stopped(Exception):
     """The owner asked the worker to stop (MCP shutdown)."""
 
@@ -506,7 +572,12 @@ def run_worker(
 
     Also used in-process: ``rlm chunk embed --wait`` when no worker runs, and the
     MCP server's thread (with its warm model and a ``stop`` event).
+
+    A store several workers may share (PostgreSQL) takes no lock file: each
+    worker claims batches of chunks instead (:func:`run_shared_worker`).
     """
+    if store.shares_embedding_work:
+        return run_shared_worker(store, embedder_factory, log=log, stop=stop, tick=tick)
     files = WorkerFiles.of(store.path)
     lock = WorkerLock(files.lock)
     outcome = WorkerOutcome()

@@ -11,7 +11,7 @@ database file keeps its exact bytes (``rlm mcp --read-only``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -63,6 +63,10 @@ class Store(
 ):
     """An open rlm database (SQLite; ``open``/``init`` return the PostgreSQL subclass
     for a ``postgresql://`` URL, see :mod:`rlm.store.postgres`)."""
+
+    shares_embedding_work = False
+    """True when several worker processes may embed this store at once, each claiming
+    chunks (:meth:`claim_chunks`, PostgreSQL); SQLite has one worker per store (a lock file)."""
 
     native_vector_index = False
     """True when the engine answers top-k vector queries itself (:meth:`nearest_chunks`);
@@ -131,6 +135,14 @@ class Store(
         scores = (m.matrix @ q) / np.maximum(norms, 1e-12)
         order = np.lexsort((m.chunk_ids, -scores))[:limit]
         return [(int(m.chunk_ids[i]), float(scores[i])) for i in order]
+
+    def claim_chunks(self, owner: str, limit: int, ttl: float = 600.0) -> list[int]:
+        """Chunk ids without a vector, now held by ``owner`` (shared-work stores only)."""
+        raise NotImplementedError("SQLite stores have one worker, guarded by its lock file")
+
+    def release_claims(self, owner: str, chunk_ids: Sequence[int] | None = None) -> None:
+        """Drop ``owner``'s claims (shared-work stores only)."""
+        raise NotImplementedError("SQLite stores have one worker, guarded by its lock file")
 
     def _check_and_migrate(self, creating: bool) -> None:
         """Trust check before any migration runs SQL against the file's schema."""

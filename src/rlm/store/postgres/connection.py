@@ -82,7 +82,9 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             error_type="AuthenticationFailed",
             suggestion="Check the user and password in the URL, PGPASSWORD or ~/.pgpass",
         )
-    if isinstance(exc, errors.InvalidCatalogName):
+    if isinstance(exc, errors.InvalidCatalogName) or re.search(
+        r'database "[^"]*" does not exist', text
+    ):
         return NotInitializedError(
             where,
             detail=f"RLM not initialized: {text} ({where})",
@@ -99,7 +101,10 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             error_type="PermissionDenied",
             suggestion="Ask the database owner to GRANT this user rights on the rlm tables",
         )
-    if isinstance(exc, psycopg.OperationalError):
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    if isinstance(exc, psycopg.OperationalError) and (
+        not sqlstate or sqlstate.startswith(("08", "57P"))
+    ):
         return DatabaseError(
             f"cannot reach PostgreSQL at {where}: {text}",
             error_type="ConnectionFailed",

@@ -3,9 +3,10 @@
 Several ``rlm chunk embed`` processes (on several machines) may embed one
 store. Each takes a batch of chunks with ``FOR UPDATE SKIP LOCKED`` on the
 chunk rows and records them in ``embed_claims`` (owner, time) in the same
-short transaction, so two workers never take the same chunk; a claim older
-than :data:`CLAIM_TTL` seconds is free again, so the work of a killed worker
-resumes. Claims go with their chunk (``ON DELETE CASCADE``) and are dropped
+short transaction, so two workers never take the same chunk. A claim is
+free again once its worker's server session is gone (a killed worker's
+connection drops, so its chunks resume at once) or after :data:`CLAIM_TTL`
+seconds (a hung one). Claims go with their chunk (``ON DELETE CASCADE``) and are dropped
 once the vector is stored.
 """
 
@@ -53,7 +54,8 @@ class PgEmbedQueueQueries(PgBase):
                 "SELECT c.id FROM chunks c"
                 " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
                 " AND NOT EXISTS (SELECT 1 FROM embed_claims k WHERE k.chunk_id = c.id"
-                "  AND k.claimed_at > %s AND k.owner != %s)"
+                "  AND k.claimed_at > %s AND k.owner != %s"
+                "  AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = k.backend_pid))"
                 " AND c.content ~ '\\S'"
                 " ORDER BY c.buffer_id, c.chunk_index, c.id LIMIT %s FOR UPDATE OF c SKIP LOCKED",
                 (now - ttl, owner, limit),
@@ -64,10 +66,13 @@ class PgEmbedQueueQueries(PgBase):
             # The claim itself is the arbiter: the unique key makes a concurrent claimer
             # wait and then see this row, and only a stale claim (or our own) is taken over.
             taken = self._rows(
-                "INSERT INTO embed_claims(chunk_id, owner, claimed_at)"
-                " SELECT unnest(%s::bigint[]), %s, %s ON CONFLICT (chunk_id) DO UPDATE"
-                " SET owner = EXCLUDED.owner, claimed_at = EXCLUDED.claimed_at"
+                "INSERT INTO embed_claims(chunk_id, owner, backend_pid, claimed_at)"
+                " SELECT unnest(%s::bigint[]), %s, pg_backend_pid(), %s"
+                " ON CONFLICT (chunk_id) DO UPDATE SET owner = EXCLUDED.owner,"
+                " backend_pid = EXCLUDED.backend_pid, claimed_at = EXCLUDED.claimed_at"
                 " WHERE embed_claims.claimed_at <= %s OR embed_claims.owner = EXCLUDED.owner"
+                " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+                "  WHERE a.pid = embed_claims.backend_pid)"
                 " RETURNING chunk_id",
                 (candidates, owner, now, now - ttl),
             )

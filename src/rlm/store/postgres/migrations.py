@@ -129,7 +129,8 @@ def p003_create_embed_claims(conn: Any) -> None:
         """
         CREATE TABLE IF NOT EXISTS embed_claims (
             chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
-            owner text NOT NULL, claimed_at double precision NOT NULL);
+            owner text NOT NULL, backend_pid integer NOT NULL,
+            claimed_at double precision NOT NULL);
         CREATE SEQUENCE IF NOT EXISTS rlm_change_seq;
         """
     )

@@ -81,6 +81,7 @@ class PostgresStore(
     """An open rlm store on a PostgreSQL server."""
 
     native_vector_index = True
+    shares_embedding_work = True
 
     def __init__(self, url: str, *, _create: bool = False, read_only: bool = False) -> None:
         self.url = url

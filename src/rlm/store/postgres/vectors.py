@@ -29,6 +29,9 @@ EF_SEARCH = 100
 """HNSW candidates per query (at least 2 x limit): recall@10 >= 0.95 on real embeddings
 (bench/pg_agreement.py --recall)."""
 
+HNSW_LOCK = 0x726C6D02
+"""Advisory lock key serialising HNSW index creation."""
+
 _serials = itertools.count(1)
 
 
@@ -53,12 +56,25 @@ class PgVectorQueries(PgBase):
         known = self.__dict__.setdefault("_hnsw_known", set())
         if dims in known or not 0 < dims <= 4000:
             return
-        self._exec(
-            f"CREATE INDEX IF NOT EXISTS {_index_name(dims)} ON chunk_embeddings USING hnsw"
-            f" ((embedding::halfvec({dims})) halfvec_cosine_ops)"
-            f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-            f" WHERE dimensions = {dims}"
-        )
+        if self._one("SELECT to_regclass(%s) IS NOT NULL", (_index_name(dims),))[0]:
+            known.add(dims)
+            return
+        # On its own connection, outside the caller's transaction: CREATE INDEX takes a
+        # SHARE lock, which inside two concurrent embedding transactions deadlocks with
+        # their inserts. An advisory lock makes concurrent creators take turns.
+        from rlm.store.postgres.connection import connect
+
+        with connect(self.url, read_only=False) as side:
+            side.execute("SELECT pg_advisory_lock(%s)", (HNSW_LOCK,))
+            try:
+                side.execute(
+                    f"CREATE INDEX IF NOT EXISTS {_index_name(dims)} ON chunk_embeddings"
+                    f" USING hnsw ((embedding::halfvec({dims})) halfvec_cosine_ops)"
+                    f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
+                    f" WHERE dimensions = {dims}"
+                )
+            finally:
+                side.execute("SELECT pg_advisory_unlock(%s)", (HNSW_LOCK,))
         known.add(dims)
 
     def store_vectors(self, rows: Iterable[VectorRow]) -> int:
