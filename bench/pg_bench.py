@@ -283,6 +283,7 @@ def run_backend(
         "vectors_s": t["vectors"],
         "vector_chunks_s": written / t["vectors"],
         "passages": passages,
+        "db_mb": (store.stats().db_size or 0) / 1e6,
     }
     print(f"[{label}] load {t['load']:.1f} s, vectors {t['vectors']:.1f} s", file=sys.stderr)
     return figures, vectors, (store, embedder)
@@ -299,6 +300,7 @@ def main() -> int:
         help="how chunk vectors are made (once, untimed)",
     )
     ap.add_argument("--pg-url", default=None, help="an existing server's database URL")
+    ap.add_argument("--no-moves", action="store_true", help="skip timing store copy / store export")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     os.environ.setdefault("RLM_EMBEDDER", "hash")
@@ -353,7 +355,7 @@ def compare(
         )
         for mode in ("bm25", "hybrid")
     }
-    moves = time_moves(tmp, lite, pg, url)
+    moves = None if args.no_moves else time_moves(tmp, lite, pg, url)
     lite.close()
     pg.close()
     return {
@@ -408,12 +410,17 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"{'figure':<28}{'SQLite':>12}{'PostgreSQL':>12}{'PG/SQLite':>11}")
     for name, a, b, ratio in rows:
         print(f"{name:<28}{a:>12.2f}{b:>12.2f}{ratio:>11.2f}")
-    m = r["moves"]
     print(
-        f"store copy SQLite -> PostgreSQL: {m['copy_s']:.1f} s"
-        f" ({m['chunks'] / m['copy_s']:,.0f} chunks/s); store export PostgreSQL -> SQLite:"
-        f" {m['export_s']:.1f} s ({m['chunks'] / m['export_s']:,.0f} chunks/s)"
+        f"store size (MB): SQLite {lite['db_mb']:.1f}, PostgreSQL {pg['db_mb']:.1f}"
+        f" (text {r['size_mb']:.1f})"
     )
+    m = r["moves"]
+    if m:
+        print(
+            f"store copy SQLite -> PostgreSQL: {m['copy_s']:.1f} s"
+            f" ({m['chunks'] / m['copy_s']:,.0f} chunks/s); store export PostgreSQL -> SQLite:"
+            f" {m['export_s']:.1f} s ({m['chunks'] / m['export_s']:,.0f} chunks/s)"
+        )
     agree = r["top10_agreement"]
     print(
         f"top-10 agreement PG vs SQLite: bm25 {agree['bm25']:.1f}/10,"
