@@ -223,7 +223,11 @@ def plan_copy(src: Store, dst: Store, *, on_clash: OnClash = "refuse") -> CopyPl
         if name is not None:
             in_collection.add(name)
         plans.append(BufferPlan(buffer, name))
-        chunk_count += len(src.list_chunk_refs(buffer.id))
+        chunk_count += (
+            buffer.chunk_count
+            if buffer.chunk_count is not None
+            else len(src.list_chunk_refs(buffer.id))
+        )
     values = _plan_values(src, dst, on_clash, clashes, renames)
     copied_ids = {p.source.id for p in plans if not p.skipped}
     runs: list[str] = []
@@ -242,7 +246,7 @@ def plan_copy(src: Store, dst: Store, *, on_clash: OnClash = "refuse") -> CopyPl
             renames[f"run {run.run_id}"] = new_run_id()
         runs.append(run.run_id)
     if clashes and on_clash == "refuse":
-        raise NameClashError(str(dst.path), clashes)
+        raise NameClashError(_where(dst), clashes)
     by_model = {str(m or "(unknown)"): n for m, n in src.vector_models()}
     return CopyPlan(
         buffers=plans,
