@@ -151,3 +151,27 @@ def test_cli_round_trip_sqlite_postgres_sqlite(
         for name in TEXTS
     ]
     assert spans[:3] == spans[3:] and all(spans)
+
+
+def test_vectors_of_another_model_are_reembedded_into_postgres(pg_url: str, tmp_path: Path) -> None:
+    from rlm.store import VectorRow
+
+    src = Store.init(tmp_path / "src.db")
+    _fill(src)
+    first = src.list_chunks(src.resolve_buffer("b.py").id)[0]
+    (row,) = src.vector_rows([first.id])
+    with src.transaction():
+        src.store_vectors(
+            [VectorRow(first.id, row.blob, row.dimensions, "other-model", "other:fp", 1)]
+        )
+    pg = open_store(pg_url, create=True)
+    result = ops.store_copy(src, pg, reembed=True)
+    assert result.vectors_left == {"other-model": 1}
+    assert result.reembedded == 1
+    (vector,) = pg.vector_rows([result.id_map[first.id]])
+    assert vector.fingerprint == HashEmbedder().fingerprint
+    assert vector.blob == row.blob
+    assert pg.vector_count() == src.vector_count()
+    hits = ops.search(pg, "retry upload", mode="semantic", top_k=3).to_json()["results"]
+    assert hits and all(h["semantic_score"] is not None for h in hits)
+    pg.close()
