@@ -37,6 +37,7 @@ from rlm.search.engine import DEFAULT_THRESHOLD, MODES, SearchEngine
 from rlm.search.fusion import DEFAULT_FUSION, DEFAULT_RRF_K
 from rlm.search.metrics import Qrels, evaluate
 from rlm.store import NewBuffer, NewChunk, Store
+from rlm.store.location import is_postgres_url
 
 PhaseProgress = Callable[[str, int, int], None]
 RUN_DEPTH = 100
@@ -236,6 +237,10 @@ def write_trec_run(path: str | os.PathLike[str], report: EvalReport) -> None:
 
 @contextmanager
 def _scratch_store(path: str | os.PathLike[str] | None) -> Iterator[Store]:
+    if path is not None and is_postgres_url(str(path)):
+        with Store.init(str(path)) as pg_store:  # reused when it exists, as a file is
+            yield pg_store
+        return
     if path is not None:
         target = Path(path)
         store = Store(target, _create=True) if not target.exists() else Store(target)

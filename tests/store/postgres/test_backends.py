@@ -94,6 +94,9 @@ def test_stdin_grep_peek_delete(cli: Cli, loaded: str) -> None:
     peek = cli("-d", loaded, "peek", "piped")
     assert peek.code == 0 and "tomatoes" in peek.out
     assert cli("-d", loaded, "delete", "piped", "--yes").code == 0
+    with Store.open(loaded) as store:  # its lexical postings went with it
+        assert store.bm25_sum([('"piped"', 1.0)], 5) == []
+        assert store.bm25_sum([('"tomatoes"', 1.0)], 5) != []
     missing = cli("-d", loaded, "--format", "json", "show", "piped")
     assert missing.code != 0
     assert missing.json()["error"]["type"] == "BufferNotFound"

@@ -41,3 +41,15 @@ def test_a_server_started_here_is_gone_after_stop() -> None:
         server.stop()
     assert not server.root.exists()
     assert not pgserver.running(pid)
+
+
+def test_no_binaries_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a pg test meets on a machine without a server: a failure naming the fix."""
+    monkeypatch.setenv("RLM_PG_BIN", "/nonexistent-pg-bin")
+    with pytest.raises(pgserver.PgServerError, match="RLM_PG_BIN"):
+        pgserver.start()
+
+
+def test_with_database_replaces_only_the_database_name() -> None:
+    url = "postgresql://u:p@h:5433/old?sslmode=require"
+    assert pgserver.with_database(url, "new") == "postgresql://u:p@h:5433/new?sslmode=require"

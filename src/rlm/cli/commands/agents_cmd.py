@@ -94,7 +94,7 @@ def update_buffer(
 def _command_prefix(app: AppContext) -> str:
     """``rlm -d /abs/path/rlm-state.db``: always absolute, so a sub-agent in another
     folder (or one that never saw the orchestrator's -d) reaches the same store."""
-    return "rlm -d " + shlex.quote(str(app.resolved_db_path.absolute()))
+    return "rlm -d " + shlex.quote(app.db_url or str(app.resolved_db_path.absolute()))
 
 
 def parse_id_list(value: str | None) -> list[int] | None:

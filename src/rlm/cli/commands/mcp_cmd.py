@@ -6,6 +6,7 @@ import click
 
 from rlm.cli.context import AppContext, pass_app
 from rlm.errors import UsageError
+from rlm.store.postgres.connection import redact
 
 
 @click.command(name="mcp")
@@ -87,8 +88,8 @@ def mcp_command(
         level=logging.INFO if app.verbose else logging.WARNING,
         format="rlm mcp: %(levelname)s %(message)s",
     )
-    db_path = app.resolved_db_path.absolute()
-    logging.getLogger("rlm.mcp").info("serving %s", db_path)
+    db_path: str | Path = app.db_url or app.resolved_db_path.absolute()
+    logging.getLogger("rlm.mcp").info("serving %s", redact(str(db_path)))
     policy = PathPolicy.for_roots(roots or [Path.cwd()], allow_secrets=allow_secrets)
     writes = allow_write if listen is not None else not read_only
     server = build_server(db_path, read_only=not writes, policy=policy)

@@ -32,7 +32,7 @@ _FTS_STRING = re.compile(r'"((?:[^"]|"")*)"')
 
 _SCORE = (
     "df.weight * greatest(ln((st.n - df.n + 0.5) / (df.n + 0.5)), 1e-6)"
-    f" * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * d.length / st.avgdl))"
+    f" * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * p.dl / st.avgdl))"
 )
 
 
@@ -54,10 +54,12 @@ class PgLexicalQueries(PgBase):
         buffer_ids: Sequence[int] | None,
         chunk_ids: Sequence[int] | None,
         limit: int | None,
+        extra: Sequence[tuple[int, int, float]] = (),
     ) -> list[tuple[int, int, float]]:
         """(term number, chunk id, weighted BM25) of one-token terms; with ``limit``,
-        summed per chunk and cut: (-1, chunk id, total)."""
-        if not terms:
+        summed per chunk (plus the ``extra`` rows, phrases scored in Python) and cut:
+        (-1, chunk id, total)."""
+        if not terms and not extra:
             return []
         params: dict[str, object] = {
             "idx": idx,
@@ -82,17 +84,19 @@ class PgLexicalQueries(PgBase):
             "  p WHERE p.idx = %(idx)s AND p.term = q.term)::float8 AS n FROM q)"
             f" SELECT df.k, p.chunk_id, {_SCORE} AS s FROM df CROSS JOIN st"
             " JOIN lex_postings p ON p.idx = %(idx)s AND p.term = df.term"
-            " JOIN lex_docs d ON d.idx = %(idx)s AND d.chunk_id = p.chunk_id"
             f" WHERE df.n > 0{where}"
         )
         if limit is None:
-            rows = self._rows(inner, params)  # type: ignore[arg-type]
+            rows = self._rows(inner, params)
             return [(int(r[0]), int(r[1]), float(r[2])) for r in rows]
         params["limit"] = limit
+        params["xid"] = [cid for _, cid, _ in extra]
+        params["xs"] = [s for _, _, s in extra]
         rows = self._rows(
-            f"SELECT -1, chunk_id, SUM(s) AS score FROM ({inner}) x GROUP BY chunk_id"
-            " ORDER BY score DESC, chunk_id LIMIT %(limit)s",
-            params,  # type: ignore[arg-type]
+            f"SELECT -1, chunk_id, SUM(s) AS score FROM ({inner}"
+            " UNION ALL SELECT 0, x.id, x.s FROM unnest(%(xid)s::bigint[], %(xs)s::float8[])"
+            " AS x(id, s)) x GROUP BY chunk_id ORDER BY score DESC, chunk_id LIMIT %(limit)s",
+            params,
         )
         return [(int(r[0]), int(r[1]), float(r[2])) for r in rows]
 
@@ -100,10 +104,11 @@ class PgLexicalQueries(PgBase):
         """chunk id -> occurrences of the phrase ``tokens`` (every chunk of the index)."""
         wanted = sorted(set(tokens))
         rows = self._rows(
-            "SELECT term, chunk_id, positions FROM lex_postings WHERE idx = %s"
-            " AND term = ANY(%s) AND chunk_id IN (SELECT chunk_id FROM lex_postings"
-            " WHERE idx = %s AND term = %s)",
-            (idx, wanted, idx, tokens[0]),
+            "WITH c AS (SELECT chunk_id FROM lex_postings WHERE idx = %(idx)s"
+            "  AND term = ANY(%(t)s) GROUP BY chunk_id HAVING COUNT(*) = %(n)s)"
+            " SELECT p.term, p.chunk_id, p.positions FROM lex_postings p JOIN c USING (chunk_id)"
+            " WHERE p.idx = %(idx)s AND p.term = ANY(%(t)s)",
+            {"idx": idx, "t": wanted, "n": len(wanted)},
         )
         by_chunk: dict[int, dict[str, set[int]]] = {}
         for term, chunk_id, positions in rows:
@@ -187,11 +192,13 @@ class PgLexicalQueries(PgBase):
                 phrases.append((number, tokens, weight))
         if not phrases:
             return self._single_rows(idx, singles, buffer_ids, chunk_ids, limit)
-        rows = self._single_rows(idx, singles, buffer_ids, chunk_ids, None)
         stats = self._stats(idx)
+        extra: list[tuple[int, int, float]] = []
         for number, tokens, weight in phrases:
-            rows += self._phrase_rows(idx, number, tokens, weight, buffer_ids, chunk_ids, stats)
-        return rows
+            extra += self._phrase_rows(idx, number, tokens, weight, buffer_ids, chunk_ids, stats)
+        if limit is not None:
+            return self._single_rows(idx, singles, buffer_ids, chunk_ids, limit, extra)
+        return self._single_rows(idx, singles, buffer_ids, chunk_ids, None) + extra
 
     def bm25(
         self,

@@ -43,6 +43,20 @@ def _array(value: Any) -> Any:
     return np.asarray(to_numpy() if to_numpy else value, dtype=np.float32)
 
 
+def nearest_sql(dims: int) -> str:
+    """HNSW candidates (the partial index's own predicate, ordered by the indexed
+    expression, so the planner can only pick the index or a full sort), then the
+    model filter and the exact float32 cosine."""
+    d = int(dims)
+    return (
+        "SELECT chunk_id, 1 - (embedding <=> %(q)s::vector) FROM ("
+        " SELECT chunk_id, embedding, fingerprint FROM chunk_embeddings"
+        f" WHERE dimensions = {d}"
+        f" ORDER BY embedding::halfvec({d}) <=> %(q)s::halfvec({d}) LIMIT %(depth)s) s"
+        " WHERE fingerprint = %(fp)s"
+    )
+
+
 def _index_name(dimensions: int) -> str:
     return f"idx_chunk_embeddings_hnsw_{int(dimensions)}"
 
@@ -202,18 +216,14 @@ class PgVectorQueries(PgBase):
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
         if q.shape[0] != dims:
             return []
+        depth = max(2 * limit, 40)
         with self._pg_read_transaction():
-            self._rows(f"SELECT set_config('hnsw.ef_search', '{max(ef_search, 2 * limit)}', true)")
-            self._rows("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-            rows = self._rows(
-                "SELECT chunk_id, 1 - (embedding <=> %s::vector) FROM chunk_embeddings"
-                f" WHERE dimensions = {dims} AND fingerprint = %s"
-                f" ORDER BY embedding::halfvec({dims}) <=> %s::halfvec({dims}) LIMIT %s",
-                (q, fingerprint, q, limit),
-            )
+            ef = max(ef_search, depth)
+            self._rows(f"SELECT set_config('hnsw.ef_search', '{ef}', true)")
+            rows = self._rows(nearest_sql(dims), {"q": q, "fp": fingerprint, "depth": depth})
         hits = [(int(r[0]), float(r[1])) for r in rows]
         hits.sort(key=lambda h: (-h[1], h[0]))
-        return hits
+        return hits[:limit]
 
     def exact_nearest_chunks(
         self, fingerprint: str, dimensions: int, query: npt.NDArray[np.float32], limit: int
