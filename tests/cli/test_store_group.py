@@ -40,6 +40,7 @@ def test_copy_says_what_it_copies_and_reports_the_id_map(cli: Cli, src: Path) ->
     text = cli("store", "copy", "src.db", "dst.db")
     assert text.code == 0, text.err
     assert "Copied 2 buffer(s)" in text.out and "(created)" in text.out
+    assert text.err.startswith("Copying 2 buffer(s)") and "src.db to " in text.err
     assert "ids remapped" in text.out
 
     again = cli("store", "copy", "src.db", "dst.db", "--rename", "--format", "json")

@@ -448,6 +448,7 @@ def store_copy(
     all_vectors: bool = False,
     id_map_file: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    announce: Callable[[CopyPlan, str, str], None] | None = None,
 ) -> StoreCopied:
     """Copy every buffer, chunk, vector, variable and run of ``src`` into ``dst``.
 
@@ -457,7 +458,8 @@ def store_copy(
     destination's model (``all_vectors``: every one, as ``export`` does);
     ``reembed`` then embeds, in the same transaction, every copied chunk left
     without a vector. ``id_map_file`` writes the old -> new chunk id map there
-    as JSON instead of returning it in ``to_json()``.
+    as JSON instead of returning it in ``to_json()``. ``announce`` hears the plan
+    (and both locations) before anything is written.
     """
     if on_clash not in ("refuse", "rename", "skip"):
         raise InvalidArgumentError(f"on_clash must be refuse, rename or skip, not {on_clash!r}")
@@ -467,6 +469,8 @@ def store_copy(
             suggestion="Name another store as DST (a SQLite path or a postgresql:// URL)",
         )
     plan = plan_copy(src, dst, on_clash=on_clash)
+    if announce is not None:
+        announce(plan, _where(src), _where(dst))
     out = StoreCopied(source=_where(src), destination=_where(dst), plan=plan, dry_run=dry_run)
     out.warnings.extend(_clash_notes(plan, on_clash))
     target_fp: str | None = None

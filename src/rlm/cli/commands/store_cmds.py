@@ -16,7 +16,7 @@ from rlm.notices import duration
 from rlm.store import DEFAULT_DB_PATH, Store
 
 if TYPE_CHECKING:
-    from rlm.ops.store_move import StoreCopied
+    from rlm.ops.store_move import CopyPlan, StoreCopied
 
 
 def embedding_lines(p: EmbedProgress | None) -> list[str]:
@@ -230,8 +230,24 @@ def store_copy_cmd(
             dry_run=dry_run,
             id_map_file=id_map,
             progress=progress,
+            announce=None if dry_run or app.json else _announce,
         )
     return Output(data=result.to_json(), text=_copy_text(result), warnings=result.warnings)
+
+
+def _plan_line(plan: CopyPlan) -> str:
+    return (
+        f"{len(plan.copied_buffers):,} buffer(s), {plan.chunk_count:,} chunk(s),"
+        f" {sum(len(v) for v in plan.values.values()):,} variable(s) and {len(plan.runs):,}"
+        f" dispatch run(s)"
+    )
+
+
+def _announce(plan: CopyPlan, source: str, destination: str) -> None:
+    """Before a long copy starts, say on stderr what it is about to copy, and where."""
+    from rlm.cli.render import safe
+
+    click.echo(safe(f"Copying {_plan_line(plan)} from {source} to {destination}"), err=True)
 
 
 def _copy_text(result: StoreCopied) -> str:
@@ -239,9 +255,7 @@ def _copy_text(result: StoreCopied) -> str:
     vectors = ", ".join(f"{n:,} of {m}" for m, n in plan.vectors_by_model.items()) or "none"
     head = "Would copy" if result.dry_run else "Copied"
     lines = [
-        f"{head} {len(plan.copied_buffers):,} buffer(s), {plan.chunk_count:,} chunk(s),"
-        f" {sum(len(v) for v in plan.values.values()):,} variable(s) and {len(plan.runs):,}"
-        f" dispatch run(s)",
+        f"{head} {_plan_line(plan)}",
         f"  from: {result.source}",
         f"  to:   {result.destination}{' (created)' if result.created else ''}",
         f"  source vectors: {vectors}",
