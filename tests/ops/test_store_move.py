@@ -264,3 +264,5 @@ def test_export_refuses_an_existing_file_unless_forced(src: Store, tmp_path: Pat
     assert Store.open(out).stats().chunk_count == src.stats().chunk_count
     with pytest.raises(InvalidArgumentError, match="being exported"):
         ops.store_export(src, src.path, force=True)
+    with pytest.raises(InvalidArgumentError, match="one SQLite file"):
+        ops.store_export(src, "postgresql://user@host/db")

@@ -593,6 +593,11 @@ def store_export(
     included whatever its model (an export is a snapshot); search rebuilds its
     caches from the file, so no sidecar is needed.
     """
+    if is_postgres_url(str(path)):
+        raise InvalidArgumentError(
+            "store export writes one SQLite file, not a PostgreSQL database",
+            suggestion="To fill a PostgreSQL database use: rlm store copy SRC postgresql://...",
+        )
     target = Path(path)
     existed = target.exists()
     if existed and not force:
