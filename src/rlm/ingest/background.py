@@ -556,6 +556,41 @@ def run_shared_worker(
     return outcome
 
 
+def start_shared_workers(
+    store: Store, count: int, command: WorkerCommand | None = None
+) -> list[int]:
+    """Start ``count`` detached workers on a shared-work store (PostgreSQL); their pids.
+
+    They need no lock file: each claims its own batches (:func:`run_shared_worker`),
+    so any number of them, on this machine or others, split the backlog.
+    """
+    if count <= 0:
+        return []
+    if not store.shares_embedding_work:
+        raise ConfigError(
+            "--workers needs a store several workers can share (a postgresql:// URL)",
+            suggestion="A SQLite store has one worker: run 'rlm chunk embed' without --workers",
+        )
+    files = WorkerFiles.of(store.path)
+    files.log.parent.mkdir(parents=True, exist_ok=True)
+    _rotate(files.log)
+    env = dict(os.environ, RLM_WORKER_DB=store.location)
+    pids = []
+    with open(files.log, "ab") as log:
+        for _ in range(count):
+            process = subprocess.Popen(
+                (command or WorkerCommand()).argv(files.db),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                close_fds=True,
+            )
+            pids.append(process.pid)
+    return pids
+
+
 class _Stopped(Exception):
     """The owner asked the worker to stop (MCP shutdown)."""
 

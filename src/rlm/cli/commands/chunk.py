@@ -128,6 +128,14 @@ def list_chunks(app: AppContext, buffer: str, preview: bool, preview_len: int) -
     help="Without BUFFER: block until every chunk has a vector, following the background"
     " worker (or embedding here when none runs), with a progress bar.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Without BUFFER, on a postgresql:// store: start this many worker processes that"
+    " share the backlog (with --wait, this process is one of them). Run it on several"
+    " machines to split one big job; no chunk is embedded twice.",
+)
 @model_options
 @pass_app
 def embed(
@@ -136,6 +144,7 @@ def embed(
     force: bool,
     all_buffers: bool,
     wait: bool,
+    workers: int | None,
     model: str | None,
     model_path: str | None,
 ) -> Output:
@@ -149,7 +158,16 @@ def embed(
             raise InvalidArgumentError(
                 "--force needs a BUFFER or --all", suggestion="rlm chunk embed --all --force"
             )
+        if workers is not None:
+            _start_workers(app, workers - 1 if wait else workers, model, model_path)
+            if not wait:
+                return _workers_started(workers)
         return _embed_store(app, wait, model, model_path)
+    if workers is not None:
+        raise InvalidArgumentError(
+            "--workers shares the whole store's backlog; leave out BUFFER and --all",
+            suggestion="rlm chunk embed --workers N [--wait]",
+        )
     if wait:
         raise InvalidArgumentError(
             "--wait waits for the whole store; leave out BUFFER and --all",
@@ -180,6 +198,24 @@ def embed(
             " Use --force to re-embed.\n"
         )
     return Output(data=data, text="".join(texts), items=items, warnings=result.warnings)
+
+
+def _start_workers(app: AppContext, count: int, model: str | None, model_path: str | None) -> None:
+    """``--workers``: detached workers sharing the backlog (PostgreSQL stores only)."""
+    from rlm.ingest.background import start_shared_workers
+
+    store = app.store()
+    if not store.shares_embedding_work:
+        raise InvalidArgumentError(
+            "--workers needs a postgresql:// store; a SQLite store has one worker",
+            suggestion="rlm chunk embed [--wait] (without --workers)",
+        )
+    start_shared_workers(store, count, WorkerCommand(model, model_path))
+
+
+def _workers_started(count: int) -> Output:
+    text = f"Started {count} embedding worker(s) sharing the backlog; see 'rlm status'.\n"
+    return Output(data={"workers_started": count}, text=text)
 
 
 def _embed_store(app: AppContext, wait: bool, model: str | None, model_path: str | None) -> Output:

@@ -31,8 +31,8 @@ _PRUNE_FROM_TERMS = 8
 _FTS_STRING = re.compile(r'"((?:[^"]|"")*)"')
 
 _SCORE = (
-    "df.weight * greatest(ln((st.n - df.n + 0.5) / (df.n + 0.5)), 1e-6)"
-    f" * p.tf * {K1 + 1} / (p.tf + {K1} * ({1 - B} + {B} * p.dl / st.avgdl))"
+    "h.weight * greatest(ln((st.n - h.n + 0.5) / (h.n + 0.5)), 1e-6)"
+    f" * h.tf * {K1 + 1} / (h.tf + {K1} * ({1 - B} + {B} * h.dl / st.avgdl))"
 )
 
 
@@ -69,10 +69,10 @@ class PgLexicalQueries(PgBase):
         }
         where = ""
         if buffer_ids is not None:
-            where += " AND p.chunk_id IN (SELECT id FROM chunks WHERE buffer_id = ANY(%(b)s))"
+            where += " AND h.chunk_id IN (SELECT id FROM chunks WHERE buffer_id = ANY(%(b)s))"
             params["b"] = [int(b) for b in buffer_ids]
         if chunk_ids is not None:
-            where += " AND p.chunk_id = ANY(%(c)s)"
+            where += " AND h.chunk_id = ANY(%(c)s)"
             params["c"] = [int(c) for c in chunk_ids]
         inner = (
             "WITH st AS MATERIALIZED (SELECT COUNT(*)::float8 AS n,"
@@ -80,11 +80,12 @@ class PgLexicalQueries(PgBase):
             "  FROM lex_docs WHERE idx = %(idx)s),"
             " q AS MATERIALIZED (SELECT * FROM unnest(%(k)s::int[], %(terms)s::text[],"
             "  %(weights)s::float8[]) AS q(k, term, weight)),"
-            " df AS MATERIALIZED (SELECT q.k, q.term, q.weight, (SELECT COUNT(*) FROM lex_postings"
-            "  p WHERE p.idx = %(idx)s AND p.term = q.term)::float8 AS n FROM q)"
-            f" SELECT df.k, p.chunk_id, {_SCORE} AS s FROM df CROSS JOIN st"
-            " JOIN lex_postings p ON p.idx = %(idx)s AND p.term = df.term"
-            f" WHERE df.n > 0{where}"
+            # One scan of each posting list: the document frequency is the window count
+            # over the term's rows, taken before any buffer filter (as FTS5's is).
+            " h AS (SELECT q.k, q.weight, p.chunk_id, p.tf, p.dl,"
+            "  COUNT(*) OVER (PARTITION BY q.k)::float8 AS n FROM q"
+            "  JOIN lex_postings p ON p.idx = %(idx)s AND p.term = q.term)"
+            f" SELECT h.k, h.chunk_id, {_SCORE} AS s FROM h CROSS JOIN st WHERE true{where}"
         )
         if limit is None:
             rows = self._rows(inner, params)
