@@ -492,6 +492,8 @@ def _embed_claimed(
 
 CLAIM_BATCH = 64
 """Chunks a shared-queue worker claims at a time (one embedding batch)."""
+CLAIM_POLL = 0.5
+"""Seconds between looks at other workers' claims once nothing is left to claim."""
 
 
 def run_shared_worker(
@@ -523,6 +525,11 @@ def run_shared_worker(
         while stop is None or not stop.is_set():
             ids = store.claim_chunks(owner, CLAIM_BATCH)
             if not ids:
+                # Others still hold chunks: stay until they finish, and take over what a
+                # worker that dies leaves (its claims free up with its session).
+                if store.claimed_elsewhere(owner):
+                    time.sleep(CLAIM_POLL)
+                    continue
                 break
             if embedder is None:
                 try:

@@ -140,6 +140,10 @@ class Store(
         """Chunk ids without a vector, now held by ``owner`` (shared-work stores only)."""
         raise NotImplementedError("SQLite stores have one worker, guarded by its lock file")
 
+    def claimed_elsewhere(self, owner: str, ttl: float = 600.0) -> int:
+        """Chunks without a vector that other live workers hold (shared-work stores only)."""
+        return 0
+
     def release_claims(self, owner: str, chunk_ids: Sequence[int] | None = None) -> None:
         """Drop ``owner``'s claims (shared-work stores only)."""
         raise NotImplementedError("SQLite stores have one worker, guarded by its lock file")

@@ -79,6 +79,17 @@ class PgEmbedQueueQueries(PgBase):
         ids = sorted({int(r[0]) for r in taken}, key=candidates.index)
         return ids
 
+    def claimed_elsewhere(self, owner: str, ttl: float = CLAIM_TTL) -> int:
+        """Chunks still without a vector that live workers other than ``owner`` hold."""
+        return int(
+            self._one(
+                "SELECT COUNT(*) FROM embed_claims k WHERE k.owner != %s AND k.claimed_at > %s"
+                " AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = k.backend_pid)"
+                " AND NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = k.chunk_id)",
+                (owner, time.time() - ttl),
+            )[0]
+        )
+
     def release_claims(self, owner: str, chunk_ids: Sequence[int] | None = None) -> None:
         """Drop ``owner``'s claims (all, or those of ``chunk_ids``)."""
         if chunk_ids is None:
