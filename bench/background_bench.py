@@ -14,6 +14,11 @@ bundled model, in the same run:
 
     python bench/background_bench.py                  # 5 MB
     python bench/background_bench.py --size-mb 100 --no-wait   # 100 MB, skip (4)
+    python bench/background_bench.py --size-mb 100 --no-wait --sample 180
+
+``--sample SECONDS`` (with ``--no-wait``): let the worker embed that long, then
+read ``rlm status``: the worker's measured tokens/s and its ETA for the rest,
+so "fully embedded" is projected (sample end + ETA) instead of waited for.
 
 The machine may be shared: the embedding figure depends on what else runs.
 """
@@ -67,6 +72,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mb", type=float, default=5.0)
     parser.add_argument("--no-wait", action="store_true")
+    parser.add_argument("--sample", type=float, default=0.0, help="see the module doc")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RLM_")}
@@ -102,6 +108,20 @@ def run(work: Path, args: argparse.Namespace, env: dict[str, str], out: dict[str
     out["first_answer_results"] = hits["count"]
     out["first_answer_coverage"] = hits["semantic_coverage"]
     out["first_answer_notice"] = [line for line in err.splitlines() if "semantic leg" in line]
+    if args.no_wait and args.sample > 0:
+        time.sleep(args.sample)
+        _, status, _ = rlm(bg_db, "status", env=env)
+        emb = status["embedding"]
+        elapsed = time.perf_counter() - started
+        out["sample"] = {
+            "seconds": round(elapsed, 1),
+            "embedded_chunks": emb["embedded_chunks"],
+            "missing_chunks": emb["missing_chunks"],
+            "tokens_per_second": emb["tokens_per_second"],
+            "eta_seconds": emb["eta_seconds"],
+        }
+        if emb["eta_seconds"] is not None:
+            out["projected_fully_embedded_s"] = elapsed + emb["eta_seconds"]
     if not args.no_wait:
         while True:
             try:
@@ -130,6 +150,15 @@ def report(out: dict[str, Any], as_json: bool) -> None:
     print(f"first search answer          {out['first_answer_s']:8.2f} s after the load started")
     print(f"  results {out['first_answer_results']}, coverage {out['first_answer_coverage']}")
     print(f"  notice: {out['first_answer_notice']}")
+    if "sample" in out:
+        sample = out["sample"]
+        print(
+            f"after {sample['seconds']:.0f} s: {sample['embedded_chunks']} chunks embedded,"
+            f" {sample['missing_chunks']} to go at {sample['tokens_per_second']} est. tokens/s"
+        )
+    if "projected_fully_embedded_s" in out:
+        hours = out["projected_fully_embedded_s"] / 3600
+        print(f"projected fully embedded     {hours:8.2f} h after the start")
     if "fully_embedded_s" in out:
         print(f"fully embedded               {out['fully_embedded_s']:8.1f} s after the start")
         print(

@@ -19,6 +19,13 @@ bare fastembed baselines (halves the run on a busy machine).
     python bench/embed_bench.py               # 300 chunks
     python bench/embed_bench.py --size-mb 5   # a 5 MB document (~1,700 chunks, ~15 minutes)
     python bench/embed_bench.py --json
+    python bench/embed_bench.py --runtimes --size-mb 5   # ONNX runtimes, same run
+
+``--runtimes`` compares, on ``embed_passages`` and the same texts in the same
+run (slices interleaved), today's fastembed-driven session (``fastembed``)
+and rlm's own session with tuned options (``direct``, see
+:mod:`rlm.embedding.runtime`): tokens/s, ratio to ``fastembed``, and the
+lowest cosine of any chunk or passage vector against ``fastembed``'s.
 """
 
 from __future__ import annotations
@@ -49,6 +56,71 @@ def make_chunks(count: int, size: int = 3000, seed: int = 1) -> list[str]:
             length += len(word) + 1
         chunks.append(" ".join(words)[:size])
     return chunks
+
+
+def _variants(embedder: Any) -> dict[str, Any]:
+    """Today's path and the tuned ones, each its own embedder over the same model files."""
+    from rlm.embedding.onnx_embedder import OnnxEmbedder
+
+    def make(**options: Any) -> Any:
+        return OnnxEmbedder(embedder.model, embedder.files, cache=embedder._cache, **options)
+
+    return {
+        "fastembed": make(runtime="fastembed"),  # main before #12's throughput work
+        "direct": make(runtime="direct"),
+    }
+
+
+def compare(count: int, rounds_of: int = 40) -> dict[str, Any]:
+    """tokens/s of ``embed_passages`` (what ``rlm load`` runs) per runtime, same run.
+
+    The texts are cut into slices of ``rounds_of`` chunks and every slice is
+    embedded by each variant in turn (rotating who goes first), so a change in
+    the machine's load hits all variants alike. ``min_cosine`` compares every
+    chunk and passage vector with the baseline's.
+    """
+    import numpy as np
+
+    from rlm.embedding import get_embedder
+
+    texts = make_chunks(count)
+    embedder: Any = get_embedder()
+    if not getattr(embedder, "is_semantic", False) or embedder.fallback_reason:
+        raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
+    variants = _variants(embedder)
+    for variant in variants.values():
+        variant.load()
+        variant.embed_passages(texts[:4])  # warm-up: session, tokenizer, allocator
+    seconds = dict.fromkeys(variants, 0.0)
+    cosine = dict.fromkeys(variants, 1.0)
+    passages = 0
+    names = list(variants)
+    for number, start in enumerate(range(0, count, rounds_of)):
+        part = texts[start : start + rounds_of]
+        results: dict[str, Any] = {}
+        for name in names[number % len(names) :] + names[: number % len(names)]:
+            started = time.perf_counter()
+            results[name] = variants[name].embed_passages(part)
+            seconds[name] += time.perf_counter() - started
+        base = results["fastembed"]
+        passages += sum(base.windows)
+        for name, batch in results.items():
+            chunk = float((base.vectors * batch.vectors).sum(axis=1).min())
+            rows = np.concatenate(batch.passage_vectors)
+            passage = float((np.concatenate(base.passage_vectors) * rows).sum(axis=1).min())
+            cosine[name] = min(cosine[name], chunk, passage)
+    tokens = sum(embedder.count_tokens(texts) or [0])
+    return {
+        "model": embedder.name,
+        "threads": embedder.threads,
+        "chunks": count,
+        "bytes": sum(len(t.encode()) for t in texts),
+        "tokens": tokens,
+        "passages": passages,
+        "tokens_s": {name: tokens / s for name, s in seconds.items()},
+        "ratio": {name: seconds["fastembed"] / s for name, s in seconds.items()},
+        "min_cosine": cosine,
+    }
 
 
 def bench(count: int, bare_baselines: bool = True) -> dict[str, Any]:
@@ -117,8 +189,24 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baselines")
+    parser.add_argument(
+        "--runtimes",
+        action="store_true",
+        help="compare ONNX runtimes on embed_passages (fastembed = today's path, direct)",
+    )
     args = parser.parse_args()
     count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
+    if args.runtimes:
+        r = compare(count)
+        if args.json:
+            print(json.dumps(r))
+            return
+        print(f"{r['model']}, {r['threads']} threads, {r['chunks']} chunks, {r['bytes']:,} bytes,")
+        print(f"  {r['tokens']:,} tokens in {r['passages']:,} passages")
+        print(f"  {'runtime':10s} {'tokens/s':>9s} {'ratio':>6s} {'min cosine':>11s}")
+        for name, rate in r["tokens_s"].items():
+            print(f"  {name:10s} {rate:9.0f} {r['ratio'][name]:6.2f} {r['min_cosine'][name]:11.6f}")
+        return
     f = bench(count, bare_baselines=not args.no_bare)
     if args.json:
         print(json.dumps(f))

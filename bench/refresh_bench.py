@@ -6,7 +6,9 @@ embedder, so every chunk has a vector), then times, in the same process and the 
 * ``search`` (BM25, the collection) without refresh: the baseline;
 * ``search --refresh`` with nothing changed: one ``stat`` per file, nothing read;
 * ``search --refresh`` after touching 10 files (read, hashed, re-chunked);
-* a bare ``os.stat`` of every file: the floor the refresh cannot beat.
+* a bare ``os.stat`` of every file: the floor the refresh cannot beat;
+* one ``rlm watch`` poll with nothing changed (the folder load's pass: a walk,
+  a stat per file, the collection's rows), which also finds added files.
 
 Each figure is the median of ``--repeat`` runs (in-process ``rlm.ops.search``,
 so interpreter start-up is left out; it is the same for both). Also one CLI
@@ -93,9 +95,13 @@ def main() -> None:
                 for p in paths:
                     os.stat(p)
 
+            def poll() -> None:
+                ops.watch(store, ["tree"], cycles=1, interval=0, embed="off")
+
             base = median_ms(plain, args.repeat)
             fresh = median_ms(refreshed, args.repeat)
             floor = median_ms(stat_all, args.repeat)
+            watch_poll = median_ms(poll, args.repeat)
             for i, p in enumerate(paths[:10]):
                 p.write_text(f"# File {i}\n\nchanged text {i}\n", "utf-8")
                 os.utime(p, (2_000_000_000 + i, 2_000_000_000 + i))
@@ -114,6 +120,7 @@ def main() -> None:
         "stat_floor_ms": round(floor, 1),
         "overhead_vs_stat_floor": round((fresh - base) / floor, 2) if floor else None,
         "search_refresh_10_changed_ms": round(changed_ms, 1),
+        "watch_poll_unchanged_ms": round(watch_poll, 1),
         "cli_search_ms": round(cli_plain, 1),
         "cli_search_refresh_ms": round(cli_fresh, 1),
     }
@@ -127,6 +134,7 @@ def main() -> None:
     print(f"{'  refresh overhead':<44} {fresh - base:>9.1f}")
     print(f"{'  bare os.stat of every file (floor)':<44} {floor:>9.1f}")
     print(f"{'search --refresh, 10 files changed':<44} {changed_ms:>9.1f}")
+    print(f"{'watch: one poll, nothing changed':<44} {watch_poll:>9.1f}")
     print(f"{'CLI: rlm search (process)':<44} {cli_plain:>9.1f}")
     print(f"{'CLI: rlm search --refresh (process)':<44} {cli_fresh:>9.1f}")
     if floor:

@@ -403,3 +403,28 @@ def test_folder_load_goes_background_and_a_failed_start_embeds_inline(
         inline = rlm.load(store, ["notes"], embed="background", starter=no_worker)
         assert isinstance(inline, SyncReport) and inline.background is None
         assert store.embedding_backlog().chunks == 0  # everything embedded here instead
+
+
+def test_chunks_with_a_vector_but_no_passages_are_work(corpus: tuple[Path, Path]) -> None:
+    """An old store (chunk vectors, no passage vectors) is completed by the worker."""
+    src, db = corpus
+    with rlm.Store.open(db) as store:
+        rlm.load(store, [str(src)], options=LoadOptions(embed=True))
+        chunks = store.chunk_count_total()
+        assert store.embedding_backlog().chunks == 0
+        with store.transaction():  # what a store embedded before passages existed looks like
+            store.conn.execute("DELETE FROM passage_embeddings")
+            store.conn.execute("UPDATE chunk_embeddings SET created_at = 1000")
+        backlog = store.embedding_backlog()
+        assert backlog.chunks == chunks and backlog.tokens > 0
+        assert bg.progress(store).missing == chunks
+        from rlm.embedding import get_embedder
+
+        outcome = bg.run_worker(store, get_embedder)
+        assert outcome.ran and outcome.error is None and outcome.chunks == chunks
+        assert store.embedding_backlog().chunks == 0
+        passaged = store.conn.execute(
+            "SELECT COUNT(DISTINCT chunk_id) FROM passage_embeddings"
+        ).fetchone()[0]
+    assert passaged == chunks
+    assert vector_rows(db)[1:3] == (chunks, chunks), "still exactly one vector per chunk"

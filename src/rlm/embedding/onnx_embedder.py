@@ -1,4 +1,4 @@
-"""The semantic embedder: an ONNX model run in-process by fastembed on the CPU.
+"""The semantic embedder: an ONNX model run in-process on the CPU (or a device).
 
 One instance per (model, path) per process (see :mod:`rlm.embedding.selection`),
 shared by threads. Nothing heavy happens at construction: the tokenizer loads on
@@ -6,6 +6,12 @@ the first ``count_tokens``/embed call and the ONNX session on the first embed,
 each once, under a lock. fastembed's ``parallel`` process pool is never used:
 one session with intra-op threads = usable cores is faster to start, and keeps
 memory bounded, for the batch sizes rlm sees.
+
+A model with local files (the bundled one, ``--model-path``) runs in rlm's own
+session (:mod:`rlm.embedding.runtime`: options tuned for throughput, rlm's
+own tokens); a catalogue model fastembed downloads runs through fastembed.
+``runtime="fastembed"`` forces the old path (bench/embed_bench.py's same-run
+baseline).
 
 Texts longer than the model's window are windowed (see
 :mod:`rlm.embedding.windowing`), never truncated; ``EmbeddingBatch.windows``
@@ -28,6 +34,7 @@ from rlm.embedding.assembly import folder_window_limit
 from rlm.embedding.base import EmbeddingBatch, PassageBatch
 from rlm.embedding.passages import plan_passages, pooled
 from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
+from rlm.embedding.runtime import DirectSession
 from rlm.embedding.validation import check_texts, check_vectors
 from rlm.embedding.windowing import Window, plan_windows
 from rlm.errors import EmbeddingError
@@ -98,6 +105,7 @@ class OnnxEmbedder:
         batch_size: int = BATCH_SIZE,
         providers: Sequence[str] = ("CPUExecutionProvider",),
         device_notice: str | None = None,
+        runtime: str = "auto",
     ) -> None:
         self.model = model
         self.name = model.name
@@ -118,6 +126,11 @@ class OnnxEmbedder:
         self._engine: Any = None
         self._tokenizer: Any = None
         self._window = files.max_tokens
+        self.runtime = "direct" if runtime == "auto" and files.folder is not None else runtime
+        """``direct`` (rlm's session) or ``fastembed`` (models without local files)."""
+        if self.runtime == "direct" and files.folder is None:
+            raise ValueError("the direct runtime needs a model with local files")
+        self._session: DirectSession | None = None
 
     # --- loading ---------------------------------------------------------
 
@@ -199,8 +212,38 @@ class OnnxEmbedder:
     def load(self) -> float:
         """Load the tokenizer and the ONNX session now; returns the session's load seconds."""
         self.tokenizer()
-        self._engine_ready()
+        if self.runtime == "direct":
+            self._session_ready()
+        else:
+            self._engine_ready()
         return self.load_seconds or 0.0
+
+    def _source_model(self) -> Path:
+        folder = self.model_dir()
+        return folder / "model.onnx"
+
+    def _new_session(self, model_file: Path) -> DirectSession:
+        session: DirectSession = self._load(
+            lambda: DirectSession(
+                model_file,
+                threads=self.threads,
+                providers=self.providers,
+                pooling=self.model.pooling,
+                normalize=self.model.normalize,
+            )
+        )
+        return session
+
+    def _session_ready(self) -> DirectSession:
+        """rlm's own ONNX session over the model file (created once)."""
+        if self._session is not None:
+            return self._session
+        with self._lock:
+            if self._session is None:
+                started = time.perf_counter()
+                self._session = self._new_session(self._source_model())
+                self.load_seconds = time.perf_counter() - started
+        return self._session
 
     def _load(self, step: Callable[[], Any]) -> Any:
         try:
@@ -282,36 +325,58 @@ class OnnxEmbedder:
 
     # --- embedding ---------------------------------------------------------
 
-    def _run(self, pieces: list[Piece]) -> npt.NDArray[np.float32]:
-        """Embed window texts, shortest first so each ONNX batch pads little.
+    def _batches(self, lengths: Sequence[int]) -> Iterator[list[int]]:
+        """Indexes of pieces per ONNX run, shortest first so each run pads little.
 
-        A batch holds up to ``batch_size`` full windows' worth of tokens, so short
+        A run holds up to ``batch_size`` full windows' worth of tokens, so short
         passages go many to an ONNX run (8 per run left the runtime's per-run cost
         dominant: the passage path was 13% slower than 256-token windows).
         """
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        budget = self.batch_size * self._window
+        start = 0
+        while start < len(order):
+            end = start + 1
+            # Sorted by length: the last piece of a batch is its longest (padding length).
+            while end < len(order) and (end - start + 1) * lengths[order[end]] <= budget:
+                end += 1
+            yield order[start:end]
+            start = end
+
+    def _run(self, pieces: list[Piece]) -> npt.NDArray[np.float32]:
+        """Embed window texts (each fits the model window), in order."""
         import numpy as np
 
-        engine = self._engine_ready()
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][1])
-        budget = self.batch_size * self._window
-        rows: list[Any] = []
+        vectors = np.empty((len(pieces), self.dimensions), dtype=np.float32)
         try:
-            start = 0
-            while start < len(order):
-                end = start + 1
-                # Sorted by length: the last piece of a batch is its longest (padding length).
-                while (
-                    end < len(order) and (end - start + 1) * (pieces[order[end]][1] + 2) <= budget
-                ):
-                    end += 1
-                batch = [pieces[i][0] for i in order[start:end]]
-                rows.extend(engine.embed(batch, batch_size=len(batch)))
-                start = end
+            if self.runtime == "direct":
+                self._run_direct(pieces, vectors)
+            else:
+                engine = self._engine_ready()
+                for batch in self._batches([tokens + 2 for _, tokens in pieces]):
+                    rows = list(engine.embed([pieces[i][0] for i in batch], batch_size=len(batch)))
+                    vectors[np.array(batch, dtype=np.int64)] = np.asarray(rows, dtype=np.float32)
+        except EmbeddingError:
+            raise
         except Exception as exc:
             raise EmbeddingError(f"embedding error: ONNX runtime failure: {exc}") from exc
-        vectors = np.empty((len(pieces), self.dimensions), dtype=np.float32)
-        vectors[np.array(order, dtype=np.int64)] = np.asarray(rows, dtype=np.float32)
         return vectors
+
+    def _run_direct(self, pieces: list[Piece], out: npt.NDArray[np.float32]) -> None:
+        import numpy as np
+
+        session = self._session_ready()
+        encodings = self.tokenizer().encode_batch(
+            [text for text, _ in pieces], add_special_tokens=True
+        )
+        # Pieces fit the window; a rare re-tokenization overflow is cut as fastembed
+        # cut it (keeping the closing special token).
+        ids = [
+            row if len(row) <= self._window else [*row[: self._window - 1], row[-1]]
+            for row in (encoding.ids for encoding in encodings)
+        ]
+        for batch in self._batches([len(row) for row in ids]):
+            out[np.array(batch, dtype=np.int64)] = session.run([ids[i] for i in batch])
 
     def _embed(
         self, texts: Sequence[str], prefix: str

@@ -366,10 +366,11 @@ def sync_paths(
     done = 0
     if progress:
         progress(0, total)
+    recorded = store.source_paths([b.id for b in existing.values()]) if existing else {}
     for source in found.files:
         file_opts = effective_options(opts, source.name)
         old = existing.get(source.name)
-        other = _other_file(old, source) if old is not None else None
+        other = _other_file(old, source, recorded.get(old.id)) if old is not None else None
         if other is not None:
             # Same name in the collection, but another file on disk (two folders
             # with the same layout): never overwrite that file's buffer.
@@ -403,17 +404,18 @@ def sync_paths(
     return report
 
 
-def _other_file(old: Buffer, source: SourceFile) -> str | None:
+def _other_file(old: Buffer, source: SourceFile, recorded: str | None = None) -> str | None:
     """The source of ``old`` when it is a different file from ``source`` that still
     exists, else None.
 
-    A stored relative source is resolved against the current folder; if it does
-    not exist there (the folder moved, or the load ran from elsewhere) the name
+    The file is the absolute path recorded at load time; an older buffer's
+    relative source is resolved against the current folder, and if it does not
+    exist there (the folder moved, or the load ran from elsewhere) the name
     decides, as before.
     """
     if old.source is None:
         return None
-    stored = Path(old.source)
+    stored = Path(recorded or old.source)
     try:
         if not stored.is_file() or stored.samefile(source.path):
             return None

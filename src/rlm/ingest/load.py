@@ -275,8 +275,9 @@ def _loaded_from(store: Store, name: str, source: str | None) -> Buffer | None:
     old = store.find_buffer_in(name, None)
     if old is None or old.source is None or source is None:
         return None
+    stored = store.source_paths([old.id]).get(old.id, old.source)  # any folder's load
     try:
-        return old if Path(old.source).samefile(source) else None
+        return old if Path(stored).samefile(source) else None
     except OSError:
         return None
 

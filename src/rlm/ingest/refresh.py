@@ -16,8 +16,12 @@ store keeps buffers, not folder roots; ``rlm load DIR`` again adds them), or
 remove anything: a file that is gone is listed in ``missing``, and its buffer
 stays until the user deletes it or runs ``rlm load --sync``.
 
-Relative sources are resolved against the current folder first, then the
-folder that holds ``.rlm/`` (where loads usually run).
+Where the file is: the absolute path the store recorded when the buffer was
+written (:meth:`rlm.store.Store.source_paths`), so the check does not depend
+on the folder ``rlm`` runs from. Buffers of older stores have no record: their
+relative source is resolved against the current folder, then the folder that
+holds ``.rlm/`` (where loads usually run), as before; a refresh that finds such
+a file records its path.
 """
 
 from __future__ import annotations
@@ -63,8 +67,15 @@ class RefreshReport:
         }
 
 
-def _stat(source: str, anchors: Sequence[str]) -> tuple[str, os.stat_result] | None:
-    """The file's path and ``stat``: one system call per candidate folder, nothing read."""
+def _stat(
+    source: str, anchors: Sequence[str], recorded: str | None = None
+) -> tuple[str, os.stat_result] | None:
+    """The file's path and ``stat``: one system call per candidate, nothing read."""
+    if recorded is not None:
+        try:
+            return recorded, os.stat(recorded)
+        except OSError:
+            return None  # the recorded file is gone; another folder's namesake is not it
     for anchor in ("",) if os.path.isabs(source) else anchors:
         path = os.path.join(anchor, source) if anchor else source
         try:
@@ -99,6 +110,7 @@ def refresh(
     out = RefreshReport()
     anchors = [os.getcwd(), str(Path(store.path).absolute().parent.parent)]
     wanted = None if buffer_ids is None else set(buffer_ids)
+    recorded = store.source_paths(buffer_ids)
     reports: dict[str, SyncReport] = {}
     for old in store.list_buffers(collection):
         if old.collection is None or old.source is None:
@@ -106,7 +118,7 @@ def refresh(
         if wanted is not None and old.id not in wanted:
             continue
         out.checked += 1
-        found = _stat(old.source, anchors)
+        found = _stat(old.source, anchors, recorded.get(old.id))
         if found is None:
             out.missing.append(old.name or old.source)
             continue

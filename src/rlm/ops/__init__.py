@@ -45,6 +45,7 @@ _EXPORTS = {
     "copy_stores": "rlm.ops.store_move",
     "runs": "rlm.ops.run_records",
     "run_detail": "rlm.ops.run_records",
+    "watch": "rlm.ops.watching",
 }
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "store_export",
     "update_buffer",
     "vacuum",
+    "watch",
 ]
 
 if TYPE_CHECKING:
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
     from rlm.ops.run_records import run_detail, runs
     from rlm.ops.store import status, vacuum
     from rlm.ops.store_move import copy_stores, store_copy, store_export
+    from rlm.ops.watching import watch
 
 
 def __getattr__(name: str) -> Any:

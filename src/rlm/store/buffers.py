@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from rlm.errors import (
@@ -69,7 +70,48 @@ def _row_to_buffer(row: sqlite3.Row | tuple[object, ...]) -> Buffer:
     return Buffer(*row)
 
 
+_SOURCE_KEY = "source_abs:"
+"""``metadata`` key prefix of a buffer's absolute source path (no migration needed)."""
+
+
 class BufferQueries(StoreBase):
+    def _record_source(self, buffer_id: int, source: str | None) -> None:
+        """Remember where ``source`` is on disk, so ``--refresh``, ``watch`` and the
+        reload check find the file from any folder.
+
+        ``source_path`` keeps the path as the load was given it (what rlm-rs shows,
+        often relative to the folder the load ran in); the loader opened it
+        relative to this process's folder, so its absolute form is taken now.
+        Recorded only for a file that exists (not stdin or text).
+        """
+        if not source:
+            return
+        path = os.path.abspath(source)
+        if not os.path.isfile(path):
+            return
+        now = self.now()
+        self.conn.execute(
+            "INSERT INTO metadata(key, value, created_at, updated_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value,"
+            " updated_at = excluded.updated_at",
+            (f"{_SOURCE_KEY}{buffer_id}", path, now, now),
+        )
+
+    def source_paths(self, buffer_ids: Sequence[int] | None = None) -> dict[int, str]:
+        """Buffer id -> absolute source path, for buffers loaded from a file since
+        paths were recorded (older buffers: resolve ``source`` as before)."""
+        rows = self.conn.execute(
+            "SELECT key, value FROM metadata WHERE key >= ? AND key < ?",
+            (_SOURCE_KEY, _SOURCE_KEY[:-1] + chr(ord(_SOURCE_KEY[-1]) + 1)),
+        ).fetchall()
+        wanted = None if buffer_ids is None else set(buffer_ids)
+        out: dict[int, str] = {}
+        for key, value in rows:
+            suffix = str(key)[len(_SOURCE_KEY) :]
+            if suffix.isdigit() and (wanted is None or int(suffix) in wanted):
+                out[int(suffix)] = str(value)
+        return out
+
     def insert_buffer(self, new: NewBuffer) -> int:
         """Insert a buffer row; names are unique within a collection (rlm-rs allowed silent
         duplicates; two folders with the same layout need the same names side by side)."""
@@ -99,6 +141,7 @@ class BufferQueries(StoreBase):
             ),
         )
         assert cur.lastrowid is not None
+        self._record_source(cur.lastrowid, new.source)
         return cur.lastrowid
 
     def update_buffer_meta(self, buffer_id: int, new: NewBuffer) -> None:
@@ -123,6 +166,7 @@ class BufferQueries(StoreBase):
                 buffer_id,
             ),
         )
+        self._record_source(buffer_id, new.source)
 
     def write_buffer_segments(self, buffer_id: int, pieces: Iterable[bytes]) -> int:
         """Store the buffer text as fixed-size segments; returns the byte count."""
@@ -286,6 +330,7 @@ class BufferQueries(StoreBase):
     def delete_buffer(self, buffer_id: int) -> None:
         """Delete a buffer; chunks, vectors, FTS rows and segments go with it."""
         self.conn.execute("DELETE FROM buffers WHERE id = ?", (buffer_id,))
+        self.conn.execute("DELETE FROM metadata WHERE key = ?", (f"{_SOURCE_KEY}{buffer_id}",))
 
     def set_chunk_count(self, buffer_id: int, count: int) -> None:
         self.conn.execute(

@@ -9,6 +9,7 @@ embedded), which is the unit the recorded embedding rate is measured in.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,12 +38,27 @@ class Backlog:
 
 class EmbedQueueQueries(StoreBase):
     def embedding_backlog(self, buffer_ids: Sequence[int] | None = None) -> Backlog:
-        """Chunks with no vector of any model (what ``chunk embed`` would embed)."""
+        """Chunks with no vector, or with a vector but no passages of its model
+        (a store made before passages): what ``chunk embed`` and the worker embed.
+
+        A chunk is done when it has a chunk vector and passage vectors of the same
+        fingerprint. :func:`rlm.embedding.sync.embed_buffer` writes both in one
+        transaction, so only a vector older than the passage table (migration
+        m006) can lack passages: the passage probe runs for those alone. At 45k
+        chunks (480k passages) on a busy machine this query takes 0.18 s, against
+        0.05 s for "no vector" alone and 0.4 s probing every vector (it runs on
+        each search and status). Naming only the fingerprint made SQLite scan
+        every passage of the model per chunk (41 s at 10k chunks), so the probe
+        names all three columns of ``idx_passages_model``.
+        """
         sql = (
             "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0) FROM chunks c"
-            " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+            " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id"
+            " AND (e.created_at > ? OR EXISTS (SELECT 1 FROM passage_embeddings p"
+            " WHERE p.fingerprint = e.fingerprint AND p.dimensions = e.dimensions"
+            " AND p.chunk_id = c.id)))"
         )
-        params: list[object] = []
+        params: list[object] = [self._passages_since()]
         if buffer_ids is not None:
             if not buffer_ids:
                 return Backlog()
@@ -51,6 +67,16 @@ class EmbedQueueQueries(StoreBase):
         sql += " GROUP BY c.buffer_id ORDER BY c.buffer_id"
         rows = self.conn.execute(sql, params).fetchall()
         return Backlog(tuple((int(r[0]), int(r[1]), int(r[2])) for r in rows))
+
+    def _passages_since(self) -> int:
+        """When this store got its passage table (vectors after it have passages)."""
+        try:
+            row = self.conn.execute(
+                "SELECT applied_at FROM _rlm_migrations WHERE name = 'm006_add_passage_embeddings'"
+            ).fetchone()
+        except sqlite3.OperationalError:  # a store opened read-only before the ledger existed
+            row = None
+        return int(row[0]) if row else 2**62  # unknown: probe every vector
 
     def embedded_chunk_count(self) -> int:
         """Chunks that have a vector (of any model)."""

@@ -6,6 +6,7 @@ module only runs it, so no SQL leaves ``store/``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -18,9 +19,33 @@ _PRUNE_FROM_TERMS = 8
 """Queries with this many distinct terms or more skip near-zero-IDF terms."""
 _MAX_COMPOUND = 400
 """Terms per statement (SQLite's compound-SELECT limit is 500); more are batched."""
+_DRIVE_BY_ROWID = 1_000
+"""Scopes with at most this many chunks are read by rowid (see :meth:`_scope_filter`)."""
 
 
 class LexicalQueries(StoreBase):
+    def _scope_filter(self, table: str, buffer_ids: Sequence[int]) -> tuple[str, list[object]]:
+        """The ``AND ...`` clause keeping rows of ``buffer_ids``, and its one parameter.
+
+        The ids travel as one JSON array (no limit on their number, one bound
+        parameter per term instead of one per buffer). With a small scope,
+        ``rowid IN (...)`` lets FTS5 fetch just those rows; with a large one (a
+        collection of 10k files) that plan made FTS5 re-read the term's doclist
+        for every rowid: 26 s for a two-word query. There ``+rowid`` (the unary
+        plus stops the planner from driving the scan by rowid) keeps the MATCH
+        scan and filters its rows: about 0.1 s.
+        """
+        ids = json.dumps([int(b) for b in buffer_ids])
+        scope = "SELECT c.id FROM chunks c WHERE c.buffer_id IN (SELECT value FROM json_each(?))"
+        chunks = int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM chunks WHERE buffer_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ).fetchone()[0]
+        )
+        column = "rowid" if chunks <= _DRIVE_BY_ROWID else f"+{table}.rowid"
+        return f" AND {column} IN ({scope})", [ids]
+
     def bm25(
         self,
         match: str,
@@ -36,9 +61,9 @@ class LexicalQueries(StoreBase):
         sql = f"SELECT rowid, -bm25({table}) AS score FROM {table} WHERE {table} MATCH ?"
         params: list[object] = [match]
         if buffer_ids is not None:
-            marks = ",".join("?" * len(buffer_ids)) or "NULL"
-            sql += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
-            params.extend(buffer_ids)
+            clause, scope = self._scope_filter(table, buffer_ids)
+            sql += clause
+            params.extend(scope)
         sql += " ORDER BY score DESC, rowid ASC LIMIT ?"
         params.append(limit)
         return self._scored_rows(sql, params)
@@ -91,9 +116,9 @@ class LexicalQueries(StoreBase):
         where = ""
         filter_params: list[object] = []
         if buffer_ids is not None:
-            marks = ",".join("?" * len(buffer_ids)) or "NULL"
-            where += f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
-            filter_params += list(buffer_ids)
+            clause, scope = self._scope_filter(table, buffer_ids)
+            where += clause
+            filter_params += scope
         if chunk_ids is not None:
             where += f" AND rowid IN ({','.join('?' * len(chunk_ids)) or 'NULL'})"
             filter_params += list(chunk_ids)
@@ -144,9 +169,7 @@ class LexicalQueries(StoreBase):
         where = ""
         filter_params: list[object] = []
         if buffer_ids is not None:
-            marks = ",".join("?" * len(buffer_ids)) or "NULL"
-            where = f" AND rowid IN (SELECT id FROM chunks WHERE buffer_id IN ({marks}))"
-            filter_params = list(buffer_ids)
+            where, filter_params = self._scope_filter(table, buffer_ids)
         parts: list[str] = []
         params: list[object] = []
         for term, weight in terms:

@@ -42,6 +42,7 @@ COMMAND_MODULES: dict[str, str] = {
     "runs": "runs_cmd",
     "model": "model_cmd",
     "mcp": "mcp_cmd",
+    "watch": "watch_cmd",
 }
 
 

@@ -1,0 +1,119 @@
+"""The ONNX session rlm runs itself: tokenized passages in, pooled unit vectors out.
+
+Why not fastembed's session: profiled, 95% of embedding time is ONNX Runtime's
+``run``, and how the session is set up decides how fast that is on a small,
+busy machine (bench/embed_bench.py, same run):
+
+* **no spinning** (``session.intra_op.allow_spinning=0``): ORT's worker
+  threads otherwise busy-wait between operators; on two cores shared with
+  other processes (another rlm worker, a build, the agent) that burns the
+  time slices the computation needs. Measured 1.2-1.4x on this machine; on an
+  idle machine it costs little (threads wake in microseconds).
+* **one inter-op thread, sequential execution**: a BERT graph has no parallel
+  branches worth a second pool; fastembed asks for ``threads`` of both.
+* rlm's own tokenizer (no second tokenization in fastembed, no truncation:
+  the caller hands in passages that fit the window).
+
+Pooling mirrors fastembed's (mean over the attention mask, or the CLS row,
+then L2-normalized), so vectors are those of fastembed's path (checked in
+tests/embedding/test_runtime.py against it, cosine >= 0.999).
+
+Tried and not kept (bench/embed_bench.py, same run, busy 2-core machine):
+onnxruntime's transformer optimizer on the constant-folded graph (it fuses
+BiasGelu and SkipLayerNormalization, not this export's attention): 0.98x of
+this session on 5 MB, not worth the ``onnx`` dependency and a 90 MB cached
+graph; dynamic int8 quantization of the MatMuls: 2x faster but min cosine
+0.91-0.99 against today's vectors; batches of 4,096 tokens instead of 2,048:
+slower; one intra-op thread: faster only while other processes load the
+cores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlm.embedding.registry import Pooling
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+
+def session_options(threads: int, *, spinning: bool = False) -> Any:
+    """ORT options for embedding throughput (see the module docstring for why)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # the serialized-model hints are not for users
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return options
+
+
+class DirectSession:
+    """One ONNX Runtime session over a model file, run with rlm's token ids."""
+
+    def __init__(
+        self,
+        model_file: Path,
+        *,
+        threads: int,
+        providers: Sequence[str],
+        pooling: Pooling,
+        normalize: bool = True,
+    ) -> None:
+        import onnxruntime as ort
+
+        self.model_file = model_file
+        self.pooling = pooling
+        self.normalize = normalize
+        self.session = ort.InferenceSession(
+            str(model_file), session_options(threads), providers=list(providers)
+        )
+        self.inputs = {node.name for node in self.session.get_inputs()}
+
+    def run(self, ids: Sequence[Sequence[int]], pad_id: int = 0) -> npt.NDArray[np.float32]:
+        """Pooled vectors of one batch of token id lists (special tokens included)."""
+        import numpy as np
+
+        length = max(len(row) for row in ids)
+        input_ids = np.full((len(ids), length), pad_id, dtype=np.int64)
+        mask = np.zeros((len(ids), length), dtype=np.int64)
+        for i, row in enumerate(ids):
+            input_ids[i, : len(row)] = row
+            mask[i, : len(row)] = 1
+        feed: dict[str, Any] = {"input_ids": input_ids}
+        if "attention_mask" in self.inputs:
+            feed["attention_mask"] = mask
+        if "token_type_ids" in self.inputs:
+            feed["token_type_ids"] = np.zeros_like(input_ids)
+        hidden = self.session.run(None, feed)[0]
+        return pool(hidden, mask, self.pooling, self.normalize)
+
+
+def pool(
+    hidden: Any, mask: npt.NDArray[np.int64], pooling: Pooling, normalize: bool
+) -> npt.NDArray[np.float32]:
+    """fastembed's pooling: masked mean (or the CLS row) of the token vectors, then L2."""
+    import numpy as np
+
+    hidden = np.asarray(hidden, dtype=np.float32)
+    if hidden.ndim == 2:  # the model pools itself
+        vectors = hidden
+    elif pooling is Pooling.CLS:
+        vectors = hidden[:, 0]
+    else:
+        weights = mask[:, :, None].astype(np.float32)
+        vectors = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+    if normalize:
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.maximum(norms, 1e-12)
+    out: npt.NDArray[np.float32] = vectors.astype(np.float32, copy=False)
+    return out

@@ -1,0 +1,67 @@
+"""rlm's own ONNX session gives today's vectors (real model).
+
+"Today's" is the fastembed-driven session rlm used before (``runtime="fastembed"``);
+issue #12 keeps a speed-up only with cosine >= 0.999 against it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlm.embedding.onnx_embedder import OnnxEmbedder
+from rlm.embedding.registry import Pooling
+from rlm.embedding.runtime import pool, session_options
+
+TEXTS = [
+    "The harbour master logged three vessels before the storm reached the coast. "
+    "Nobody expected the copper shipment to arrive early.",
+    "def parse(tokens):\n    return [t for t in tokens if t]\n",
+    "short",
+    " ".join(f"Sentence {i} talks about rivers, ledgers and falcons." for i in range(80)),
+]
+
+
+def _twin(model: OnnxEmbedder, cache: Path, **options: object) -> OnnxEmbedder:
+    return OnnxEmbedder(model.model, model.files, cache=cache, **options)  # type: ignore[arg-type]
+
+
+def _min_cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum(axis=1).min())
+
+
+@pytest.fixture(scope="module")
+def baseline(model: OnnxEmbedder, tmp_path_factory: pytest.TempPathFactory) -> OnnxEmbedder:
+    return _twin(model, tmp_path_factory.mktemp("cache"), runtime="fastembed")
+
+
+def test_direct_session_matches_fastembed(
+    model: OnnxEmbedder, baseline: OnnxEmbedder, tmp_path: Path
+) -> None:
+    direct = _twin(model, tmp_path)
+    assert direct.runtime == "direct" and baseline.runtime == "fastembed"
+    want, got = baseline.embed_passages(TEXTS), direct.embed_passages(TEXTS)
+    assert got.windows == want.windows and got.spans == want.spans
+    assert _min_cosine(want.vectors, got.vectors) >= 0.999
+    for a, b in zip(want.passage_vectors, got.passage_vectors, strict=True):
+        assert _min_cosine(a, b) >= 0.999
+    assert float(baseline.embed_query(TEXTS[0]) @ direct.embed_query(TEXTS[0])) >= 0.999
+    windowed = direct.embed_documents(TEXTS)
+    assert windowed.windows[3] > 1
+    assert _min_cosine(baseline.embed_documents(TEXTS).vectors, windowed.vectors) >= 0.999
+
+
+def test_session_options_do_not_spin() -> None:
+    options = session_options(2)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 2 and options.inter_op_num_threads == 1
+
+
+def test_pooling_mean_ignores_padding_and_cls_takes_first_row() -> None:
+    hidden = np.array([[[1.0, 0.0], [0.0, 1.0], [9.0, 9.0]]], dtype=np.float32)
+    mask = np.array([[1, 1, 0]], dtype=np.int64)
+    mean = pool(hidden, mask, Pooling.MEAN, normalize=True)
+    np.testing.assert_allclose(mean, [[2**-0.5, 2**-0.5]], atol=1e-6)
+    np.testing.assert_allclose(pool(hidden, mask, Pooling.CLS, normalize=False), [[1.0, 0.0]])
