@@ -98,9 +98,14 @@ _pg_databases = iter(range(1, 1 << 30))
 
 
 @pytest.fixture
-def pg_url(pg_server_url: str) -> str:
-    """The URL of a fresh, empty database on the session's server (one per test)."""
+def pg_url(pg_server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The URL of a fresh, empty database on the session's server (one per test).
+
+    The store's local worker files (lock, log) go to the test's folder, not ~/.cache.
+    """
     from rlm.testing import pgserver
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
     return pgserver.create_database(pg_server_url, f"rlm_t{os.getpid()}_{next(_pg_databases)}")
 

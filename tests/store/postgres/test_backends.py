@@ -58,6 +58,9 @@ def test_init_load_list_show_and_chunk_get(cli: Cli, loaded: str) -> None:
     assert status.code == 0
     assert status.json()["buffer_count"] == 3
     assert status.json()["embedded_count"] == 3
+    with Store.open(loaded) as store:  # absolute sources, for --refresh and watch
+        assert sorted(Path(p).name for p in store.source_paths().values()) == sorted(DOCS)
+        assert all(Path(p).is_absolute() for p in store.source_paths().values())
 
 
 @pytest.mark.parametrize("mode", ["bm25", "semantic", "hybrid"])

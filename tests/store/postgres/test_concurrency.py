@@ -95,3 +95,35 @@ def test_sigkill_mid_load_leaves_no_partial_buffer_and_readers_never_see_one(
     assert retry.returncode == 0, err.decode()
     with Store.open(pg_url) as store:
         assert [b.name for b in store.list_buffers()] == ["big.txt"]
+
+
+def test_a_dropped_connection_mid_load_is_one_clear_error_and_rolls_back(
+    pg_url: str, isolated_env: Path
+) -> None:
+    import psycopg
+
+    Store.init(pg_url).close()
+    big = isolated_env / "big.txt"
+    big.write_text(_text(5, 100_000), encoding="utf-8")
+    proc = _rlm(pg_url, "--format", "json", "load", "--no-embed", str(big))
+    deadline = time.monotonic() + 120
+    while _open_transactions(pg_url) == 0:
+        assert proc.poll() is None, proc.communicate()[1].decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid != pg_backend_pid()"
+        )
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    import json
+
+    error = json.loads(out)["error"]
+    assert error["type"] == "ConnectionLost"
+    assert "\n" not in error["message"]
+    with Store.open(pg_url) as store:
+        assert store.list_buffers() == []
+    retry = _rlm(pg_url, "load", "--no-embed", str(big))
+    assert retry.wait(timeout=120) == 0

@@ -8,7 +8,14 @@ from rlm.store import Store
 from rlm.store.postgres.store import PostgresStore
 
 # SQLite-only helpers the PostgreSQL mixins never reach (called only from SQLite methods).
-SQLITE_PRIVATE = {"_fts_rows", "_scored_rows", "_bm25_sum", "_check_and_migrate"}
+SQLITE_PRIVATE = {
+    "_fts_rows",
+    "_scored_rows",
+    "_bm25_sum",
+    "_check_and_migrate",
+    "_scope_filter",  # FTS5 plan choice for a buffer filter
+    "_passages_since",  # stores older than the passage table: PostgreSQL has none
+}
 
 
 def _uses_sqlite_connection(func: object) -> bool:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rlm.errors import (
@@ -27,7 +28,40 @@ def _buffer(row: Any) -> Buffer:
     return Buffer(*row)
 
 
+_SOURCE_KEY = "source_abs:"
+"""``metadata`` key prefix of a buffer's absolute source path (as SQLite's)."""
+
+
 class PgBufferQueries(PgBase):
+    def _record_source(self, buffer_id: int, source: str | None) -> None:
+        """Where ``source`` is on this machine (see the SQLite method): for ``--refresh``,
+        ``watch`` and the reload check."""
+        if not source:
+            return
+        path = os.path.abspath(source)
+        if not os.path.isfile(path) or not storable(path):
+            return
+        now = self.now()
+        self._exec(
+            "INSERT INTO metadata(key, value, created_at, updated_at) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value,"
+            " updated_at = EXCLUDED.updated_at",
+            (f"{_SOURCE_KEY}{buffer_id}", path, now, now),
+        )
+
+    def source_paths(self, buffer_ids: Sequence[int] | None = None) -> dict[int, str]:
+        """Buffer id -> absolute source path, where one was recorded."""
+        rows = self._rows(
+            "SELECT key, value FROM metadata WHERE starts_with(key, %s)", (_SOURCE_KEY,)
+        )
+        wanted = None if buffer_ids is None else {int(b) for b in buffer_ids}
+        out: dict[int, str] = {}
+        for key, value in rows:
+            suffix = str(key)[len(_SOURCE_KEY) :]
+            if suffix.isdigit() and (wanted is None or int(suffix) in wanted):
+                out[int(suffix)] = str(value)
+        return out
+
     def insert_buffer(self, new: NewBuffer) -> int:
         """Insert a buffer row; names are unique within a collection.
 
@@ -66,6 +100,7 @@ class PgBufferQueries(PgBase):
                 new.chunk_overlap,
             ),
         )
+        self._record_source(int(row[0]), new.source)
         return int(row[0])
 
     def update_buffer_meta(self, buffer_id: int, new: NewBuffer) -> None:
@@ -90,6 +125,7 @@ class PgBufferQueries(PgBase):
                 buffer_id,
             ),
         )
+        self._record_source(buffer_id, new.source)
 
     def write_buffer_segments(self, buffer_id: int, pieces: Iterable[bytes]) -> int:
         self._exec("DELETE FROM buffer_segments WHERE buffer_id = %s", (buffer_id,))
@@ -230,6 +266,7 @@ class PgBufferQueries(PgBase):
 
     def delete_buffer(self, buffer_id: int) -> None:
         self._exec("DELETE FROM buffers WHERE id = %s", (buffer_id,))
+        self._exec("DELETE FROM metadata WHERE key = %s", (f"{_SOURCE_KEY}{buffer_id}",))
 
     def set_chunk_count(self, buffer_id: int, count: int) -> None:
         self._exec(

@@ -10,6 +10,7 @@ from rlm.errors import ChunkNotFoundError, ChunkSupersededError
 from rlm.store.lexical_text import aux_index_text
 from rlm.store.models import Chunk, ChunkMove, ChunkRef, NewChunk
 from rlm.store.postgres.base import PgBase, fits_bigint
+from rlm.store.postgres.connection import errors_translated
 from rlm.store.postgres.tokens import tokenize
 
 _CHUNK_COLUMNS = (
@@ -68,6 +69,7 @@ class PgChunkQueries(PgBase):
         ids = [int(r[0]) for r in rows]
         now = self.now()
         with (
+            errors_translated(self.url),
             self.pg.cursor() as cur,
             cur.copy(
                 "COPY chunks (id, buffer_id, content, byte_start, byte_end, chunk_index, strategy,"
@@ -99,7 +101,7 @@ class PgChunkQueries(PgBase):
             if aux:
                 aux_ids.append(cid)
                 aux_texts.append(aux)
-        with self.pg.cursor() as cur:
+        with errors_translated(self.url), self.pg.cursor() as cur:
             for index, (chunk_ids, texts) in enumerate(
                 ((list(ids), list(contents)), (aux_ids, aux_texts))
             ):

@@ -102,6 +102,21 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             suggestion="Ask the database owner to GRANT this user rights on the rlm tables",
         )
     sqlstate = getattr(exc, "sqlstate", None) or ""
+    lost = sqlstate.startswith("57P") or any(
+        s in text
+        for s in (
+            "terminating connection",
+            "server closed the connection",
+            "consuming input failed",
+        )
+    )
+    if isinstance(exc, psycopg.OperationalError) and lost:
+        return DatabaseError(
+            f"lost the connection to PostgreSQL at {where}: {text}",
+            error_type="ConnectionLost",
+            suggestion="The server restarted or dropped the connection; what this command was"
+            " writing was rolled back. Run it again once the server is up",
+        )
     if isinstance(exc, psycopg.OperationalError) and (
         not sqlstate or sqlstate.startswith(("08", "57P"))
     ):

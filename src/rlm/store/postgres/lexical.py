@@ -246,24 +246,32 @@ class PgLexicalQueries(PgBase):
         return self._term_rows(idx, [(t, 1.0) for t in terms], buffer_ids, chunk_ids)
 
     def informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
-        """``terms`` without those in at least half of the chunks (as SQLite's)."""
+        """``terms`` without those in at least half of the chunks (as SQLite's).
+
+        Only "at least half" matters, so each token's postings are counted up to
+        half the chunks and no further, and a phrase is matched on positions only
+        when every one of its tokens is that common (a phrase is never more
+        frequent than its rarest token).
+        """
         if len(terms) < _PRUNE_FROM_TERMS:
             return list(terms)
         total = self.chunk_count_total()
-        singles: dict[int, str] = {}
-        df: dict[int, int] = {}
-        for number, (term, _) in enumerate(terms):
-            tokens = phrase_tokens(0, term)
-            if len(tokens) == 1:
-                singles[number] = tokens[0]
-            else:
-                df[number] = len(self._phrase_hits(0, tokens)) if tokens else 0
-        if singles:
+        half = (total + 1) // 2  # 2 * df < total  <=>  df < half
+        tokens_of = [phrase_tokens(0, term) for term, _ in terms]
+        distinct = sorted({t for tokens in tokens_of for t in tokens})
+        common: set[str] = set()
+        if distinct:
             rows = self._rows(
-                "SELECT q.k, (SELECT COUNT(*) FROM lex_postings p WHERE p.idx = 0"
-                " AND p.term = q.term) FROM unnest(%s::int[], %s::text[]) AS q(k, term)",
-                (list(singles), list(singles.values())),
+                "SELECT q.term, (SELECT COUNT(*) FROM (SELECT 1 FROM lex_postings p"
+                " WHERE p.idx = 0 AND p.term = q.term LIMIT %s) x)"
+                " FROM unnest(%s::text[]) AS q(term)",
+                (half, distinct),
             )
-            df.update({int(r[0]): int(r[1]) for r in rows})
-        kept = [t for number, t in enumerate(terms) if 2 * df.get(number, 0) < total]
+            common = {str(r[0]) for r in rows if int(r[1]) >= half}
+        kept = []
+        for (term, weight), tokens in zip(terms, tokens_of, strict=True):
+            if not tokens or not all(t in common for t in tokens):
+                kept.append((term, weight))  # rare (or matches nothing): informative
+            elif len(tokens) > 1 and 2 * len(self._phrase_hits(0, tokens)) < total:
+                kept.append((term, weight))
         return kept or list(terms)

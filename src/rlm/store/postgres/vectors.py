@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlm.store.models import EmbeddingStatus
 from rlm.store.postgres.base import PgBase
+from rlm.store.postgres.connection import errors_translated
 from rlm.store.vectors import PassageMatrix, PassageRow, PassageSpan, VectorMatrix, VectorRow
 
 if TYPE_CHECKING:
@@ -355,6 +356,7 @@ class PgPassageQueries(PgBase):
         ]  # fmt: skip
         if data:
             with (
+                errors_translated(self.url),
                 self.pg.cursor() as cur,
                 cur.copy(
                     "COPY passage_embeddings (chunk_id, ordinal, byte_start, byte_end, line_start,"
