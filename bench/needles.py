@@ -83,15 +83,14 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     from rlm.embedding.sync import embed_buffer
     from rlm.ingest.loader import load_file
     from rlm.store import Store
-    from rlm.store.migrations import MIGRATIONS
 
     embedder = get_embedder()
     if not embedder.is_semantic:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
     recipe = [embedder.fingerprint, str(getattr(passages, "PASSAGE_TOKENS", ""))]
-    key = hashlib.sha256(
-        "\n".join([text, *recipe, *(n for n, _ in MIGRATIONS)]).encode()
-    ).hexdigest()[:16]
+    # Schema changes do not invalidate the cache: opening a store migrates it, and
+    # ``embed_buffer`` below adds whatever vectors older code did not store.
+    key = hashlib.sha256("\n".join([text, *recipe]).encode()).hexdigest()[:16]
     cache.mkdir(parents=True, exist_ok=True)
     db = cache / f"needles-{key}.db"
     started = time.perf_counter()

@@ -24,8 +24,15 @@ Vectors are clustered by default (unit vectors around 2,000 random centroids,
 queries are perturbed corpus vectors), which resembles real embeddings;
 ``--uniform`` uses i.i.d. random unit vectors, the worst case for HNSW.
 
+``--cold R`` also times R new ``rlm search`` processes per store size (wall clock,
+model load and query embedding included, as an agent calls it from a shell): the
+store is then written under the installed model's fingerprint so the CLI uses
+its vectors. The first process finds no sidecar (decodes the vectors from SQLite
+and writes ``<db>.vec/``), the next ones map it.
+
     python bench/search_bench.py                       # 10k and 100k, ~1-2 minutes
     python bench/search_bench.py --sizes 1000000 --ann # 1M vectors with HNSW
+    python bench/search_bench.py --sizes 100000 --cold 5  # + cold `rlm search` wall
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import argparse
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,7 +119,7 @@ def passage_rows(
         for ordinal, row in enumerate(noisy):
             rows.append(
                 PassageRow(cid, ordinal, 0, 1, None, None, 8, quantise(row), DIMS, "bench",
-                           FINGERPRINT)
+                           StubEmbedder.fingerprint)
             )  # fmt: skip
     return rows
 
@@ -154,7 +162,14 @@ def make_store(
         with store.transaction():
             ids = store.insert_chunks(bid, chunks)
             store.store_vectors(
-                VectorRow(cid, matrix[j].astype("<f4").tobytes(), DIMS, "bench", FINGERPRINT, 1)
+                VectorRow(
+                    cid,
+                    matrix[j].astype("<f4").tobytes(),
+                    DIMS,
+                    "bench",
+                    StubEmbedder.fingerprint,
+                    1,
+                )
                 for cid, j in zip(ids, range(start, start + len(ids)), strict=True)
             )
             if passages:
@@ -189,7 +204,7 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
         rnd = random.Random(3)
         texts = [" ".join(rnd.choices(vocab, k=rnd.randint(2, 6))) for _ in queries]
         t0 = time.perf_counter()
-        index = vector_index(store, FINGERPRINT, DIMS, use_ann=False)
+        index = vector_index(store, StubEmbedder.fingerprint, DIMS, use_ann=False)
         load = time.perf_counter() - t0
         engine.rank(texts[0], ["hybrid"], query_vector=queries[0])  # warm-up
         hybrid, lexical, vector = [], [], []
@@ -204,15 +219,80 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
             index.search(q, 200, 0.3, exact=True)
             vector.append((time.perf_counter() - t) * 1000)
         bare = time_matvec(index.matrix, queries)
+        t0 = time.perf_counter()
+        signatures = 20
+        for _ in range(signatures):
+            store.vector_signature(StubEmbedder.fingerprint, DIMS)
+            store.passage_signature(StubEmbedder.fingerprint, DIMS)
+        sig_ms = (time.perf_counter() - t0) * 1000 / signatures
         store.close()
+        if args.cold:
+            clear_cache()
+            import shutil
+
+            shutil.rmtree(Path(tmp) / "bench.db.vec", ignore_errors=True)
+            cold = [cold_search(Path(tmp) / "bench.db", texts[i % len(texts)])
+                    for i in range(args.cold + 1)]  # fmt: skip
+            phases = [cold_phases(Path(tmp) / "bench.db", t) for t in texts[: args.cold]]
     passages = index.passages.size if index.passages is not None else 0
+    rows = [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)]
+    if args.cold:
+        rows += [("cold rlm search, 1st", cold[:1]), ("cold rlm search", cold[1:])]
+        rows += [(f"  cold: {name}", [p[name] for p in phases]) for name in phases[0]]
     report(
         n,
         f"store build {build:.1f}s, {passages:,} passages, matrix load {load * 1000:.0f} ms,"
-        f" vector memory {index.nbytes / 1e6:.1f} MB",
-        [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)],
+        f" vector memory {index.nbytes / 1e6:.1f} MB, both signatures {sig_ms:.1f} ms",
+        rows,
         bare,
     )
+
+
+COLD_PHASES = """
+import json, sys, time
+t0 = time.perf_counter()
+from rlm.store import Store
+from rlm.search.engine import SearchEngine
+from rlm.search.vector import vector_index
+store = Store(sys.argv[1])
+t1 = time.perf_counter()
+from rlm.embedding import get_embedder
+emb = get_embedder()
+q = emb.embed_query(sys.argv[2])
+t2 = time.perf_counter()
+index = vector_index(store, emb.fingerprint, emb.dimensions)
+t3 = time.perf_counter()
+SearchEngine(store, emb).rank(sys.argv[2], ["hybrid"], query_vector=q)
+t4 = time.perf_counter()
+print(json.dumps({"open": t1 - t0, "model": t2 - t1, "vectors": t3 - t2, "first query": t4 - t3}))
+"""
+
+
+def cold_phases(db: Path, text: str) -> dict[str, float]:
+    """Where a new process's time goes (ms): imports + open, model load + query
+    embedding, vector matrices (mapped or decoded), the first hybrid query."""
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_PHASES, str(db), text], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"cold phases failed: {done.stderr[-800:]}")
+    import json
+
+    return {k: v * 1000 for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+
+
+def cold_search(db: Path, text: str) -> float:
+    """Wall ms of one new ``rlm search`` process (hybrid, real model for the query)."""
+    t = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "rlm", "-d", str(db), "--format", "json", "search", text],
+        capture_output=True,
+        text=True,
+    )
+    ms = (time.perf_counter() - t) * 1000
+    if done.returncode != 0 or '"semantic_available": true' not in done.stdout:
+        raise SystemExit(f"cold rlm search failed: {done.stderr or done.stdout[:500]}")
+    return ms
 
 
 def bench_vectors(n: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
@@ -279,7 +359,17 @@ def main() -> None:
     parser.add_argument(
         "--passages", type=int, default=10, help="passage vectors per chunk (0: none)"
     )
+    parser.add_argument(
+        "--cold", type=int, default=0, help="also time N new `rlm search` processes per size"
+    )
     args = parser.parse_args()
+    if args.cold:  # the CLI embeds the query with the installed model: match its fingerprint
+        from rlm.embedding import get_embedder
+
+        real = get_embedder()
+        if not real.is_semantic or real.dimensions != DIMS:
+            raise SystemExit("--cold needs the bundled 384-d model installed")
+        StubEmbedder.fingerprint = real.fingerprint
     rng = np.random.default_rng(args.seed)
     print(
         f"search benchmark: {DIMS}-d, {args.queries} queries per size, "

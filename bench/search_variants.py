@@ -1,5 +1,8 @@
 """Search variants on already-embedded stores: how fusion, passage weight and threshold were chosen.
 
+Runs whole searches per variant (slow on ArguAna); ``bench/fusion_lab.py`` scores fusion
+and grouping variants offline from recorded legs and is the faster way to explore.
+
 Nothing is embedded except queries (once per dataset): the stores come from
 ``bench/needles.py`` (its cache) and from ``rlm eval DATASET --store PATH``.
 For every variant it prints needle hits in the top 1/3/10 (plain and typed
@@ -121,7 +124,7 @@ def main() -> None:
     parser.add_argument("--beir", action="append", default=[], metavar="DIR=STORE")
     parser.add_argument("--passage-tokens", type=int, default=None)
     parser.add_argument("--limit-queries", type=int, default=None, help="first N judged queries")
-    parser.add_argument("--fusion", default="rrf,rrf_bonus,score")
+    parser.add_argument("--fusion", default="rrf,rrf_bonus,rrf_certainty,score")
     parser.add_argument("--weight", default="0,0.5,1")
     parser.add_argument("--threshold", default="0.3")
     parser.add_argument("--rrf-k", default="60")
@@ -129,7 +132,7 @@ def main() -> None:
     parser.add_argument("--lexical", default="grouped", help="grouped,summed,porter")
     parser.add_argument("--modes", default="bm25,semantic,hybrid")
     parser.add_argument("--long-weight", type=float, default=None, help="weight, long queries")
-    parser.add_argument("--bonus", default="2:1:1", help="rank 1:2:3 bonuses, comma-separated")
+    parser.add_argument("--bonus", default="1:0.5:0.5", help="rank 1:2:3 bonuses, comma-separated")
     args = parser.parse_args()
 
     from rlm.embedding import get_embedder

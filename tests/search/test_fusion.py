@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlm.search.fusion import Leg, fuse, rrf
+from rlm.search.fusion import GAP, SCORE_WEIGHT, Leg, certainty, fuse, rrf
 
 
 def _ids(legs: list[Leg], method: str, k: float = 60) -> list[int]:
@@ -54,3 +54,42 @@ def test_bad_arguments_raise() -> None:
         fuse([], "rrf", -1)
     with pytest.raises(ValueError):
         fuse([], "borda")
+
+
+def test_certainty_is_how_far_the_first_score_stands_out() -> None:
+    falling = [(i, 10.0 - i) for i in range(12)]  # s1 - s2 = 1, s1 - s10 = 9
+    assert certainty(falling) == pytest.approx(1 / 9)
+    assert certainty([(1, 50.0), *[(i, 1.0) for i in range(2, 12)]]) == 1.0
+    assert certainty([(i, 0.4) for i in range(12)]) == 0.0  # a plateau
+    assert certainty([(1, 0.2), (2, 0.1)]) == 1.0  # nothing else competes
+    # Scale free: BM25 units and cosines alike.
+    assert certainty([(c, 7 * s) for c, s in falling]) == pytest.approx(certainty(falling))
+
+
+def test_the_surer_legs_first_hit_goes_first() -> None:
+    # Both legs put a different chunk first; only the vector leg's stands out.
+    vector = Leg([(9, 0.9), *[(i, 0.5 - i / 100) for i in range(20, 30)]])
+    lexical = Leg([(1, 10.0), *[(i, 9.99 - (i - 40) / 100) for i in range(40, 50)]])
+    assert _ids([vector, lexical], "rrf_bonus")[:2] == [1, 9]  # a tie, broken by id
+    assert _ids([vector, lexical], "rrf_certainty")[:2] == [9, 1]
+    assert _ids([lexical, vector], "rrf_certainty")[:2] == [9, 1]
+    fused = {f.chunk_id: f.score for f in fuse([vector, lexical], "rrf_certainty", 60)}
+    sure = certainty(vector.hits)
+    assert sure > 0.8 and certainty(lexical.hits) < 0.2
+    assert fused[9] == pytest.approx((1 + 1 - GAP + 2 * GAP * sure + SCORE_WEIGHT) / 61)
+
+
+def test_scores_count_against_the_legs_top_20() -> None:
+    # Rank 2 is nearly as good as rank 1; rank 3 is far below; rank 25 is past the top 20.
+    hits = [(1, 10.0), (2, 9.9), (3, 2.0), *[(i, 1.0 - i / 1000) for i in range(4, 30)]]
+    sure = {f.chunk_id: f.score for f in fuse([Leg(hits)], "rrf_certainty", 60)}
+    plain = {f.chunk_id: f.score for f in fuse([Leg(hits)], "rrf_bonus", 60)}
+    ref = hits[19][1]
+
+    def extra(cid: int) -> float:
+        return (sure[cid] - plain[cid]) * 61 / SCORE_WEIGHT
+
+    assert extra(2) == pytest.approx((9.9 - ref) / (10.0 - ref))
+    assert extra(3) == pytest.approx((2.0 - ref) / (10.0 - ref))
+    assert extra(25) == 0.0  # below the leg's 20th score: clipped
+    assert extra(2) > 0.95 and extra(3) < 0.2

@@ -134,3 +134,61 @@ def test_read_only_store_writes_no_sidecar(tmp_path: Path, later: None) -> None:
     with Store.open(db) as store:
         _same(results, _results(store))
         assert _path(store).exists()
+
+
+def _chunk_path(store: Store) -> Path:
+    emb = HashEmbedder()
+    return passage_file.sidecar_path(
+        Path(store.path).resolve(), emb.fingerprint, emb.dimensions, "chunks"
+    )
+
+
+def test_chunk_sidecar_gives_the_same_results_and_skips_sqlite(
+    store: Store, add: AddBuffer, later: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = add("notes", TEXTS[:2]) + add("other", TEXTS[2:])
+    emb = HashEmbedder()
+    other = store.find_buffer_by_name("other")
+    assert other is not None
+
+    def filtered() -> list[tuple[int, float]]:
+        index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
+        return index.search(emb.embed_query("noise in the horn"), 10, None, [other.id])
+
+    baseline, only_other = _results(store), filtered()
+    assert _chunk_path(store).exists()
+    vector_mod.clear_cache()
+    with monkeypatch.context() as m:
+        _no_sqlite_rows(m)
+        m.setattr(Store, "load_vectors_with_buffers", lambda *_: pytest.fail("decoded chunks"))
+        mapped, mapped_other = _results(store), filtered()
+    _same(baseline, mapped)
+    _same([only_other], [mapped_other])
+    assert {c for c, _ in mapped_other} <= set(ids[2:])
+    index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
+    assert not index.matrix.flags.writeable
+
+
+@pytest.mark.parametrize("damage", ["truncate", "passages-file", "stale"])
+def test_chunk_sidecar_is_rebuilt_when_damaged_or_stale(
+    store: Store, add: AddBuffer, later: None, damage: str
+) -> None:
+    add("notes", TEXTS[:3])
+    _results(store)
+    path = _chunk_path(store)
+    good = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(good[:-10])
+    elif damage == "passages-file":  # a file of the other kind under this name
+        path.write_bytes(_path(store).read_bytes())
+    else:
+        add("more", TEXTS[3:])
+    vector_mod.clear_cache()
+    results = _results(store)
+    vector_mod.clear_cache()
+    path.unlink()
+    _same(results, _results(store))  # the same as decoded from SQLite
+    if damage != "stale":
+        assert path.read_bytes() == good
+    else:
+        assert path.read_bytes() != good

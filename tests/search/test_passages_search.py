@@ -52,10 +52,33 @@ def test_typed_queries_feed_their_legs_and_fuse(store: Store, add: AddBuffer) ->
     res = search(store, queries=["lex: gamma", "vec: epsilon"], mode="hybrid", embedder=emb)
     assert {r.chunk_id for r in res.results[:2]} == {ids[1], ids[2]}
     assert res.queries == ["lex: gamma", "vec: epsilon"] and res.query == "lex: gamma"
-    # In bm25 mode the vec: entry feeds nothing: said once, not silently dropped.
+    # vec: words join the BM25 query too; in semantic mode the lex: entry feeds
+    # nothing: said once, not silently dropped.
     lexical = search(store, queries=["lex: gamma", "vec: epsilon"], mode="bm25", embedder=emb)
-    assert [r.chunk_id for r in lexical.results] == [ids[1]]
-    assert any("feed no bm25 leg" in w for w in lexical.warnings)
+    assert {r.chunk_id for r in lexical.results} == {ids[1], ids[2]}
+    vector = search(store, queries=["lex: gamma", "vec: epsilon"], mode="semantic", embedder=emb)
+    assert vector.results[0].chunk_id == ids[2]
+    assert any("feed no semantic leg" in w for w in vector.warnings)
+
+
+def test_entries_make_one_leg_per_kind(store: Store, add: AddBuffer) -> None:
+    """Several entries: the semantic leg is each chunk's best score over the entries,
+    the lexical leg the BM25 of their words together (not one leg per entry)."""
+    add("notes", ["alpha beta gamma", "gamma delta", "epsilon zeta alpha", "eta theta"])
+    emb = HashEmbedder()
+    entries = ["alpha gamma", "vec: epsilon zeta", "hyde: theta delta"]
+
+    def scores(mode: str, queries: list[str]) -> dict[int, float]:
+        res = search(store, queries=queries, mode=mode, embedder=emb, threshold=-1.0, top_k=10)
+        return {r.chunk_id: r.score for r in res.results}
+
+    each = [scores("semantic", [e]) for e in entries]
+    together = scores("semantic", entries)
+    assert together.keys() == set().union(*each)
+    for cid, score in together.items():
+        assert score == pytest.approx(max(e[cid] for e in each if cid in e), abs=1e-6)
+    joined = scores("bm25", ["alpha gamma\nepsilon zeta\ntheta delta"])
+    assert scores("bm25", entries) == pytest.approx(joined)
 
 
 def test_query_and_queries_combine(store: Store, add: AddBuffer) -> None:
@@ -104,7 +127,8 @@ def test_a_word_found_by_both_indexes_counts_once(store: Store, add: AddBuffer) 
     porter = porter_only_ranking(store, "siRNA", 10)
     assert grouped[0][0] == summed[0][0] == porter[0][0] == 1
     assert grouped[0][1] < summed[0][1]
-    assert grouped[0][1] >= porter[0][1]
+    # The chunk holds the word itself: its porter score alone, exactly plain FTS5's.
+    assert grouped[0][1] == pytest.approx(porter[0][1])
 
 
 def test_aux_index_still_finds_camel_case_parts_and_cjk(store: Store, add: AddBuffer) -> None:

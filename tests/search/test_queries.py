@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rlm.errors import InvalidArgumentError
-from rlm.search.queries import HYDE_LEGS, parse_queries, parse_query
+from rlm.search.queries import HYDE_LEGS, VEC_LEGS, parse_queries, parse_query
 
 
 def test_prefixes_choose_the_legs() -> None:
@@ -14,7 +14,7 @@ def test_prefixes_choose_the_legs() -> None:
     assert [s.text for s in specs] == ["retry logic", "backoff 429", "how to wait", "It waits."]
     assert specs[0].legs == ("semantic", "bm25")
     assert specs[1].legs == ("bm25",)
-    assert specs[2].legs == ("semantic",)
+    assert specs[2].legs == VEC_LEGS == ("semantic", "bm25")
     assert specs[3].legs == HYDE_LEGS
 
 

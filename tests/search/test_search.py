@@ -147,9 +147,16 @@ def test_hybrid_reports_per_leg_scores(store: Store, add: AddBuffer) -> None:
     # The default fusion adds the top-rank bonus, in units of 1/(k+1), per leg for rank 1.
     from rlm.search.fusion import TOP_BONUS
 
-    default = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=emb)
+    bonus = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=emb, fusion="rrf_bonus")
     assert TOP_BONUS[0] > 0
-    assert default.results[0].score == pytest.approx(2 / 61 + 2 * TOP_BONUS[0] / 61)
+    assert bonus.results[0].score == pytest.approx(2 / 61 + 2 * TOP_BONUS[0] / 61)
+    # The default scales it by each leg's certainty (legs of two hits are sure: x 1 + GAP)
+    # and adds each hit's normalised score (1 for a leg's first hit).
+    from rlm.search.fusion import GAP, SCORE_WEIGHT
+
+    default = search(store, "alpha", mode="hybrid", threshold=0.0, embedder=emb)
+    expected = 2 / 61 + 2 * (1 + GAP) * TOP_BONUS[0] / 61 + 2 * SCORE_WEIGHT / 61
+    assert default.results[0].score == pytest.approx(expected)
     other = [r for r in res.results if r.chunk_id == ids[1]]
     assert other and other[0].bm25_score is None
 

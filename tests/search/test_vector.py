@@ -90,3 +90,28 @@ def test_ann_index_matches_exact_and_syncs_incrementally(store: Store, add: AddB
     filtered = synced.search(q, 5, buffer_ids=[1])
     assert filtered == synced.search(q, 5, buffer_ids=[1], exact=True)
     assert filtered == exact.search(q, 5, exact=True)
+
+
+def test_search_max_scores_each_chunk_by_its_best_query(store: Store, add: AddBuffer) -> None:
+    """Typed entries make one semantic leg: per chunk, the best score over the queries,
+    on the exact path and on the HNSW path alike."""
+    from rlm.search.ann import available
+
+    add("a", [f"document number {i} about topic {i % 7} and item {i * 3}" for i in range(40)])
+    emb = HashEmbedder()
+    queries = [(emb.embed_query(t), None) for t in ("topic 3 item 9", "number 12", "item 60")]
+    for use_ann in (False, True):
+        if use_ann and not available():
+            continue
+        vector_mod.clear_cache()
+        index = _index(store, use_ann=use_ann)
+        assert (index.ann is not None) == use_ann
+        best: dict[int, float] = {}
+        for q, _ in queries:
+            for cid, score in index.search(q, 40):
+                best[cid] = max(score, best.get(cid, score))
+        want = sorted(best.items(), key=lambda item: (-item[1], item[0]))[:10]
+        got = index.search_max(queries, 10)
+        assert [c for c, _ in got] == [c for c, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], abs=1e-6)
+        assert index.search_max(queries[:1], 10) == index.search(queries[0][0], 10)

@@ -145,3 +145,51 @@ def test_m006_passages_follow_their_chunk(tmp_path: Path) -> None:
         assert store.passage_count() == 0
     finally:
         store.close()
+
+
+def test_m007_signatures_read_an_index_not_the_vector_rows(tmp_path: Path) -> None:
+    """Every new search process computes both signatures: they must not scan BLOB rows."""
+    store = Store.init(tmp_path / "s.db")
+    try:
+        assert "m007_add_signature_indexes" in applied(store.conn)
+        for table, sig in (
+            ("passage_embeddings", "COUNT(*), MAX(id), MAX(created_at)"),
+            ("chunk_embeddings", "COUNT(*), MAX(chunk_id), MAX(created_at)"),
+        ):
+            plan = store.conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT {sig} FROM {table}"
+                " WHERE fingerprint = 'f' AND dimensions = 384"
+            ).fetchall()
+            assert "COVERING INDEX" in " ".join(str(row[-1]) for row in plan), plan
+    finally:
+        store.close()
+
+
+def test_search_bookkeeping_queries_seek_indexes(tmp_path: Path) -> None:
+    """What every new search process asks (signatures, chunks without passages) must
+    seek an index, never walk the vector rows once per chunk."""
+    from tests.search.conftest import add_chunks
+
+    store = Store.init(tmp_path / "q.db")
+    try:
+        add_chunks(store, "doc", ["One sentence here. Another one there.", "Second chunk."])
+        fingerprint, dims = store.conn.execute(
+            "SELECT fingerprint, dimensions FROM chunk_embeddings LIMIT 1"
+        ).fetchone()
+        seen: list[str] = []
+        store.conn.set_trace_callback(seen.append)
+        try:
+            assert store.chunks_without_passages(fingerprint) == 0
+            store.passage_signature(fingerprint, dims)
+            store.vector_signature(fingerprint, dims)
+        finally:
+            store.conn.set_trace_callback(None)
+        assert len(seen) == 3
+        for sql in seen:
+            plan = " ".join(str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+            assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", ""), (sql, plan)
+        assert "chunk_id=?" in " ".join(
+            str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {seen[0]}")
+        )
+    finally:
+        store.close()

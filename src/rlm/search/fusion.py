@@ -8,11 +8,24 @@ Methods (``fuse(..., method=...)``):
 * ``rrf`` — Reciprocal Rank Fusion, ``sum of w / (k + rank)`` (Cormack et
   al., 2009; rlm-rs §4.7). Ranks only: a chunk first in one leg and absent
   from the other scores 1/61, below chunks both legs put around 5th.
-* ``rrf_bonus`` (default) — RRF plus a bonus for the top of each leg:
+* ``rrf_bonus`` — RRF plus a bonus for the top of each leg:
   ``+1/(k+1)`` for rank 1 and ``+0.5/(k+1)`` for ranks 2-3 (weighted like the
-  leg). A leg's certainty about its first hits survives fusion; below the top
-  3 it is plain RRF. Chosen on bench/needles.py, ArguAna and NPL (see
-  docs/search.md).
+  leg). A leg's first hits survive fusion; below the top 3 it is plain RRF.
+* ``rrf_certainty`` (default) — ``rrf_bonus`` plus two signs of how sure each leg
+  is, both in the leg's own scores (scale free: BM25 units and cosines alike):
+
+  - its rank-1 bonus times ``1 - GAP + 2 * GAP * c``, with ``c = (s1 - s2) /
+    (s1 - s10)`` clipped to 0..1 (1 for a leg of one or two hits): a leg whose
+    first hit stands out keeps it first, a leg whose top 10 is a plateau gives
+    way;
+  - ``SCORE_WEIGHT * n / (k + 1)`` for every hit, ``n = (s - s20) / (s1 - s20)``
+    clipped to 0..1 (its score against the leg's top 20): two hits a rank apart
+    but with nearly the same score stay close, a hit far below the leg's best
+    gains little from its rank alone.
+
+  Chosen on bench/needles.py, ArguAna and NPL (bench/fusion_lab.py, see
+  docs/search.md): the only fusion measured that raised hybrid on both BEIR
+  sets and the typed needles at once.
 * ``score`` — each leg's scores min-max normalised over its list, weighted sum.
 
 ``k`` (``--rrf-k``) keeps its rlm-rs meaning for every RRF method: larger k
@@ -28,10 +41,41 @@ from dataclasses import dataclass
 
 from rlm.defaults import DEFAULT_RRF_K as DEFAULT_RRF_K
 
-FUSIONS = ("rrf_bonus", "rrf", "score")
-DEFAULT_FUSION = "rrf_bonus"
+FUSIONS = ("rrf_certainty", "rrf_bonus", "rrf", "score")
+DEFAULT_FUSION = "rrf_certainty"
 TOP_BONUS = (1.0, 0.5, 0.5)
 """Bonus of ranks 1, 2 and 3 of each leg, in units of ``1 / (k + 1)``."""
+GAP = 0.5
+"""How much a leg's certainty moves its rank-1 bonus (``rrf_certainty``): 0 = not at all,
+0.5 = between half and 1.5 times the bonus."""
+CERTAINTY_DEPTH = 10
+"""The leg's rank whose score is the plateau its first hit is measured against."""
+SCORE_WEIGHT = 2.0
+"""Weight of a hit's normalised score (``rrf_certainty``), in units of ``1 / (k + 1)``."""
+SCORE_DEPTH = 20
+"""Scores are normalised against the leg's best and its score at this rank."""
+
+
+def _normalised(value: float, top: float, ref: float) -> float:
+    """``value`` between the leg's ``ref`` (0) and its best ``top`` (1), clipped."""
+    if top > ref:
+        return min(1.0, max(0.0, (value - ref) / (top - ref)))
+    return 1.0 if value >= ref else 0.0
+
+
+def certainty(hits: Sequence[tuple[int, float]]) -> float:
+    """How far a leg's first score stands out: ``(s1 - s2) / (s1 - s10)``, in 0..1.
+
+    Scale free (BM25 units and cosines alike). A leg of one or two hits is certain
+    (nothing else competes); a flat top (``s1 == s10``) is not.
+    """
+    if len(hits) <= 2:
+        return 1.0
+    first, second = hits[0][1], hits[1][1]
+    last = hits[min(CERTAINTY_DEPTH, len(hits)) - 1][1]
+    if not first > last:
+        return 0.0
+    return min(1.0, max(0.0, (first - second) / (first - last)))
 
 
 @dataclass(frozen=True)
@@ -62,7 +106,8 @@ def fuse(
 ) -> list[Fused]:
     """Fuse ``legs`` into one list, best first (see the module docstring).
 
-    ``bonus``: top-rank bonuses for ``rrf_bonus`` (default :data:`TOP_BONUS`).
+    ``bonus``: top-rank bonuses for ``rrf_bonus`` and ``rrf_certainty`` (default
+    :data:`TOP_BONUS`).
     """
     if bonus is None:
         bonus = TOP_BONUS
@@ -72,8 +117,14 @@ def fuse(
         raise ValueError(f"unknown fusion method: {method}")
     scores: dict[int, float] = {}
     best: dict[int, int] = {}
+    bonused = method in ("rrf_bonus", "rrf_certainty")
     for leg in legs:
         hits = leg.hits
+        first = 1.0
+        top = ref = 0.0
+        if method == "rrf_certainty" and hits:
+            first = 1.0 - GAP + 2.0 * GAP * certainty(hits)
+            top, ref = hits[0][1], hits[min(SCORE_DEPTH, len(hits)) - 1][1]
         if method == "score" and hits:
             values = [s for _, s in hits]
             lo, hi = min(values), max(values)
@@ -83,8 +134,10 @@ def fuse(
                 gain = (value - lo) / span if span > 0 else 1.0
             else:
                 gain = 1.0 / (k + rank)
-                if method == "rrf_bonus" and rank <= len(bonus):
-                    gain += bonus[rank - 1] / (k + 1)
+                if bonused and rank <= len(bonus):
+                    gain += bonus[rank - 1] * (first if rank == 1 else 1.0) / (k + 1)
+                if method == "rrf_certainty":
+                    gain += SCORE_WEIGHT * _normalised(value, top, ref) / (k + 1)
             scores[chunk_id] = scores.get(chunk_id, 0.0) + leg.weight * gain
             if rank < best.get(chunk_id, rank + 1):
                 best[chunk_id] = rank

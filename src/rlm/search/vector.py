@@ -16,9 +16,9 @@ Passages: when the store has passage vectors (see
 chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
 without passages (a store made before them) keep their chunk cosine.
 
-Passage vectors are mapped from a sidecar file next to the database when it is
-in step with the store (see :mod:`rlm.search.passage_file`), so a new process
-does not decode every passage row.
+Chunk and passage vectors are mapped from sidecar files next to the database
+when they are in step with the store (see :mod:`rlm.search.passage_file`), so a
+new process does not decode every vector row.
 
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
 HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
@@ -153,6 +153,42 @@ class VectorIndex:
             scores[~np.isin(self.buffer_ids, np.asarray(buffer_ids, dtype=np.int64))] = -np.inf
         return top_scores(scores, self.chunk_ids, limit, threshold)
 
+    def search_max(
+        self,
+        queries: list[tuple[npt.NDArray[np.float32], float | None]],
+        limit: int,
+        threshold: float | None = None,
+        buffer_ids: list[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Like :meth:`search` for several (query vector, passage weight) pairs at once:
+        each chunk scored by its best score over the queries (one semantic leg for the
+        typed entries of one search)."""
+        import numpy as np
+
+        if len(queries) == 1:
+            return self.search(queries[0][0], limit, threshold, buffer_ids, weight=queries[0][1])
+        if limit <= 0 or self.size == 0 or not queries:
+            return []
+        if self.ann is not None and buffer_ids is None:
+            best: dict[int, float] = {}
+            for q, w in queries:
+                for cid, score in self.search(q, limit, threshold, weight=w):
+                    best[cid] = max(score, best.get(cid, score))
+            return sorted(best.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        scores: npt.NDArray[np.float32] | None = None
+        for q, w in queries:
+            v = np.ascontiguousarray(q, dtype=np.float32).reshape(-1)
+            norm = float(np.linalg.norm(v))
+            if v.shape[0] != self.matrix.shape[1] or norm == 0.0:
+                continue
+            one = self.scores(v / np.float32(norm), w)
+            scores = one if scores is None else np.maximum(scores, one, out=scores)
+        if scores is None:
+            return []
+        if buffer_ids is not None:
+            scores[~np.isin(self.buffer_ids, np.asarray(buffer_ids, dtype=np.int64))] = -np.inf
+        return top_scores(scores, self.chunk_ids, limit, threshold)
+
 
 @dataclass
 class PassageIndex:
@@ -230,15 +266,6 @@ def _store_key(store: Store) -> str:
     return store.identity
 
 
-def _normalise(matrix: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    import numpy as np
-
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    out: npt.NDArray[np.float32] = np.ascontiguousarray(matrix / norms, dtype=np.float32)
-    return out
-
-
 def vector_index(
     store: Store, fingerprint: str, dimensions: int, *, use_ann: bool | None = None
 ) -> VectorIndex:
@@ -274,11 +301,14 @@ def _refresh(
     signature = store.vector_signature(fingerprint, dimensions)
     psig = store.passage_signature(fingerprint, dimensions)
     if entry is None or entry.signature != signature:
-        vectors, buffers = store.load_vectors_with_buffers(fingerprint, dimensions)
+        from rlm.search import passage_file
+
+        # Mapped from the sidecar when in step (a new process decodes no rows).
+        chunks = passage_file.load_chunks(store, fingerprint, dimensions, signature)
         entry = VectorIndex(
-            chunk_ids=vectors.chunk_ids,
-            buffer_ids=buffers,
-            matrix=_normalise(vectors.matrix),
+            chunk_ids=chunks.chunk_ids,
+            buffer_ids=chunks.buffer_ids,
+            matrix=chunks.matrix,
             signature=signature,
         )
         _cache[key] = entry

@@ -266,6 +266,28 @@ def m006_add_passage_embeddings(conn: sqlite3.Connection) -> None:
     )
 
 
+def m007_add_signature_indexes(conn: sqlite3.Connection) -> None:
+    """Covering indexes for the vector signatures (count, max id, newest ``created_at``
+    of one model's vectors), which every new search process computes.
+
+    Without them both signatures read every vector row (``created_at`` sits next to
+    the BLOB): about 44 ms per 100k passages, growing with the store. With
+    ``(fingerprint, dimensions, created_at)`` (the rowid rides along in every index
+    entry) they read a compact index instead of the table. ``chunk_embeddings`` is an
+    rlm-rs table; an extra index is invisible to rlm-rs and kept up to date by SQLite
+    if rlm-rs writes to the file.
+    """
+    _run_script(
+        conn,
+        """
+        CREATE INDEX IF NOT EXISTS idx_passages_signature
+            ON passage_embeddings(fingerprint, dimensions, created_at);
+        CREATE INDEX IF NOT EXISTS idx_embeddings_signature
+            ON chunk_embeddings(fingerprint, dimensions, created_at);
+        """,
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m001_create_rlm_rs_v3", m001_create_rlm_rs_v3),
     ("m002_add_rlm_columns", m002_add_rlm_columns),
@@ -273,6 +295,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m004_narrow_fts_update_trigger", m004_narrow_fts_update_trigger),
     ("m005_drop_redundant_chunk_index", m005_drop_redundant_chunk_index),
     ("m006_add_passage_embeddings", m006_add_passage_embeddings),
+    ("m007_add_signature_indexes", m007_add_signature_indexes),
 )
 
 

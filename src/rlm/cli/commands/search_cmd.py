@@ -121,10 +121,11 @@ def search_command(
     """Search chunks by meaning and keywords; results are chunk IDs for 'rlm chunk get'.
 
     Several queries are fused into one ranking. Prefix one with 'lex:' (keywords,
-    BM25 only), 'vec:' (a rephrasing, vectors only) or 'hyde:' (a sentence the
-    answer might contain); without a prefix it feeds both. Each result names its
-    best passage's lines. Modes: hybrid (default; RRF with a top-rank bonus),
-    semantic (score >= threshold), bm25 (keywords; needs no model).
+    BM25 only), 'vec:' (a rephrasing) or 'hyde:' (a sentence the answer might
+    contain); without a prefix, or with 'vec:'/'hyde:', it feeds both. Each result
+    names its best passage's lines. Modes: hybrid (default; RRF with top-rank
+    bonuses weighed by each leg's certainty), semantic (score >= threshold), bm25
+    (keywords; needs no model).
     """
     from rlm.ops.retrieval import search
 
