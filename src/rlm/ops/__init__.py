@@ -40,6 +40,9 @@ _EXPORTS = {
     "update_buffer": "rlm.ops.agents",
     "status": "rlm.ops.store",
     "vacuum": "rlm.ops.store",
+    "store_copy": "rlm.ops.store_move",
+    "store_export": "rlm.ops.store_move",
+    "copy_stores": "rlm.ops.store_move",
     "runs": "rlm.ops.run_records",
     "run_detail": "rlm.ops.run_records",
     "watch": "rlm.ops.watching",
@@ -55,6 +58,7 @@ __all__ = [
     "chunk_get",
     "chunk_list",
     "chunk_status",
+    "copy_stores",
     "delete",
     "dispatch",
     "grep",
@@ -66,6 +70,8 @@ __all__ = [
     "search",
     "show",
     "status",
+    "store_copy",
+    "store_export",
     "update_buffer",
     "vacuum",
     "watch",
@@ -87,6 +93,7 @@ if TYPE_CHECKING:
     from rlm.ops.retrieval import search
     from rlm.ops.run_records import run_detail, runs
     from rlm.ops.store import status, vacuum
+    from rlm.ops.store_move import copy_stores, store_copy, store_export
     from rlm.ops.watching import watch
 
 

@@ -238,6 +238,32 @@ class VectorQueries(StoreBase):
         matrix = np.frombuffer(blob, dtype="<f4").reshape(len(rows), dimensions)
         return VectorMatrix(chunk_ids=ids, matrix=matrix.astype(np.float32, copy=False)), buffers
 
+    def vector_rows(self, chunk_ids: Sequence[int]) -> list[VectorRow]:
+        """The stored chunk vectors of some chunks, as written (any model), in chunk id
+        order: what ``rlm store copy`` moves to another store. Missing ids are absent."""
+        out: list[VectorRow] = []
+        ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, embedding, dimensions, model_name, fingerprint, windows"
+                f" FROM chunk_embeddings WHERE chunk_id IN ({','.join('?' * len(part))})"
+                " ORDER BY chunk_id",
+                part,
+            )
+            out.extend(
+                VectorRow(
+                    chunk_id=int(r[0]),
+                    blob=bytes(r[1]),
+                    dimensions=int(r[2]),
+                    model_name=str(r[3] or ""),
+                    fingerprint=str(r[4] or ""),
+                    windows=int(r[5] or 1),
+                )
+                for r in rows
+            )
+        return out
+
     def vector_ids_since(self, fingerprint: str, dimensions: int, created_at: int) -> list[int]:
         """Chunk ids of one model's vectors written at or after ``created_at`` (seconds)."""
         return [
@@ -400,6 +426,32 @@ class PassageQueries(StoreBase):
         order = np.lexsort((ordinals, ids))
         matrix = np.concatenate([p[2] for p in parts])[order]
         return PassageMatrix(ids[order], ordinals[order], np.ascontiguousarray(matrix))
+
+    def passage_rows(self, chunk_ids: Sequence[int]) -> list[PassageRow]:
+        """The int8 passage vectors of some chunks (any model), ordered by (chunk id,
+        ordinal): what ``rlm store copy`` moves. float16 rows of early builds are left
+        out (``store_passages`` writes int8 only; ``rlm chunk embed`` remakes them)."""
+        out: list[PassageRow] = []
+        ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT chunk_id, ordinal, byte_start, byte_end, line_start, line_end, tokens,"
+                " embedding, dimensions, model_name, fingerprint FROM passage_embeddings"
+                f" WHERE dtype = 'i1' AND chunk_id IN ({','.join('?' * len(part))})"
+                " ORDER BY chunk_id, ordinal",
+                part,
+            )
+            out.extend(
+                PassageRow(
+                    chunk_id=int(r[0]), ordinal=int(r[1]), byte_start=int(r[2]),
+                    byte_end=int(r[3]), line_start=r[4], line_end=r[5], tokens=int(r[6]),
+                    blob=bytes(r[7]), dimensions=int(r[8]), model_name=str(r[9] or ""),
+                    fingerprint=str(r[10]),
+                )
+                for r in rows
+            )  # fmt: skip
+        return out
 
     def passage_spans(
         self, chunk_ids: Sequence[int], fingerprint: str | None = None

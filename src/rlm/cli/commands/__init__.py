@@ -17,6 +17,7 @@ COMMAND_MODULES: dict[str, str] = {
     "status": "store_cmds",
     "reset": "store_cmds",
     "vacuum": "store_cmds",
+    "store": "store_cmds",
     "load": "buffers",
     "list": "buffers",
     "ls": "buffers",

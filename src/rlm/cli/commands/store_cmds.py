@@ -1,17 +1,22 @@
-"""init, status, reset: the database itself."""
+"""init, status, reset, vacuum, and the ``store`` group (copy, export): the database itself."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from rlm.cli.context import AppContext, pass_app
+from rlm.cli.options import progress_bar
 from rlm.cli.render import Output
 from rlm.errors import ConfirmationRequiredError
 from rlm.ingest.background import EmbedProgress
 from rlm.notices import duration
 from rlm.store import DEFAULT_DB_PATH, Store
+
+if TYPE_CHECKING:
+    from rlm.ops.store_move import CopyPlan, StoreCopied
 
 
 def embedding_lines(p: EmbedProgress | None) -> list[str]:
@@ -161,6 +166,141 @@ def reset(app: AppContext, yes: bool) -> Output:
     return Output(data={"message": message, "success": True}, text=message + "\n")
 
 
+@click.group(name="store")
+def store_group() -> None:
+    """Move a store's contents: copy into another store, export to one file."""
+
+
+@store_group.command(name="copy")
+@click.argument("src")
+@click.argument("dst")
+@click.option(
+    "--rename",
+    "on_clash",
+    flag_value="rename",
+    help="Copy buffers, variables and runs whose names DST already has under new names (NAME~1).",
+)
+@click.option(
+    "--skip",
+    "on_clash",
+    flag_value="skip",
+    help="Keep DST's buffer, variable or run where names clash; copy the rest.",
+)
+@click.option(
+    "--reembed",
+    is_flag=True,
+    help="Embed, with DST's model, every copied chunk left without a vector (vectors of"
+    " another model are not copied).",
+)
+@click.option(
+    "--id-map",
+    "id_map",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the old -> new chunk id map to this JSON file (else it is in --format json).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be copied; write nothing.")
+@pass_app
+def store_copy_cmd(
+    app: AppContext,
+    src: str,
+    dst: str,
+    on_clash: str | None,
+    reembed: bool,
+    id_map: str | None,
+    dry_run: bool,
+) -> Output:
+    """Copy every buffer, chunk, vector, variable and dispatch run of SRC into DST.
+
+    SRC and DST are SQLite paths or postgresql:// URLs: SQLite -> PostgreSQL,
+    PostgreSQL -> SQLite, or SQLite -> SQLite (a merge). DST changes in one
+    transaction: on any failure it stays as it was. A missing SQLite DST is
+    created. Chunk ids are DST's own: the old -> new map is reported. Vectors
+    are copied where their model is DST's (the model rlm is set to use), and
+    names already in DST are refused unless --rename or --skip.
+    """
+    from rlm.ops.store_move import copy_stores
+
+    with progress_bar("Copying buffers") as progress:
+        result = copy_stores(
+            src,
+            dst,
+            on_clash=on_clash or "refuse",
+            reembed=reembed,
+            dry_run=dry_run,
+            id_map_file=id_map,
+            progress=progress,
+            announce=None if dry_run or app.json else _announce,
+        )
+    return Output(data=result.to_json(), text=_copy_text(result), warnings=result.warnings)
+
+
+def _plan_line(plan: CopyPlan) -> str:
+    return (
+        f"{len(plan.copied_buffers):,} buffer(s), {plan.chunk_count:,} chunk(s),"
+        f" {sum(len(v) for v in plan.values.values()):,} variable(s) and {len(plan.runs):,}"
+        f" dispatch run(s)"
+    )
+
+
+def _announce(plan: CopyPlan, source: str, destination: str) -> None:
+    """Before a long copy starts, say on stderr what it is about to copy, and where."""
+    from rlm.cli.render import safe
+
+    click.echo(safe(f"Copying {_plan_line(plan)} from {source} to {destination}"), err=True)
+
+
+def _copy_text(result: StoreCopied) -> str:
+    plan = result.plan
+    vectors = ", ".join(f"{n:,} of {m}" for m, n in plan.vectors_by_model.items()) or "none"
+    head = "Would copy" if result.dry_run else "Copied"
+    lines = [
+        f"{head} {_plan_line(plan)}",
+        f"  from: {result.source}",
+        f"  to:   {result.destination}{' (created)' if result.created else ''}",
+        f"  source vectors: {vectors}",
+    ]
+    if result.target_model:
+        lines.append(f"  destination model: {result.target_model}")
+    if not result.dry_run:
+        lines.append(
+            f"  written: {result.chunks:,} chunks ({len(result.id_map):,} ids remapped),"
+            f" {result.vectors:,} chunk vectors, {result.passages:,} passage vectors"
+            + (f", {result.reembedded:,} re-embedded" if result.reembedded else "")
+        )
+        if result.id_map_file:
+            lines.append(f"  id map: {result.id_map_file}")
+    return "\n".join(lines) + "\n"
+
+
+@store_group.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-f", "--force", is_flag=True, help="Replace FILE if it exists.")
+@pass_app
+def store_export_cmd(app: AppContext, file: str, force: bool) -> Output:
+    """Write the whole store (-d / RLM_DB_PATH, SQLite or PostgreSQL) to one SQLite FILE.
+
+    The file holds every buffer, chunk, vector (whatever its model), variable
+    and run: 'rlm -d FILE search ...' works on it alone, without the sources
+    or a server. FILE is written under a temporary name and renamed into place
+    when complete; an existing FILE is refused unless --force.
+    """
+    from rlm.cli.render import human_size
+    from rlm.ops.store_move import store_export
+
+    with progress_bar("Exporting buffers") as progress:
+        result = store_export(app.store(), file, force=force, progress=progress)
+    copied = result.copied
+    text = (
+        f"Exported {len(copied.plan.copied_buffers):,} buffer(s), {copied.chunks:,} chunks,"
+        f" {copied.vectors:,} chunk vectors and {copied.passages:,} passage vectors to"
+        f" {result.path} ({human_size(result.size)})"
+        + (" (replaced)" if result.replaced else "")
+        + "\n"
+    )
+    return Output(data=result.to_json(), text=text, warnings=result.warnings)
+
+
 def register(root: click.Group) -> None:
-    for command in (init, status, reset, vacuum):
+    for command in (init, status, reset, vacuum, store_group):
         root.add_command(command)

@@ -305,6 +305,31 @@ class PgVectorQueries(PgBase):
             serial = self.__dict__["_connection_serial"] = next(_serials)
         return serial, int(row[0]) if row[1] else 0, 0
 
+    def vector_rows(self, chunk_ids: Sequence[int]) -> list[VectorRow]:
+        """The stored chunk vectors of some chunks (any model), in chunk id order, as
+        float32 little-endian blobs: what ``rlm store copy`` moves (added by pgmove)."""
+        import numpy as np
+
+        ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+        if not ids:
+            return []
+        rows = self._rows(
+            "SELECT chunk_id, embedding, dimensions, model_name, fingerprint, windows"
+            " FROM chunk_embeddings WHERE chunk_id = ANY(%s) ORDER BY chunk_id",
+            (ids,),
+        )
+        return [
+            VectorRow(
+                chunk_id=int(r[0]),
+                blob=np.asarray(_array(r[1]), dtype="<f4").tobytes(),
+                dimensions=int(r[2]),
+                model_name=str(r[3] or ""),
+                fingerprint=str(r[4] or ""),
+                windows=int(r[5] or 1),
+            )
+            for r in rows
+        ]
+
     def vector_ids_since(self, fingerprint: str, dimensions: int, created_at: int) -> list[int]:
         return [
             int(r[0])
@@ -399,6 +424,28 @@ class PgPassageQueries(PgBase):
         ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
         raw = np.frombuffer(b"".join(bytes(r[2]) for r in rows), dtype="<i1")
         return PassageMatrix(ids, ordinals, raw.reshape(len(rows), dimensions).astype(np.float32))
+
+    def passage_rows(self, chunk_ids: Sequence[int]) -> list[PassageRow]:
+        """The int8 passage vectors of some chunks (any model), ordered by (chunk id,
+        ordinal): what ``rlm store copy`` moves (added by pgmove)."""
+        ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+        if not ids:
+            return []
+        rows = self._rows(
+            "SELECT chunk_id, ordinal, byte_start, byte_end, line_start, line_end, tokens,"
+            " embedding, dimensions, model_name, fingerprint FROM passage_embeddings"
+            " WHERE dtype = 'i1' AND chunk_id = ANY(%s) ORDER BY chunk_id, ordinal",
+            (ids,),
+        )
+        return [
+            PassageRow(
+                chunk_id=int(r[0]), ordinal=int(r[1]), byte_start=int(r[2]),
+                byte_end=int(r[3]), line_start=r[4], line_end=r[5], tokens=int(r[6]),
+                blob=bytes(r[7]), dimensions=int(r[8]), model_name=str(r[9] or ""),
+                fingerprint=str(r[10]),
+            )
+            for r in rows
+        ]  # fmt: skip
 
     def passage_spans(
         self, chunk_ids: Sequence[int], fingerprint: str | None = None
