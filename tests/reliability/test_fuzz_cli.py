@@ -39,8 +39,10 @@ from rlm.errors import RlmError
 
 EXAMPLES = int(os.environ.get("RLM_FUZZ_EXAMPLES", "400"))
 HELP_TOKENS = {"-h", "--help", "-V", "--version"}
-EXCLUDED = {("mcp",)}
-"""``mcp`` serves JSON-RPC on stdio until EOF: it is a server, not a command to fuzz."""
+EXCLUDED = {("mcp",), ("watch",)}
+"""``mcp`` serves JSON-RPC on stdio until EOF and ``watch`` polls until Ctrl-C: both run
+until stopped, so a random argv would hang the suite. Their flags are tested in
+tests/mcp and tests/cli/test_watch.py."""
 FUZZED: dict[str, int] = {}
 
 
