@@ -13,6 +13,7 @@ import click
 
 from rlm.defaults import CHUNKERS, DEFAULT_CHUNK_SIZE, DEFAULT_CHUNKER, DEFAULT_OVERLAP, DEVICES
 from rlm.embedding.base import Embedder
+from rlm.io import DEFAULT_MAX_FILE_SIZE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +50,17 @@ def chunk_options(func: F) -> F:
         help="Chunking strategy.",
     )(func)
     return func
+
+
+def max_file_size_option(func: F) -> F:
+    """``--max-file-size``: the per-file read limit, the same for load and watch."""
+    return click.option(
+        "--max-file-size",
+        type=click.IntRange(min=1),
+        default=DEFAULT_MAX_FILE_SIZE,
+        show_default=True,
+        help="Refuse files larger than this many bytes.",
+    )(func)
 
 
 def _set_device(ctx: click.Context, param: click.Parameter, value: str | None) -> None:

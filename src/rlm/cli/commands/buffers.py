@@ -7,7 +7,13 @@ from pathlib import Path
 import click
 
 from rlm.cli.context import AppContext, pass_app
-from rlm.cli.options import chunk_options, embedder_factory, model_options, progress_bar
+from rlm.cli.options import (
+    chunk_options,
+    embedder_factory,
+    max_file_size_option,
+    model_options,
+    progress_bar,
+)
 from rlm.cli.render import Output, human_size, safe, to_json, truncate
 from rlm.defaults import DEFAULT_EMBED_MODE, EMBED_MODES
 from rlm.errors import WriteError
@@ -15,7 +21,7 @@ from rlm.ingest.background import BackgroundJob, WorkerCommand
 from rlm.ingest.collection import SyncReport
 from rlm.ingest.load import process_starter
 from rlm.ingest.loader import LoadOptions, LoadResult
-from rlm.io import DEFAULT_MAX_FILE_SIZE, read_stdin
+from rlm.io import read_stdin
 from rlm.notices import embedding_in_background
 from rlm.ops import buffers as ops
 
@@ -88,13 +94,7 @@ EMBED_HINT = "--no-embed stores the text in seconds; 'rlm chunk embed' embeds it
     " RLM_BACKGROUND_AFTER seconds (30), else background.",
 )
 @click.option("--no-embed", is_flag=True, help="Store and index only; embed later (= --embed off).")
-@click.option(
-    "--max-file-size",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_FILE_SIZE,
-    show_default=True,
-    help="Refuse files larger than this many bytes.",
-)
+@max_file_size_option
 @click.option("--collection", help="Folder loads: the collection name (default: folder name).")
 @click.option(
     "--sync",

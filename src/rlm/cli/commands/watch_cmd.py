@@ -7,13 +7,17 @@ import sys
 import click
 
 from rlm.cli.context import AppContext, pass_app
-from rlm.cli.options import chunk_options, embedder_factory, model_options
+from rlm.cli.options import (
+    chunk_options,
+    embedder_factory,
+    max_file_size_option,
+    model_options,
+)
 from rlm.cli.render import Output, safe, to_json
-from rlm.defaults import EMBED_MODES
+from rlm.defaults import DEFAULT_EMBED_MODE, EMBED_MODES
 from rlm.ingest.background import WorkerCommand
 from rlm.ingest.load import process_starter
 from rlm.ingest.loader import LoadOptions
-from rlm.io import DEFAULT_MAX_FILE_SIZE
 from rlm.ops.watching import DEFAULT_INTERVAL, WatchEvent, WatchSummary
 from rlm.ops.watching import watch as watch_op
 
@@ -39,7 +43,7 @@ from rlm.ops.watching import watch as watch_op
     "--embed",
     "embed_mode",
     type=click.Choice(EMBED_MODES, case_sensitive=False),
-    default="auto",
+    default=DEFAULT_EMBED_MODE,
     show_default=True,
     help="How new chunks are embedded, as for load (auto: inline when quick, else the"
     " background worker).",
@@ -52,13 +56,7 @@ from rlm.ops.watching import watch as watch_op
     " event), as 'load --sync'. Without it watch never removes a buffer.",
 )
 @click.option("--hidden", is_flag=True, help="Also watch dotfiles and dot-folders, as load.")
-@click.option(
-    "--max-file-size",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_FILE_SIZE,
-    show_default=True,
-    help="Refuse files larger than this many bytes.",
-)
+@max_file_size_option
 @pass_app
 def watch(
     app: AppContext,
