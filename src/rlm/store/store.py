@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from rlm.errors import DatabaseError, NotInitializedError, ReadOnlyStoreError, RlmError
 from rlm.store.buffers import BufferQueries
@@ -30,6 +30,9 @@ from rlm.store.models import Stats
 from rlm.store.runs import RunQueries
 from rlm.store.trust import check_schema
 from rlm.store.vectors import PassageQueries, VectorQueries
+
+_OpenStore = TypeVar("_OpenStore", bound="Store")
+"""``with Store.open(...)`` keeps the backend's own class (``PostgresStore``)."""
 
 DEFAULT_DB_PATH = Path(".rlm") / "rlm-state.db"
 
@@ -228,7 +231,7 @@ class Store(
     def close(self) -> None:
         self.conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self: _OpenStore) -> _OpenStore:
         return self
 
     def __exit__(

@@ -15,7 +15,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
 
 from rlm.errors import DatabaseError, NotInitializedError, ReadOnlyStoreError, RlmError
 from rlm.store.context import empty_context
@@ -169,17 +168,6 @@ class PostgresStore(
 
     def close(self) -> None:
         self.pg.close()
-
-    def __enter__(self) -> PostgresStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def stats(self) -> Stats:
         row = self._one(
