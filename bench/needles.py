@@ -16,7 +16,9 @@ For every needle it records the rank of the first chunk holding the fact
 * ``plain``: the question alone;
 * ``typed``: the question plus the agent's ``lex:``/``vec:``/``hyde:`` queries in one
   search (``queries=[...]``). Code without multi-query search gets the four
-  texts joined into one query string (what an agent could pass before).
+  texts joined into one query string (what an agent could pass before);
+* ``blind``: the same with the typed queries of ``needle_blind_queries.json``, written
+  by another agent from the questions alone (it never saw a fact).
 
 Reports hits in the top 1, 3 and 10 out of all needles.
 
@@ -42,6 +44,7 @@ from needle_facts import NEEDLES, Needle
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "bench-data" / "vaswani-npl"
 MODES = ("bm25", "semantic", "hybrid")
+VARIANTS = ("plain", "typed", "blind")
 CUTS = (1, 3, 10)
 DEPTH = 50
 
@@ -88,6 +91,8 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     if not embedder.is_semantic:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
     recipe = [embedder.fingerprint, str(getattr(passages, "PASSAGE_TOKENS", ""))]
+    if hasattr(passages, "SENTENCE_MIN_TOKENS"):
+        recipe.append(f"min-sentence {passages.SENTENCE_MIN_TOKENS}")
     # Schema changes do not invalidate the cache: opening a store migrates it, and
     # ``embed_buffer`` below adds whatever vectors older code did not store.
     key = hashlib.sha256("\n".join([text, *recipe]).encode()).hexdigest()[:16]
@@ -135,13 +140,25 @@ def _supports_queries() -> bool:
     return "queries" in inspect.signature(search).parameters
 
 
-def run_search(store: Any, needle: Needle, mode: str, typed: bool) -> list[int]:
+BLIND_QUERIES = HERE / "needle_blind_queries.json"
+"""lex/vec/hyde per needle, written by a separate agent that saw only the questions and
+docs/prompts/search-queries.md (a real blind; question 21 is that guide's example)."""
+
+
+def blind_queries(index: int, needle: Needle) -> list[str]:
+    entry = json.loads(BLIND_QUERIES.read_text(encoding="utf-8"))[index]
+    return [needle.question, *(f"{kind}: {entry[kind]}" for kind in ("lex", "vec", "hyde"))]
+
+
+def run_search(store: Any, needle: Needle, mode: str, variant: str, index: int) -> list[int]:
     from rlm.search import search
 
+    typed = variant != "plain"
+    queries = blind_queries(index, needle) if variant == "blind" else needle.typed_queries()
     if typed and _supports_queries():
-        response = search(store, queries=needle.typed_queries(), mode=mode, top_k=DEPTH)
+        response = search(store, queries=queries, mode=mode, top_k=DEPTH)
     elif typed:
-        joined = " ".join(q.split(":", 1)[-1].strip() for q in needle.typed_queries())
+        joined = " ".join(q.split(":", 1)[-1].strip() for q in queries)
         response = search(store, joined, mode=mode, top_k=DEPTH)
     else:
         response = search(store, needle.question, mode=mode, top_k=DEPTH)
@@ -169,6 +186,12 @@ def main() -> None:
     parser.add_argument(
         "--passage-tokens", type=int, default=None, help="passage budget (default: rlm's)"
     )
+    parser.add_argument(
+        "--min-sentence-tokens",
+        type=int,
+        default=None,
+        help="sentences shorter than this share a passage (default: rlm's)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -176,17 +199,21 @@ def main() -> None:
         import rlm.embedding.passages as passages
 
         passages.PASSAGE_TOKENS = args.passage_tokens
+    if args.min_sentence_tokens is not None:
+        import rlm.embedding.passages as passages
+
+        passages.SENTENCE_MIN_TOKENS = args.min_sentence_tokens
     text, spans = build_haystack(args.data, args.size_mb)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)
     ranks: dict[str, dict[str, list[int | None]]] = {}
     started = time.perf_counter()
-    for variant in ("plain", "typed"):
+    for variant in VARIANTS:
         ranks[variant] = {}
         for mode in MODES:
             ranks[variant][mode] = [
-                first_rank(run_search(store, needle, mode, variant == "typed"), hit)
-                for needle, hit in zip(NEEDLES, targets, strict=True)
+                first_rank(run_search(store, needle, mode, variant, i), hit)
+                for i, (needle, hit) in enumerate(zip(NEEDLES, targets, strict=True))
             ]
     search_seconds = time.perf_counter() - started
     hits = {

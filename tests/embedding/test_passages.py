@@ -20,19 +20,41 @@ def _texts(text: str, budget: int) -> list[str]:
 
 def test_prose_is_cut_after_sentences_and_code_at_lines() -> None:
     text = "First point here. Second point!\n\ndef f():\n    return 1\n"
-    units = [text[s:e] for s, e, _ in text_units(text)]
+    units = [text[s:e] for s, e, _, _ in text_units(text)]
     assert units == ["First point here.", "Second point!", "def f():", "return 1"]
 
 
 def test_wrapped_prose_keeps_its_sentences_whole() -> None:
     text = "a sentence that is\nwrapped over lines. Another one."
-    units = [text[s:e] for s, e, _ in text_units(text)]
+    units = [text[s:e] for s, e, _, _ in text_units(text)]
     assert units == ["a sentence that is\nwrapped over lines.", "Another one."]
 
 
 def test_short_sentences_of_one_paragraph_are_packed_up_to_the_budget() -> None:
     text = "One two. Three four. Five six seven eight nine.\n\nTen."
     assert _texts(text, 4) == ["One two. Three four.", "Five six seven", "eight nine.", "Ten."]
+
+
+def _plan(text: str, budget: int, min_sentence: int) -> list[str]:
+    offsets, word_ids = word_offsets(text)
+    plan = plan_passages(text, offsets, word_ids, budget, min_sentence)
+    return [text[w.start : w.end] for w in plan]
+
+
+def test_a_sentence_of_meaningful_length_stands_alone() -> None:
+    # An unrelated fact appended to a paragraph must not be drowned by its neighbour.
+    abstract = "dielectric constant of liquids measured at microwave frequencies"
+    fact = "The tape was eaten by a goat near Aberfeldy."
+    assert _plan(f"{abstract}. {fact}", 64, 4) == [f"{abstract}.", fact]
+    # ... while fragments shorter than the minimum still join a neighbour.
+    assert _plan(f"See above. {fact} Fig. 3.", 64, 4) == [f"See above. {fact} Fig. 3."]
+    # Without a minimum (the packing rule alone) both sentences share one passage.
+    assert _plan(f"{abstract}. {fact}", 64, 10**9) == [f"{abstract}. {fact}"]
+
+
+def test_lines_without_sentence_punctuation_are_packed_up_to_the_budget() -> None:
+    code = "def f(x):\n    y = x + 1\n    return y\n"
+    assert _plan(code, 64, 2) == ["def f(x):\n    y = x + 1\n    return y"]
 
 
 def test_a_long_sentence_is_cut_into_near_equal_pieces() -> None:

@@ -13,10 +13,16 @@ Units, then packing:
   just wrapping;
 * a paragraph without sentence punctuation (code, lists, unpunctuated prose)
   is cut at line breaks;
-* consecutive units of one paragraph are packed into one passage while it
-  stays within the token budget; a unit longer than the budget is cut at word
-  starts into near-equal pieces (no overlap: every token is in exactly one
-  passage, so nothing is embedded twice and nothing is dropped).
+* a sentence of at least ``SENTENCE_MIN_TOKENS`` tokens is a passage of its own;
+  shorter fragments ("Fig. 3.", "See above.") join a neighbour of their
+  paragraph. Packing whole sentences together (up to 64 tokens, the first
+  rule) drowned an unrelated sentence in its neighbour: on bench/needles.py the
+  fact's own passage ranked 40th-220th for 6 of 22 questions whose fact alone
+  would rank 1st-6th;
+* consecutive lines of one paragraph (code, lists) are packed into one passage
+  while it stays within the token budget; a unit longer than the budget is cut
+  at word starts into near-equal pieces (no overlap: every token is in exactly
+  one passage, so nothing is embedded twice and nothing is dropped).
 
 Spans are character offsets into the chunk text, trimmed of surrounding
 whitespace; the caller turns them into byte and line spans.
@@ -36,6 +42,10 @@ if TYPE_CHECKING:
 
 PASSAGE_TOKENS = 64
 """Token budget of one passage (chosen on bench/needles.py; see docs/search.md)."""
+
+SENTENCE_MIN_TOKENS = 12
+"""A sentence shorter than this joins its neighbour in one passage; longer ones stand
+alone (chosen on bench/needles.py; see docs/search.md)."""
 
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _SENTENCE_END = re.compile(r"(?:[.!?]+[\"'\u201d\u2019)\]]*\s+)|(?:[\u3002\uff01\uff1f]+\s*)")
@@ -64,15 +74,17 @@ def _cuts(text: str, start: int, end: int, pattern: re.Pattern[str]) -> list[tup
     return out
 
 
-def text_units(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, paragraph number) of each sentence, or of each line in a
-    paragraph without sentence punctuation, in order."""
-    units: list[tuple[int, int, int]] = []
+def text_units(text: str) -> list[tuple[int, int, int, bool]]:
+    """(start, end, paragraph number, is a sentence) of each sentence, or of each
+    line in a paragraph without sentence punctuation, in order."""
+    units: list[tuple[int, int, int, bool]] = []
     for number, (start, end) in enumerate(_cuts(text, 0, len(text), _PARAGRAPH)):
         sentences = _cuts(text, start, end, _SENTENCE_END)
+        is_sentence = True
         if len(sentences) == 1 and "\n" in text[start:end]:
             sentences = _cuts(text, start, end, _LINE)
-        units.extend((s, e, number) for s, e in sentences)
+            is_sentence = False
+        units.extend((s, e, number, is_sentence) for s, e in sentences)
     return units
 
 
@@ -81,6 +93,7 @@ def plan_passages(
     offsets: Sequence[tuple[int, int]],
     word_ids: Sequence[int | None],
     budget: int = PASSAGE_TOKENS,
+    min_sentence_tokens: int | None = None,
 ) -> list[Window]:
     """Passages of ``text`` given its tokens' character ``offsets`` (no special tokens).
 
@@ -89,16 +102,20 @@ def plan_passages(
     """
     if budget <= 0:
         raise ValueError("passage budget must be positive")
+    if min_sentence_tokens is None:
+        min_sentence_tokens = SENTENCE_MIN_TOKENS
     if not offsets:
         return []
-    bounds, paragraph = _unit_tokens(text, offsets)
+    bounds, paragraph, sentence = _unit_tokens(text, offsets)
     if not bounds:
         return [Window(0, len(text), len(offsets))]
     passages: list[Window] = []
     open_start: int | None = None
     open_end = open_tokens = 0
     open_paragraph = -1
-    for (c_start, c_end, t_start, t_end), number in zip(bounds, paragraph, strict=True):
+    open_sentence = False
+    units = zip(bounds, paragraph, sentence, strict=True)
+    for (c_start, c_end, t_start, t_end), number, is_sentence in units:
         tokens = t_end - t_start
         if tokens > budget:
             if open_start is not None:
@@ -113,12 +130,25 @@ def plan_passages(
                 if span:
                     passages.append(Window(span[0], span[1], w.tokens))
             continue
-        if open_start is not None and open_paragraph == number and open_tokens + tokens <= budget:
+        joins = (
+            open_start is not None
+            and open_paragraph == number
+            and open_tokens + tokens <= budget
+            # A sentence stands alone (packed with its neighbours it is drowned by
+            # them); only a fragment too short to mean much joins one. Lines of code
+            # or lists are packed up to the budget.
+            and (
+                not (is_sentence and open_sentence)
+                or min(open_tokens, tokens) < min_sentence_tokens
+            )
+        )
+        if joins:
             open_end, open_tokens = c_end, open_tokens + tokens
             continue
         if open_start is not None:
             passages.append(Window(open_start, open_end, open_tokens))
         open_start, open_end, open_tokens, open_paragraph = c_start, c_end, tokens, number
+        open_sentence = is_sentence
     if open_start is not None:
         passages.append(Window(open_start, open_end, open_tokens))
     return passages
@@ -126,16 +156,18 @@ def plan_passages(
 
 def _unit_tokens(
     text: str, offsets: Sequence[tuple[int, int]]
-) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+) -> tuple[list[tuple[int, int, int, int]], list[int], list[bool]]:
     """(char start, char end, token start, token end) of each unit with tokens,
-    and its paragraph number. Every token belongs to exactly one unit."""
+    its paragraph number and whether it is a sentence. Every token belongs to exactly
+    one unit."""
     units = text_units(text)
     # Token index range of each unit: tokens are assigned to the unit their start falls in.
     bounds: list[tuple[int, int, int, int]] = []  # (char start, char end, tok start, tok end)
     paragraph: list[int] = []
+    sentence: list[bool] = []
     token = 0
     count = len(offsets)
-    for u_start, u_end, number in units:
+    for u_start, u_end, number, is_sentence in units:
         while token < count and offsets[token][0] < u_start:
             token += 1  # only whitespace-free tokens can precede a unit; none are lost below
         first = token
@@ -144,8 +176,9 @@ def _unit_tokens(
         if token > first:
             bounds.append((u_start, u_end, first, token))
             paragraph.append(number)
+            sentence.append(is_sentence)
     if not bounds:
-        return bounds, paragraph
+        return bounds, paragraph, sentence
     # Tokens before the first unit or between units (rare: tokenizer quirks) join a neighbour.
     bounds[0] = (min(bounds[0][0], offsets[0][0]), bounds[0][1], 0, bounds[0][3])
     last = bounds[-1]
@@ -155,7 +188,7 @@ def _unit_tokens(
         if bounds[i][2] != prev[3]:
             cur = bounds[i]
             bounds[i] = (min(cur[0], offsets[prev[3]][0]), cur[1], prev[3], cur[3])
-    return bounds, paragraph
+    return bounds, paragraph, sentence
 
 
 def word_offsets(text: str) -> tuple[list[tuple[int, int]], list[int | None]]:
