@@ -118,7 +118,7 @@ def _legs_for(
     return out
 
 
-def load_needles(cache: Path, size_mb: float) -> Dataset:
+def load_needles(cache: Path, size_mb: float, blind: bool = False) -> Dataset:
     from rlm.embedding import get_embedder
     from rlm.search.vector import vector_index
 
@@ -127,9 +127,13 @@ def load_needles(cache: Path, size_mb: float) -> Dataset:
     targets = needles.needle_chunks(store, text, spans)
     qs: list[tuple[str, list[tuple[str, str]]]] = []
     for i, n in enumerate(NEEDLES):
-        entries = [("", n.question), ("lex", n.lex), ("vec", n.vec), ("hyde", n.hyde)]
+        typed = needles.blind_queries(i, n) if blind else n.typed_queries()
+        entries = [("", n.question)] + [
+            (kind.strip().lower(), text.strip())
+            for kind, text in (t.split(":", 1) for t in typed[1:])
+        ]
         qs.append((str(i), entries))
-    queries = _legs_for(store, qs, cache, "needles")
+    queries = _legs_for(store, qs, cache, "needles-blind" if blind else "needles")
     emb = get_embedder()
     ids = vector_index(store, emb.fingerprint, emb.dimensions, use_ann=False).chunk_ids.copy()
 
@@ -138,7 +142,7 @@ def load_needles(cache: Path, size_mb: float) -> Dataset:
         rank = next((r for r, c in enumerate(ranking, 1) if c in hit), None)
         return {f"top{c}": float(rank is not None and rank <= c) for c in needles.CUTS}
 
-    return Dataset("needles", ids, queries, judge)
+    return Dataset("needles-blind" if blind else "needles", ids, queries, judge)
 
 
 def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) -> Dataset:
@@ -199,6 +203,8 @@ class Variant:
     lexical: str = "rlm"  # rlm | porter
     gap: float = 0.0  # gap: rank-1 bonus times (1 - gap + 2 * gap * certainty)
     norm_depth: int = 200  # mix: min-max over the leg's first norm_depth scores
+    engine_gap: float = 0.5  # engine: rrf_certainty's GAP
+    engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
 
 
 def _sem_scores(e: EntryLegs, v: Variant) -> F32:
@@ -264,8 +270,16 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT
         if v.fusion == "gap":
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.gap, 0.0
+        else:
+            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.engine_gap, v.engine_score
+        weights = [(2 * v.sem_share if kind == "sem" else 2 * (1 - v.sem_share)) for kind in kinds]
         try:
-            fused = fuse([Leg(h) for h in legs], "rrf_certainty", v.k, v.bonus)
+            fused = fuse(
+                [Leg(h, w) for h, w in zip(legs, weights, strict=True)],
+                "rrf_certainty",
+                v.k,
+                v.bonus,
+            )
         finally:
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = saved
         return [f.chunk_id for f in fused]
@@ -311,7 +325,9 @@ def run(
             for name, value in ds.judge(q.qid, ranking).items():
                 totals[name] = totals.get(name, 0.0) + value
         n = len(ds.queries)
-        out[mode] = {k: (val if ds.name == "needles" else val / n) for k, val in totals.items()}
+        out[mode] = {
+            k: (val if ds.name.startswith("needles") else val / n) for k, val in totals.items()
+        }
     return out
 
 
@@ -355,7 +371,7 @@ def grouped_lexical(store: Any, ds: Dataset) -> dict[str, Any]:
 
 
 def fmt(ds: Dataset, res: dict[str, dict[str, float]]) -> str:
-    if ds.name == "needles":
+    if ds.name.startswith("needles"):
         return " ".join(
             f"{m[:3]} {int(r['top1'])}/{int(r['top3'])}/{int(r['top10'])}" for m, r in res.items()
         )
@@ -382,6 +398,8 @@ def main() -> None:
         text, _ = needles.build_haystack(needles.DEFAULT_DATA, args.size_mb)
         store, _ = needles.cached_store(text, args.cache)
         sets.append((ds, grouped_lexical(store, ds)))
+        blind = load_needles(args.cache, args.size_mb, blind=True)
+        sets.append((blind, grouped_lexical(store, blind)))
     for item in args.beir:
         folder, path = item.split("=", 1)
         sets.append((load_beir_set(folder, path, args.cache, args.limit_queries), {}))
@@ -392,6 +410,8 @@ def main() -> None:
             if ds.name == "needles":
                 parts.append("plain " + fmt(ds, run(ds, v, modes, grouped, False)))
                 parts.append("typed " + fmt(ds, run(ds, v, modes, grouped, True)))
+            elif ds.name == "needles-blind":
+                parts.append("blind " + fmt(ds, run(ds, v, modes, grouped, True)))
             else:
                 parts.append(ds.name[:6] + " " + fmt(ds, run(ds, v, modes, grouped, False)))
         print(" | ".join(parts), flush=True)
@@ -490,7 +510,42 @@ def _weights() -> list[tuple[str, Variant]]:
     return out
 
 
+def _share() -> list[tuple[str, Variant]]:
+    """rrf_certainty with the semantic leg weighed more (sentence passages, issue #10)."""
+    out = [("engine", Variant(fusion="engine"))]
+    for share in (0.55, 0.6, 0.65, 0.7):
+        out.append((f"engine s{share}", Variant(fusion="engine", sem_share=share)))
+    return out
+
+
+def _thr() -> list[tuple[str, Variant]]:
+    """The semantic threshold under sentence passages, with and without a semantic share."""
+    out = []
+    for thr in (0.3, 0.25, 0.2, 0.0):
+        for share in (0.5, 0.6):
+            out.append(
+                (f"engine thr{thr} s{share}",
+                 Variant(fusion="engine", threshold=thr, sem_share=share))
+            )  # fmt: skip
+    return out
+
+
+def _share2() -> list[tuple[str, Variant]]:
+    """Semantic share with the score weight and GAP around it."""
+    out = []
+    for share in (0.55, 0.6):
+        for gap, score in ((0.5, 2.0), (0.5, 3.0), (0.25, 2.0), (0.5, 1.5)):
+            out.append(
+                (f"engine s{share} gap{gap} score{score}",
+                 Variant(fusion="engine", sem_share=share, engine_gap=gap, engine_score=score))
+            )  # fmt: skip
+    return out
+
+
 GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
+    "share": _share,
+    "share2": _share2,
+    "thr": _thr,
     "baseline": _baseline,
     "lexical": _lexical,
     "typed": _typed,
