@@ -223,14 +223,21 @@ class VectorQueries(StoreBase):
         self, fingerprint: str, dimensions: int
     ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
         """All vectors of one model plus each row's buffer id (for filtering in memory)."""
+        return self.vectors_after(fingerprint, dimensions, 0)
+
+    def vectors_after(
+        self, fingerprint: str, dimensions: int, after: int
+    ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
+        """Like :meth:`load_vectors_with_buffers`, only chunks with an id above ``after``
+        (what a chunk sidecar appends when a load added chunks)."""
         import numpy as np
 
         rows = self.conn.execute(
             "SELECT e.chunk_id, c.buffer_id, e.embedding FROM chunk_embeddings e"
             " JOIN chunks c ON c.id = e.chunk_id"
             " WHERE e.fingerprint = ? AND e.dimensions = ? AND length(e.embedding) = ?"
-            " ORDER BY e.chunk_id",
-            (fingerprint, dimensions, 4 * dimensions),
+            " AND e.chunk_id > ? ORDER BY e.chunk_id",
+            (fingerprint, dimensions, 4 * dimensions, after),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         buffers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
@@ -384,6 +391,18 @@ class PassageQueries(StoreBase):
             ).fetchone()[0]
         )
 
+    def passages_since(self, fingerprint: str, dimensions: int, created_at: int) -> int:
+        """How many of one model's passages were written at or after ``created_at``
+        (seconds; an index range read): a sidecar append checks that every such row
+        is one it appends, so nothing older was replaced."""
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM passage_embeddings WHERE fingerprint = ?"
+                " AND dimensions = ? AND created_at >= ?",
+                (fingerprint, dimensions, created_at),
+            ).fetchone()[0]
+        )
+
     def passage_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM passage_embeddings").fetchone()[0])
 
@@ -403,6 +422,11 @@ class PassageQueries(StoreBase):
         int8 -> float32 is one SIMD pass (about 1 ms per million values; float16 took
         30 ns per value, seconds for a large store).
         """
+        return self.passages_after(fingerprint, dimensions, 0)
+
+    def passages_after(self, fingerprint: str, dimensions: int, after: int) -> PassageMatrix:
+        """Like :meth:`load_passages`, only rows with an id above ``after`` (what a
+        passage sidecar appends when a load added passages)."""
         import numpy as np
 
         parts: list[tuple[Any, Any, Any]] = []
@@ -410,8 +434,8 @@ class PassageQueries(StoreBase):
             rows = self.conn.execute(
                 "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
                 " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = ?"
-                " AND length(p.embedding) = ? ORDER BY p.chunk_id, p.ordinal",
-                (fingerprint, dimensions, dtype, width * dimensions),
+                " AND length(p.embedding) = ? AND p.id > ? ORDER BY p.chunk_id, p.ordinal",
+                (fingerprint, dimensions, dtype, width * dimensions, after),
             ).fetchall()
             if not rows and parts:
                 continue
