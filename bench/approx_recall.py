@@ -34,7 +34,6 @@ from rlm.store import Store
 AT_SCALE_PASSAGES = 1_000_000
 AT_SCALE_CHUNKS = 100_000
 AT_SCALE_DEPTH = 200
-args_chunk_scale = 1.0
 
 
 def queries_for(db: Path) -> list[str]:
@@ -53,7 +52,7 @@ def queries_for(db: Path) -> list[str]:
     return [json.loads(line)["text"] for line in npl.read_text().splitlines() if line.strip()]
 
 
-def run(db: Path, scales: list[float]) -> None:
+def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
     emb = get_embedder()
     with tempfile.TemporaryDirectory(prefix="rlm-recall-") as tmp:
         copy = Path(tmp) / "store.db"
@@ -86,7 +85,7 @@ def run(db: Path, scales: list[float]) -> None:
                 vector_mod.APPROX_MIN_ROWS = 0
                 vector_mod.PASSAGES_PER_HIT = vector_mod.CHUNKS_PER_HIT = 0
                 vector_mod.PASSAGE_CANDIDATES = max(1, round(scale * p_frac * n_pass))
-                vector_mod.CHUNK_CANDIDATES = max(1, round(args_chunk_scale * scale * c_frac * n_chunks))
+                vector_mod.CHUNK_CANDIDATES = max(1, round(chunk_scale * scale * c_frac * n_chunks))
                 rec: dict[str, list[float]] = {"hybrid": [], "semantic": []}
                 for t, v, want in zip(texts, vectors, exact, strict=True):
                     got = engine.rank(t, ["hybrid", "semantic"], query_vector=v)
@@ -116,11 +115,14 @@ def run(db: Path, scales: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", action="append", required=True, type=Path)
-    parser.add_argument("--scale", default="1,2,4", help="multiples of the at-scale fractions")
+    parser.add_argument("--scale", default="0.5,1,2", help="multiples of the at-scale fractions")
+    parser.add_argument(
+        "--chunk-scale", type=float, default=1.0, help="a further factor for chunk candidates"
+    )
     args = parser.parse_args()
     scales = [float(s) for s in args.scale.split(",")]
     for db in args.db:
-        run(db.expanduser(), scales)
+        run(db.expanduser(), scales, args.chunk_scale)
 
 
 if __name__ == "__main__":

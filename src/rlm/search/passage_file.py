@@ -260,6 +260,10 @@ def write(
             f.truncate(lay.end)  # sparse: the spare rows cost no disk until written
             f.write(_header(meta))
             _write_rows(f.fileno(), lay, capacity, 0, arrays)
+            # On disk before the name is: the rename then never exposes missing rows, and
+            # the next append's fsync flushes only its own rows (an fsync right after a
+            # fresh 800 MB write took 0.38 s here, on a flushed file 4 ms).
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(OSError):
