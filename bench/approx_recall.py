@@ -73,7 +73,10 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
             vector_mod.PASSAGES_PER_HIT,
             vector_mod.CHUNK_CANDIDATES,
             vector_mod.CHUNKS_PER_HIT,
+            vector_mod.CHUNK_RERANK,
+            vector_mod.RERANK_PER_HIT,
         )
+        r_frac = max(saved[5], saved[6] * AT_SCALE_DEPTH) / AT_SCALE_CHUNKS
         p_frac = max(saved[1], saved[2] * AT_SCALE_DEPTH) / AT_SCALE_PASSAGES
         c_frac = max(saved[3], saved[4] * AT_SCALE_DEPTH) / AT_SCALE_CHUNKS
         print(f"\n{db.name}: {n_chunks:,} chunks, {n_pass:,} passages, {len(texts)} queries")
@@ -84,6 +87,8 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
             for scale in scales:
                 vector_mod.APPROX_MIN_ROWS = 0
                 vector_mod.PASSAGES_PER_HIT = vector_mod.CHUNKS_PER_HIT = 0
+                vector_mod.RERANK_PER_HIT = 0
+                vector_mod.CHUNK_RERANK = max(1, round(scale * r_frac * n_chunks))
                 vector_mod.PASSAGE_CANDIDATES = max(1, round(scale * p_frac * n_pass))
                 vector_mod.CHUNK_CANDIDATES = max(1, round(chunk_scale * scale * c_frac * n_chunks))
                 rec: dict[str, list[float]] = {"hybrid": [], "semantic": []}
@@ -95,7 +100,8 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
                         rec[mode].append(len(set(a) & set(b)) / len(b) if b else float(not a))
                 print(
                     f"  scale {scale:g} ({vector_mod.PASSAGE_CANDIDATES} passages,"
-                    f" {vector_mod.CHUNK_CANDIDATES} chunks): recall@10 hybrid"
+                    f" {vector_mod.CHUNK_CANDIDATES} chunks, rerank {vector_mod.CHUNK_RERANK}):"
+                    f" recall@10 hybrid"
                     f" {statistics.mean(rec['hybrid']):.3f} (min {min(rec['hybrid']):.1f}),"
                     f" semantic leg {statistics.mean(rec['semantic']):.3f}"
                     f" (min {min(rec['semantic']):.1f})"
@@ -107,6 +113,8 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
                 vector_mod.PASSAGES_PER_HIT,
                 vector_mod.CHUNK_CANDIDATES,
                 vector_mod.CHUNKS_PER_HIT,
+                vector_mod.CHUNK_RERANK,
+                vector_mod.RERANK_PER_HIT,
             ) = saved
             store.close()
             vector_mod.clear_cache()
