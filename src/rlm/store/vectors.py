@@ -232,11 +232,17 @@ class VectorQueries(StoreBase):
         (what a chunk sidecar appends when a load added chunks)."""
         import numpy as np
 
+        # After an id: ``+`` keeps the model index out, so SQLite reads the id range only
+        # (through the model index it read every row of the model to test the id).
+        model = (
+            "+e.fingerprint = ? AND +e.dimensions = ?"
+            if after
+            else ("e.fingerprint = ? AND e.dimensions = ?")
+        )
         rows = self.conn.execute(
             "SELECT e.chunk_id, c.buffer_id, e.embedding FROM chunk_embeddings e"
-            " JOIN chunks c ON c.id = e.chunk_id"
-            " WHERE e.fingerprint = ? AND e.dimensions = ? AND length(e.embedding) = ?"
-            " AND e.chunk_id > ? ORDER BY e.chunk_id",
+            f" JOIN chunks c ON c.id = e.chunk_id WHERE {model}"
+            " AND length(e.embedding) = ? AND e.chunk_id > ? ORDER BY e.chunk_id",
             (fingerprint, dimensions, 4 * dimensions, after),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -430,11 +436,17 @@ class PassageQueries(StoreBase):
         import numpy as np
 
         parts: list[tuple[Any, Any, Any]] = []
+        # After an id: read that id range only (rowid seek; sorted below). Through the
+        # model index or in (chunk id, ordinal) order, SQLite read every row of the model.
+        where, order = (
+            ("+p.fingerprint = ? AND +p.dimensions = ?", "")
+            if after
+            else ("p.fingerprint = ? AND p.dimensions = ?", " ORDER BY p.chunk_id, p.ordinal")
+        )
         for dtype, width in (("i1", 1), ("f2", 2)):
             rows = self.conn.execute(
-                "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
-                " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = ?"
-                " AND length(p.embedding) = ? AND p.id > ? ORDER BY p.chunk_id, p.ordinal",
+                f"SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p WHERE {where}"
+                f" AND p.dtype = ? AND length(p.embedding) = ? AND p.id > ?{order}",
                 (fingerprint, dimensions, dtype, width * dimensions, after),
             ).fetchall()
             if not rows and parts:
@@ -443,13 +455,13 @@ class PassageQueries(StoreBase):
             ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
             raw = np.frombuffer(b"".join(r[2] for r in rows), dtype="<" + dtype)
             parts.append((ids, ordinals, raw.reshape(len(rows), dimensions).astype(np.float32)))
-        if len(parts) == 1:
+        if len(parts) == 1 and not after:
             return PassageMatrix(*parts[0])
         ids = np.concatenate([p[0] for p in parts])
         ordinals = np.concatenate([p[1] for p in parts])
-        order = np.lexsort((ordinals, ids))
-        matrix = np.concatenate([p[2] for p in parts])[order]
-        return PassageMatrix(ids[order], ordinals[order], np.ascontiguousarray(matrix))
+        order_rows = np.lexsort((ordinals, ids))
+        matrix = np.concatenate([p[2] for p in parts])[order_rows]
+        return PassageMatrix(ids[order_rows], ordinals[order_rows], np.ascontiguousarray(matrix))
 
     def passage_rows(self, chunk_ids: Sequence[int]) -> list[PassageRow]:
         """The int8 passage vectors of some chunks (any model), ordered by (chunk id,
