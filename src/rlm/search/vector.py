@@ -25,11 +25,13 @@ more (chunks plus passages), an unfiltered query does not read the whole float32
 passage matrix (1.5 GB at 1M passages: memory-bandwidth bound). It first scans
 the rows' sign codes (384 bits each, 48 MB at 1M; Hamming distance by XOR and
 popcount, :func:`hamming`), keeps the :data:`PASSAGE_CANDIDATES` nearest passages
-and :data:`CHUNK_CANDIDATES` nearest chunk vectors, and scores only those exactly
-(float32 rows of the mapped sidecars, the same formula): a chunk's best passage is
-its best candidate passage (all its passages when only its chunk vector was a
-candidate). Other chunks are left out of that query's ranking. Recall@10 against
-the exact ranking, and the time, are in docs/search.md ("Scale").
+and scores only those exactly (float32 rows of the mapped sidecar): a chunk's best
+passage is its best candidate. The :data:`CHUNK_RERANK` chunks with the best
+candidates then get their chunk vector read and blended as :meth:`VectorIndex.scores`
+does; chunks without passages compete by their own codes (:data:`CHUNK_CANDIDATES`).
+Other chunks are left out of that query's ranking. Buffer-filtered queries stay
+exact. Recall@10 against the exact ranking, and the time, are in docs/search.md
+("Scale: a compact first pass over the passages").
 
 Above :data:`ANN_MIN_VECTORS` vectors, and when ``usearch`` is installed, an
 HNSW index (see :mod:`rlm.search.ann`) answers unfiltered queries instead
