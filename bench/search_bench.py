@@ -24,11 +24,20 @@ Vectors are clustered by default (unit vectors around 2,000 random centroids,
 queries are perturbed corpus vectors), which resembles real embeddings;
 ``--uniform`` uses i.i.d. random unit vectors, the worst case for HNSW.
 
-``--cold R`` also times R new ``rlm search`` processes per store size (wall clock,
+Each query runs the exact vector path and the sign-code first pass
+(:data:`rlm.search.vector.APPROX_MIN_ROWS`; forced on below it) interleaved, exact
+then approximate, and reports both, the recall@10 of the approximate hybrid ranking
+and vector leg against the exact ones, and then each path over all queries in a row
+(an approximate query right after an exact one finds its rows evicted by the scan).
+Vector memory: the arrays of the index (mapped from the sidecars), the process RSS,
+and the sidecars' disk blocks.
+
+``--cold R`` also times new ``rlm search`` processes per store size (wall clock,
 model load and query embedding included, as an agent calls it from a shell): the
 store is then written under the installed model's fingerprint so the CLI uses
 its vectors. The first process finds no sidecar (decodes the vectors from SQLite
-and writes ``<db>.vec/``), the next ones map it.
+and writes ``<db>.vec/``), the next R map it; then R times a load of one 100-chunk
+buffer followed by a new process ("after a load": the sidecars are appended to).
 
     python bench/search_bench.py                       # 10k and 100k, ~1-2 minutes
     python bench/search_bench.py --sizes 1000000 --ann # 1M vectors with HNSW
@@ -193,32 +202,76 @@ def time_matvec(matrix: npt.NDArray[np.float32], queries: npt.NDArray[np.float32
     return out
 
 
+def _rss_mb() -> float:
+    """This process's resident memory (Linux), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _recall(got: list[int], want: list[int]) -> float:
+    return len(set(got) & set(want)) / max(len(want), 1)
+
+
 def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> None:
+    from rlm.search import vector as vector_mod
+
     matrix = make_vectors(n, rng, args.uniform)
     queries = make_queries(matrix, args.queries, rng)
+    default_min = vector_mod.APPROX_MIN_ROWS
     with tempfile.TemporaryDirectory(prefix="rlm-bench-") as tmp:
         t0 = time.perf_counter()
         store, vocab = make_store(Path(tmp) / "bench.db", n, matrix, args.passages)
         build = time.perf_counter() - t0
+        del matrix
+        time.sleep(1.1)  # sidecars are written once the newest row's second is over
         engine = SearchEngine(store, StubEmbedder())  # type: ignore[arg-type]
         rnd = random.Random(3)
         texts = [" ".join(rnd.choices(vocab, k=rnd.randint(2, 6))) for _ in queries]
         t0 = time.perf_counter()
         index = vector_index(store, StubEmbedder.fingerprint, DIMS, use_ann=False)
         load = time.perf_counter() - t0
+        rows_total = index.size + (index.passages.size if index.passages is not None else 0)
+        forced = rows_total < default_min
+        modes = {"exact": 1 << 62, "approx": 0 if forced else default_min}
         engine.rank(texts[0], ["hybrid"], query_vector=queries[0])  # warm-up
-        hybrid, lexical, vector = [], [], []
+        times: dict[str, list[float]] = {k: [] for k in ("hybrid exact", "hybrid approx",
+            "lexical", "vector exact", "vector approx")}  # fmt: skip
+        recall_h, recall_v = [], []
         for text, q in zip(texts, queries, strict=True):
-            t = time.perf_counter()
-            engine.rank(text, ["hybrid"], query_vector=q)
-            hybrid.append((time.perf_counter() - t) * 1000)
+            tops: dict[str, list[int]] = {}
+            vtops: dict[str, list[int]] = {}
+            for name, minimum in modes.items():  # interleaved: exact, approx, per query
+                vector_mod.APPROX_MIN_ROWS = minimum
+                t = time.perf_counter()
+                ranked = engine.rank(text, ["hybrid"], query_vector=q)["hybrid"]
+                times[f"hybrid {name}"].append((time.perf_counter() - t) * 1000)
+                tops[name] = [r.chunk_id for r in ranked[:10]]
+                idx = vector_index(store, StubEmbedder.fingerprint, DIMS, use_ann=False)
+                t = time.perf_counter()
+                hits = idx.search(q, 200, 0.3)
+                times[f"vector {name}"].append((time.perf_counter() - t) * 1000)
+                vtops[name] = [c for c, _ in hits[:10]]
+            recall_h.append(_recall(tops["approx"], tops["exact"]))
+            recall_v.append(_recall(vtops["approx"], vtops["exact"]))
             t = time.perf_counter()
             engine.lexical_leg(text, 200, None)
-            lexical.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            index.search(q, 200, 0.3, exact=True)
-            vector.append((time.perf_counter() - t) * 1000)
-        bare = time_matvec(index.matrix, queries)
+            times["lexical"].append((time.perf_counter() - t) * 1000)
+        # Then each mode over all queries in a row (twice, alternating): an approximate
+        # query right after an exact one finds its rows evicted by the 1.7 GB scan.
+        for name, minimum in [*modes.items(), *modes.items()]:
+            vector_mod.APPROX_MIN_ROWS = minimum
+            key = f"hybrid {name}, in a row"
+            for text, q in zip(texts, queries, strict=True):
+                t = time.perf_counter()
+                engine.rank(text, ["hybrid"], query_vector=q)
+                times.setdefault(key, []).append((time.perf_counter() - t) * 1000)
+        vector_mod.APPROX_MIN_ROWS = default_min
+        bare = time_matvec(np.asarray(index.matrix), queries)
+        rss = _rss_mb()
+        files = sorted((Path(tmp) / "bench.db.vec").glob("*"))
+        on_disk = sum(f.stat().st_blocks * 512 for f in files) / 1e6
         t0 = time.perf_counter()
         signatures = 20
         for _ in range(signatures):
@@ -226,26 +279,77 @@ def bench_store(n: int, args: argparse.Namespace, rng: np.random.Generator) -> N
             store.passage_signature(StubEmbedder.fingerprint, DIMS)
         sig_ms = (time.perf_counter() - t0) * 1000 / signatures
         store.close()
+        cold_rows: list[tuple[str, list[float]]] = []
         if args.cold:
             clear_cache()
             import shutil
 
+            db = Path(tmp) / "bench.db"
             shutil.rmtree(Path(tmp) / "bench.db.vec", ignore_errors=True)
-            cold = [cold_search(Path(tmp) / "bench.db", texts[i % len(texts)])
-                    for i in range(args.cold + 1)]  # fmt: skip
-            phases = [cold_phases(Path(tmp) / "bench.db", t) for t in texts[: args.cold]]
+            first = [cold_search(db, texts[0])]
+            nxt = [cold_search(db, texts[(i + 1) % len(texts)]) for i in range(args.cold)]
+            after: list[float] = []
+            for i in range(args.cold):  # a load of one small buffer, then a new process
+                append_buffer(db, 100, args.passages, rng, f"more{i}")
+                time.sleep(1.1)
+                after.append(cold_search(db, texts[i % len(texts)]))
+            phases = [cold_phases(db, t) for t in texts[: args.cold]]
+            cold_rows = [
+                ("cold, no sidecar", first),
+                ("cold, after a load", after),
+                ("cold, next", nxt),
+            ]
+            cold_rows += [(f"  cold: {name}", [p[name] for p in phases]) for name in phases[0]]
     passages = index.passages.size if index.passages is not None else 0
-    rows = [("hybrid query", hybrid), ("  lexical leg", lexical), ("  vector leg", vector)]
-    if args.cold:
-        rows += [("cold rlm search, 1st", cold[:1]), ("cold rlm search", cold[1:])]
-        rows += [(f"  cold: {name}", [p[name] for p in phases]) for name in phases[0]]
+    rows = [
+        ("hybrid exact", times["hybrid exact"]),
+        ("hybrid approx" + (" (forced)" if forced else ""), times["hybrid approx"]),
+        ("hybrid exact, in a row", times["hybrid exact, in a row"]),
+        ("hybrid approx, in a row", times["hybrid approx, in a row"]),
+        ("  lexical leg", times["lexical"]),
+        ("  vector leg exact", times["vector exact"]),
+        ("  vector leg approx", times["vector approx"]),
+        *cold_rows,
+    ]
     report(
         n,
         f"store build {build:.1f}s, {passages:,} passages, matrix load {load * 1000:.0f} ms,"
-        f" vector memory {index.nbytes / 1e6:.1f} MB, both signatures {sig_ms:.1f} ms",
+        f" vector arrays {index.nbytes / 1e6:.1f} MB (mapped), RSS {rss:.0f} MB,"
+        f" sidecars on disk {on_disk:.0f} MB, both signatures {sig_ms:.1f} ms;"
+        f" recall@10 approx vs exact: hybrid {statistics.mean(recall_h):.3f}"
+        f" (min {min(recall_h):.1f}), vector leg {statistics.mean(recall_v):.3f}",
         rows,
         bare,
     )
+    p50 = {k: pct(v, 50) for k, v in times.items()}
+    print(
+        "  hybrid p50 approx / exact: interleaved"
+        f" {p50['hybrid approx'] / p50['hybrid exact']:.2f},"
+        f" in a row {p50['hybrid approx, in a row'] / p50['hybrid exact, in a row']:.2f}"
+    )
+
+
+def append_buffer(db: Path, count: int, passages: int, rng: np.random.Generator, name: str) -> None:
+    """A load of one small buffer (new chunks, vectors and passages): an append."""
+    store = Store(db)
+    matrix = make_vectors(count, rng, False)
+    with store.transaction():
+        bid = store.insert_buffer(NewBuffer(name=name, source=name, size=0))
+        chunks = [
+            NewChunk(index=i, byte_start=i, byte_end=i + 1, content=f"appended {name} {i}",
+                     strategy="bench", token_count=None, line_start=i + 1, line_end=i + 1,
+                     has_overlap=False, content_hash=f"{name}{i}")
+            for i in range(count)
+        ]  # fmt: skip
+        ids = store.insert_chunks(bid, chunks)
+        store.store_vectors(
+            VectorRow(cid, matrix[j].astype("<f4").tobytes(), DIMS, "bench",
+                      StubEmbedder.fingerprint, 1)
+            for j, cid in enumerate(ids)
+        )  # fmt: skip
+        if passages:
+            store.store_passages(ids, passage_rows(ids, matrix, passages, rng))
+    store.close()
 
 
 COLD_PHASES = """

@@ -50,6 +50,15 @@ def _same(a: list[list[tuple[int, float]]], b: list[list[tuple[int, float]]]) ->
         assert np.allclose([s for _, s in ra], [s for _, s in rb], atol=1e-6, rtol=0)
 
 
+def _ids_offset(data: bytes) -> int:
+    """Where a sidecar's chunk id array starts (from its header's capacity)."""
+    import json
+
+    length = int.from_bytes(data[12:16], "little")
+    meta = json.loads(data[16 : 16 + length])
+    return passage_file._layout(meta["capacity"], meta["dimensions"]).ids
+
+
 def _no_sqlite_rows(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_: object) -> None:
         raise AssertionError("passages decoded from SQLite")
@@ -102,8 +111,7 @@ def test_damaged_sidecar_is_ignored_and_rebuilt(
     elif damage == "header":
         path.write_bytes(good[:16] + b"{not json" + good[25:])
     else:  # chunk ids out of order (the first id made huge)
-        at = good.index(b"}") + 1
-        at = (at + 63) // 64 * 64
+        at = _ids_offset(good)
         path.write_bytes(good[:at] + (2**62).to_bytes(8, "little") + good[at + 8 :])
     vector_mod.clear_cache()
     _same(baseline, _results(store))

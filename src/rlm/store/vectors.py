@@ -223,14 +223,27 @@ class VectorQueries(StoreBase):
         self, fingerprint: str, dimensions: int
     ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
         """All vectors of one model plus each row's buffer id (for filtering in memory)."""
+        return self.vectors_after(fingerprint, dimensions, 0)
+
+    def vectors_after(
+        self, fingerprint: str, dimensions: int, after: int
+    ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
+        """Like :meth:`load_vectors_with_buffers`, only chunks with an id above ``after``
+        (what a chunk sidecar appends when a load added chunks)."""
         import numpy as np
 
+        # After an id: ``+`` keeps the model index out, so SQLite reads the id range only
+        # (through the model index it read every row of the model to test the id).
+        model = (
+            "+e.fingerprint = ? AND +e.dimensions = ?"
+            if after
+            else ("e.fingerprint = ? AND e.dimensions = ?")
+        )
         rows = self.conn.execute(
             "SELECT e.chunk_id, c.buffer_id, e.embedding FROM chunk_embeddings e"
-            " JOIN chunks c ON c.id = e.chunk_id"
-            " WHERE e.fingerprint = ? AND e.dimensions = ? AND length(e.embedding) = ?"
-            " ORDER BY e.chunk_id",
-            (fingerprint, dimensions, 4 * dimensions),
+            f" JOIN chunks c ON c.id = e.chunk_id WHERE {model}"
+            " AND length(e.embedding) = ? AND e.chunk_id > ? ORDER BY e.chunk_id",
+            (fingerprint, dimensions, 4 * dimensions, after),
         ).fetchall()
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         buffers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
@@ -384,6 +397,18 @@ class PassageQueries(StoreBase):
             ).fetchone()[0]
         )
 
+    def passages_since(self, fingerprint: str, dimensions: int, created_at: int) -> int:
+        """How many of one model's passages were written at or after ``created_at``
+        (seconds; an index range read): a sidecar append checks that every such row
+        is one it appends, so nothing older was replaced."""
+        return int(
+            self.conn.execute(
+                "SELECT COUNT(*) FROM passage_embeddings WHERE fingerprint = ?"
+                " AND dimensions = ? AND created_at >= ?",
+                (fingerprint, dimensions, created_at),
+            ).fetchone()[0]
+        )
+
     def passage_count(self) -> int:
         return int(self.conn.execute("SELECT COUNT(*) FROM passage_embeddings").fetchone()[0])
 
@@ -403,15 +428,26 @@ class PassageQueries(StoreBase):
         int8 -> float32 is one SIMD pass (about 1 ms per million values; float16 took
         30 ns per value, seconds for a large store).
         """
+        return self.passages_after(fingerprint, dimensions, 0)
+
+    def passages_after(self, fingerprint: str, dimensions: int, after: int) -> PassageMatrix:
+        """Like :meth:`load_passages`, only rows with an id above ``after`` (what a
+        passage sidecar appends when a load added passages)."""
         import numpy as np
 
         parts: list[tuple[Any, Any, Any]] = []
+        # After an id: read that id range only (rowid seek; sorted below). Through the
+        # model index or in (chunk id, ordinal) order, SQLite read every row of the model.
+        where, order = (
+            ("+p.fingerprint = ? AND +p.dimensions = ?", "")
+            if after
+            else ("p.fingerprint = ? AND p.dimensions = ?", " ORDER BY p.chunk_id, p.ordinal")
+        )
         for dtype, width in (("i1", 1), ("f2", 2)):
             rows = self.conn.execute(
-                "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
-                " WHERE p.fingerprint = ? AND p.dimensions = ? AND p.dtype = ?"
-                " AND length(p.embedding) = ? ORDER BY p.chunk_id, p.ordinal",
-                (fingerprint, dimensions, dtype, width * dimensions),
+                f"SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p WHERE {where}"
+                f" AND p.dtype = ? AND length(p.embedding) = ? AND p.id > ?{order}",
+                (fingerprint, dimensions, dtype, width * dimensions, after),
             ).fetchall()
             if not rows and parts:
                 continue
@@ -419,13 +455,13 @@ class PassageQueries(StoreBase):
             ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
             raw = np.frombuffer(b"".join(r[2] for r in rows), dtype="<" + dtype)
             parts.append((ids, ordinals, raw.reshape(len(rows), dimensions).astype(np.float32)))
-        if len(parts) == 1:
+        if len(parts) == 1 and not after:
             return PassageMatrix(*parts[0])
         ids = np.concatenate([p[0] for p in parts])
         ordinals = np.concatenate([p[1] for p in parts])
-        order = np.lexsort((ordinals, ids))
-        matrix = np.concatenate([p[2] for p in parts])[order]
-        return PassageMatrix(ids[order], ordinals[order], np.ascontiguousarray(matrix))
+        order_rows = np.lexsort((ordinals, ids))
+        matrix = np.concatenate([p[2] for p in parts])[order_rows]
+        return PassageMatrix(ids[order_rows], ordinals[order_rows], np.ascontiguousarray(matrix))
 
     def passage_rows(self, chunk_ids: Sequence[int]) -> list[PassageRow]:
         """The int8 passage vectors of some chunks (any model), ordered by (chunk id,

@@ -182,14 +182,19 @@ class PgVectorQueries(PgBase):
     def load_vectors_with_buffers(
         self, fingerprint: str, dimensions: int
     ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
+        return self.vectors_after(fingerprint, dimensions, 0)
+
+    def vectors_after(
+        self, fingerprint: str, dimensions: int, after: int
+    ) -> tuple[VectorMatrix, npt.NDArray[np.int64]]:
         import numpy as np
 
         rows = self._rows(
             "SELECT e.chunk_id, c.buffer_id, e.embedding FROM chunk_embeddings e"
             " JOIN chunks c ON c.id = e.chunk_id"
             " WHERE e.fingerprint = %s AND e.dimensions = %s AND vector_dims(e.embedding) = %s"
-            " ORDER BY e.chunk_id",
-            (fingerprint, dimensions, dimensions),
+            " AND e.chunk_id > %s ORDER BY e.chunk_id",
+            (fingerprint, dimensions, dimensions, after),
         )
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         buffers = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
@@ -411,14 +416,26 @@ class PgPassageQueries(PgBase):
         )
         return int(row[0]), int(row[1]), int(row[2])
 
+    def passages_since(self, fingerprint: str, dimensions: int, created_at: int) -> int:
+        return int(
+            self._one(
+                "SELECT COUNT(*) FROM passage_embeddings WHERE fingerprint = %s"
+                " AND dimensions = %s AND created_at >= %s",
+                (fingerprint, dimensions, created_at),
+            )[0]
+        )
+
     def load_passages(self, fingerprint: str, dimensions: int) -> PassageMatrix:
+        return self.passages_after(fingerprint, dimensions, 0)
+
+    def passages_after(self, fingerprint: str, dimensions: int, after: int) -> PassageMatrix:
         import numpy as np
 
         rows = self._rows(
             "SELECT p.chunk_id, p.ordinal, p.embedding FROM passage_embeddings p"
             " WHERE p.fingerprint = %s AND p.dimensions = %s AND p.dtype = 'i1'"
-            " AND length(p.embedding) = %s ORDER BY p.chunk_id, p.ordinal",
-            (fingerprint, dimensions, dimensions),
+            " AND length(p.embedding) = %s AND p.id > %s ORDER BY p.chunk_id, p.ordinal",
+            (fingerprint, dimensions, dimensions, after),
         )
         ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         ordinals = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))

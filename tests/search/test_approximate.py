@@ -1,0 +1,99 @@
+"""The sign-code first pass: exact results when it keeps every row, a lower bound
+that still finds an exact match when it keeps few."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rlm.embedding.hashing import HashEmbedder
+from rlm.search import SearchEngine
+from rlm.search import vector as vector_mod
+from rlm.search.passage_file import sign_codes
+from rlm.store import Store
+from tests.search.conftest import AddBuffer
+
+TEXTS = [
+    f"Report {i}: the {w} counter near the {v} was read at dawn.\n\nIt showed {i * 7} counts."
+    for i, (w, v) in enumerate(
+        [(w, v) for w in ("argon", "neon", "xenon", "helium") for v in ("hut", "mast", "pier")]
+    )
+]
+QUERIES = ["argon counter at the pier", "xenon reading", "counts at dawn near the mast"]
+EMB = HashEmbedder()
+
+
+def _index(store: Store) -> vector_mod.VectorIndex:
+    return vector_mod.vector_index(store, EMB.fingerprint, EMB.dimensions)
+
+
+@pytest.fixture
+def forced(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    monkeypatch.setattr(vector_mod, "APPROX_MIN_ROWS", 0)
+    return monkeypatch
+
+
+def test_small_stores_stay_exact(store: Store, add: AddBuffer) -> None:
+    add("notes", TEXTS)
+    assert not _index(store).approximate
+
+
+def test_keeping_every_row_gives_the_exact_ranking(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    add("notes", TEXTS)
+    index = _index(store)
+    assert index.approximate and index.passages is not None
+    for text in QUERIES:
+        q = EMB.embed_query(text)
+        approx, exact = index.search(q, 10), index.search(q, 10, exact=True)
+        assert [c for c, _ in approx] == [c for c, _ in exact]
+        assert [s for _, s in approx] == pytest.approx([s for _, s in exact], abs=1e-6)
+    engine = SearchEngine(store, EMB)
+    for mode in ("hybrid", "semantic"):
+        got = [r.chunk_id for r in engine.search(QUERIES[0], mode=mode).results]
+        forced.setattr(vector_mod, "APPROX_MIN_ROWS", 1 << 62)
+        want = [r.chunk_id for r in engine.search(QUERIES[0], mode=mode).results]
+        forced.setattr(vector_mod, "APPROX_MIN_ROWS", 0)
+        assert got == want
+
+
+def test_few_candidates_still_find_an_exact_match(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    ids = add("notes", TEXTS)
+    forced.setattr(vector_mod, "PASSAGE_CANDIDATES", 2)
+    forced.setattr(vector_mod, "PASSAGES_PER_HIT", 0)
+    index = _index(store)
+    p = index.passages
+    assert p is not None and p.size > 4
+    row = p.size // 2
+    q = np.array(p.matrix[row])  # a passage's own vector: Hamming distance 0
+    approx = index.search(q, 10)
+    assert approx[0][0] == int(p.chunk_ids[row]) == index.search(q, 10, exact=True)[0][0]
+    assert 0 < len(approx) < len(ids)  # only the candidates' chunks
+    exact = dict(index.search(q, len(ids), exact=True))
+    for cid, score in approx:  # a best passage among candidates: never above the exact
+        assert score <= exact[cid] + 1e-6
+
+
+def test_filtered_searches_stay_exact(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    add("notes", TEXTS[:6])
+    add("other", TEXTS[6:])
+    forced.setattr(vector_mod, "PASSAGE_CANDIDATES", 1)
+    forced.setattr(vector_mod, "PASSAGES_PER_HIT", 0)
+    other = store.find_buffer_by_name("other")
+    assert other is not None
+    index = _index(store)
+    q = EMB.embed_query(QUERIES[0])
+    assert index.search(q, 5, None, [other.id]) == index.search(q, 5, None, [other.id], exact=True)
+
+
+def test_sign_codes_pack_one_bit_a_dimension() -> None:
+    m = np.array([[1.0, -1.0] * 40, [-1.0, 1.0] * 40], dtype=np.float32)
+    codes = sign_codes(m, np.zeros(80, dtype=np.float32))
+    assert codes.shape == (2, 2)
+    assert int(codes[0, 0]) == int("01" * 32, 2)  # bit i = dimension i > centre
+    assert vector_mod.hamming(codes, codes[:, 0]).tolist() == [0, 80]
