@@ -22,10 +22,13 @@ bare fastembed baselines (halves the run on a busy machine).
     python bench/embed_bench.py --runtimes --size-mb 5   # ONNX runtimes, same run
 
 ``--runtimes`` compares, on ``embed_passages`` and the same texts in the same
-run (slices interleaved), today's fastembed-driven session (``fastembed``)
-and rlm's own session with tuned options (``direct``, see
-:mod:`rlm.embedding.runtime`): tokens/s, ratio to ``fastembed``, and the
-lowest cosine of any chunk or passage vector against ``fastembed``'s.
+run (slices interleaved), the fastembed-driven session (``fastembed``, the
+path before #12's throughput work), rlm's own session with tuned options
+running one batch at a time over all cores (``direct``, see
+:mod:`rlm.embedding.runtime`) and the same session fed whole batches by one
+thread per core (``parallel``, what rlm runs): tokens/s, ratio to
+``fastembed``, and the lowest cosine of any chunk or passage vector against
+``fastembed``'s.
 """
 
 from __future__ import annotations
@@ -58,20 +61,24 @@ def make_chunks(count: int, size: int = 3000, seed: int = 1) -> list[str]:
     return chunks
 
 
-def _variants(embedder: Any) -> dict[str, Any]:
+def _variants(embedder: Any, windows: bool = False) -> dict[str, Any]:
     """Today's path and the tuned ones, each its own embedder over the same model files."""
     from rlm.embedding.onnx_embedder import OnnxEmbedder
 
     def make(**options: Any) -> Any:
         return OnnxEmbedder(embedder.model, embedder.files, cache=embedder._cache, **options)
 
-    return {
+    variants = {
         "fastembed": make(runtime="fastembed"),  # main before #12's throughput work
-        "direct": make(runtime="direct"),
+        "direct": make(runtime="direct", workers=1),  # one run at a time, 2 intra-op threads
+        "parallel": make(runtime="direct"),  # today: runs side by side, 1 intra-op thread each
     }
+    if windows:  # the path when #12 was filed: 256-token windows (32 overlap), fastembed
+        variants["windows"] = make(runtime="fastembed")
+    return variants
 
 
-def compare(count: int, rounds_of: int = 40) -> dict[str, Any]:
+def compare(count: int, rounds_of: int = 40, windows: bool = False) -> dict[str, Any]:
     """tokens/s of ``embed_passages`` (what ``rlm load`` runs) per runtime, same run.
 
     The texts are cut into slices of ``rounds_of`` chunks and every slice is
@@ -87,10 +94,16 @@ def compare(count: int, rounds_of: int = 40) -> dict[str, Any]:
     embedder: Any = get_embedder()
     if not getattr(embedder, "is_semantic", False) or embedder.fallback_reason:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
-    variants = _variants(embedder)
-    for variant in variants.values():
+    variants = _variants(embedder, windows)
+
+    def embed(name: str, part: list[str]) -> Any:
+        if name == "windows":
+            return variants[name].embed_documents(part)
+        return variants[name].embed_passages(part)
+
+    for name, variant in variants.items():
         variant.load()
-        variant.embed_passages(texts[:4])  # warm-up: session, tokenizer, allocator
+        embed(name, texts[:4])  # warm-up: session, tokenizer, allocator
     seconds = dict.fromkeys(variants, 0.0)
     cosine = dict.fromkeys(variants, 1.0)
     passages = 0
@@ -100,26 +113,30 @@ def compare(count: int, rounds_of: int = 40) -> dict[str, Any]:
         results: dict[str, Any] = {}
         for name in names[number % len(names) :] + names[: number % len(names)]:
             started = time.perf_counter()
-            results[name] = variants[name].embed_passages(part)
+            results[name] = embed(name, part)
             seconds[name] += time.perf_counter() - started
         base = results["fastembed"]
         passages += sum(base.windows)
         for name, batch in results.items():
+            if name == "windows":  # other vectors (windows, not passages): no cosine
+                continue
             chunk = float((base.vectors * batch.vectors).sum(axis=1).min())
             rows = np.concatenate(batch.passage_vectors)
             passage = float((np.concatenate(base.passage_vectors) * rows).sum(axis=1).min())
             cosine[name] = min(cosine[name], chunk, passage)
     tokens = sum(embedder.count_tokens(texts) or [0])
+    size = sum(len(t.encode()) for t in texts)
     return {
         "model": embedder.name,
         "threads": embedder.threads,
         "chunks": count,
-        "bytes": sum(len(t.encode()) for t in texts),
+        "bytes": size,
         "tokens": tokens,
         "passages": passages,
         "tokens_s": {name: tokens / s for name, s in seconds.items()},
+        "kb_s": {name: size / 1000 / s for name, s in seconds.items()},
         "ratio": {name: seconds["fastembed"] / s for name, s in seconds.items()},
-        "min_cosine": cosine,
+        "min_cosine": {name: cosine[name] for name in variants if name != "windows"},
     }
 
 
@@ -190,6 +207,11 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare baselines")
     parser.add_argument(
+        "--windows",
+        action="store_true",
+        help="with --runtimes: also the path when #12 was filed (256-token windows, fastembed)",
+    )
+    parser.add_argument(
         "--runtimes",
         action="store_true",
         help="compare ONNX runtimes on embed_passages (fastembed = today's path, direct)",
@@ -197,15 +219,18 @@ def main() -> None:
     args = parser.parse_args()
     count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
     if args.runtimes:
-        r = compare(count)
+        r = compare(count, windows=args.windows)
         if args.json:
             print(json.dumps(r))
             return
         print(f"{r['model']}, {r['threads']} threads, {r['chunks']} chunks, {r['bytes']:,} bytes,")
         print(f"  {r['tokens']:,} tokens in {r['passages']:,} passages")
-        print(f"  {'runtime':10s} {'tokens/s':>9s} {'ratio':>6s} {'min cosine':>11s}")
+        print(f"  {'runtime':10s} {'tokens/s':>9s} {'KB/s':>6s} {'ratio':>6s} {'min cosine':>11s}")
         for name, rate in r["tokens_s"].items():
-            print(f"  {name:10s} {rate:9.0f} {r['ratio'][name]:6.2f} {r['min_cosine'][name]:11.6f}")
+            cos = r["min_cosine"].get(name)
+            shown = "-" if cos is None else f"{cos:.6f}"
+            kb_s, ratio = r["kb_s"][name], r["ratio"][name]
+            print(f"  {name:10s} {rate:9.0f} {kb_s:6.1f} {ratio:6.2f} {shown:>11s}")
         return
     f = bench(count, bare_baselines=not args.no_bare)
     if args.json:

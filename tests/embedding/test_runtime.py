@@ -13,7 +13,7 @@ import pytest
 
 from rlm.embedding.onnx_embedder import OnnxEmbedder
 from rlm.embedding.registry import Pooling
-from rlm.embedding.runtime import pool, session_options
+from rlm.embedding.runtime import pool, run_batches, session_options
 
 TEXTS = [
     "The harbour master logged three vessels before the storm reached the coast. "
@@ -65,3 +65,55 @@ def test_pooling_mean_ignores_padding_and_cls_takes_first_row() -> None:
     mean = pool(hidden, mask, Pooling.MEAN, normalize=True)
     np.testing.assert_allclose(mean, [[2**-0.5, 2**-0.5]], atol=1e-6)
     np.testing.assert_allclose(pool(hidden, mask, Pooling.CLS, normalize=False), [[1.0, 0.0]])
+
+
+def test_parallel_runs_give_the_serial_vectors(model: OnnxEmbedder, tmp_path: Path) -> None:
+    serial = _twin(model, tmp_path / "a", workers=1)
+    parallel = _twin(model, tmp_path / "b", workers=2)
+    assert serial.workers == 1 and parallel.workers == 2
+    texts = TEXTS * 40  # several ONNX runs, so both threads take batches
+    want, got = serial.embed_passages(texts), parallel.embed_passages(texts)
+    assert got.spans == want.spans
+    assert _min_cosine(want.vectors, got.vectors) >= 0.99999
+    assert (
+        _min_cosine(np.concatenate(want.passage_vectors), np.concatenate(got.passage_vectors))
+        >= 0.99999
+    )
+
+
+def test_workers_default_to_cores_on_cpu_and_one_on_a_device(
+    model: OnnxEmbedder, tmp_path: Path
+) -> None:
+    assert _twin(model, tmp_path, threads=3).workers == 3
+    device = _twin(model, tmp_path, threads=3, providers=("CUDAExecutionProvider",))
+    assert device.workers == 1
+
+
+def test_run_batches_runs_each_batch_once_across_threads() -> None:
+    seen: list[int] = []
+    threads: set[int] = set()
+
+    def run(batch: int) -> None:
+        import threading
+        import time
+
+        threads.add(threading.get_ident())
+        time.sleep(0.002)
+        seen.append(batch)
+
+    run_batches(run, list(range(50)), workers=3)
+    assert sorted(seen) == list(range(50))
+    assert len(threads) > 1
+
+
+def test_run_batches_raises_the_first_error_and_stops() -> None:
+    seen: list[int] = []
+
+    def run(batch: int) -> None:
+        if batch == 3:
+            raise RuntimeError("boom")
+        seen.append(batch)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_batches(run, list(range(1000)), workers=2)
+    assert len(seen) < 999

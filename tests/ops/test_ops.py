@@ -102,3 +102,28 @@ def test_delete_needs_confirmation_and_removes_only_the_named_buffer(store: Stor
         ops.delete(store, "doc", confirm=False)
     assert ops.delete(store, "doc", confirm=True).to_json()["deleted"] is True
     assert [b["name"] for b in ops.list_buffers(store).to_json()] == ["other"]
+
+
+def test_collection_coverage_counts_its_buffers_reading_them_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops.add_buffer(
+        store, "other", DOC, options=LoadOptions(chunk_size=400, overlap=40, embed=False)
+    )
+    store.conn.execute("UPDATE buffers SET collection = name")
+    doc_chunks = store.resolve_buffer("doc").chunk_count
+    reads: list[str | None] = []
+    listed = Store.list_buffers
+
+    def counted(self: Store, collection: str | None = None) -> list:  # type: ignore[type-arg]
+        reads.append(collection)
+        return listed(self, collection)
+
+    monkeypatch.setattr(Store, "list_buffers", counted)
+    hashing = HashEmbedder()
+    embedded = ops.search(store, "keeper", collection="doc", embedder_factory=lambda: hashing)
+    assert embedded.coverage is not None and reads == ["doc"]
+    assert embedded.coverage.total == embedded.coverage.covered == doc_chunks
+    bare = ops.search(store, "keeper", collection="other", embedder_factory=lambda: hashing)
+    assert bare.coverage is not None and bare.coverage.covered == 0
+    assert bare.coverage.total == store.resolve_buffer("other").chunk_count > 0

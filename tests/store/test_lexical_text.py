@@ -28,8 +28,8 @@ def test_examples() -> None:
     assert aux_index_text("ｶﾀｶﾅ € — no CJK here") is None  # half-width kana: not indexed
 
 
-SPECIALS = ["é", "“", "—", "€", "東", "京", "カ", "한", "豈", "\uff76", "😀", "\u3000"]
-ALPHABET = st.sampled_from([*"abcXYZ09 _.\n", *SPECIALS])
+SPECIALS = ["é", "“", "—", "€", "東", "京", "カ", "한", "豈", "\uff76", "😀", "\u3000", "\ud800"]
+ALPHABET = st.sampled_from([*"abcXYZ09 _.\n3Rs", *SPECIALS])
 
 
 @settings(max_examples=400, deadline=None)

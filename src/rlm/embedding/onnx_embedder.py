@@ -4,8 +4,9 @@ One instance per (model, path) per process (see :mod:`rlm.embedding.selection`),
 shared by threads. Nothing heavy happens at construction: the tokenizer loads on
 the first ``count_tokens``/embed call and the ONNX session on the first embed,
 each once, under a lock. fastembed's ``parallel`` process pool is never used:
-one session with intra-op threads = usable cores is faster to start, and keeps
-memory bounded, for the batch sizes rlm sees.
+one session shared by one thread per usable core (each running whole batches)
+is faster to start, and keeps memory bounded (one copy of the weights), for
+the batch sizes rlm sees.
 
 A model with local files (the bundled one, ``--model-path``) runs in rlm's own
 session (:mod:`rlm.embedding.runtime`: options tuned for throughput, rlm's
@@ -34,7 +35,7 @@ from rlm.embedding.assembly import folder_window_limit
 from rlm.embedding.base import EmbeddingBatch, PassageBatch
 from rlm.embedding.passages import plan_passages, pooled
 from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
-from rlm.embedding.runtime import DirectSession
+from rlm.embedding.runtime import DirectSession, run_batches
 from rlm.embedding.validation import check_texts, check_vectors
 from rlm.embedding.windowing import Window, plan_windows
 from rlm.errors import EmbeddingError
@@ -47,6 +48,10 @@ SLICE = 256
 """Texts tokenized, embedded and pooled per step: bounds memory, paces progress."""
 BATCH_SIZE = 8
 """Windows per ONNX run. Windows are sorted by length first, so padding stays small."""
+PARALLEL_BATCH_TOKENS = 1024
+"""Tokens per ONNX run when batches run side by side (one intra-op thread each):
+1,024 measured 1.18-1.24x today's 2,048 x two intra-op threads; 2,048 in this
+scheme only 1.05-1.14x (bench/embed_bench.py, docs/benchmarks.md)."""
 
 _register_lock = threading.Lock()
 
@@ -106,6 +111,7 @@ class OnnxEmbedder:
         providers: Sequence[str] = ("CPUExecutionProvider",),
         device_notice: str | None = None,
         runtime: str = "auto",
+        workers: int | None = None,
     ) -> None:
         self.model = model
         self.name = model.name
@@ -131,6 +137,12 @@ class OnnxEmbedder:
         if self.runtime == "direct" and files.folder is None:
             raise ValueError("the direct runtime needs a model with local files")
         self._session: DirectSession | None = None
+        cpu_only = all(p == "CPUExecutionProvider" for p in self.providers)
+        self.workers = max(1, workers or (self.threads if cpu_only else 1))
+        """Threads running whole ONNX batches side by side on rlm's session (see
+        :func:`rlm.embedding.runtime.run_batches`); each then runs one intra-op
+        thread. 1 = one batch at a time over ``threads`` intra-op threads (devices:
+        a GPU wants big batches, not CPU threads)."""
 
     # --- loading ---------------------------------------------------------
 
@@ -226,7 +238,7 @@ class OnnxEmbedder:
         session: DirectSession = self._load(
             lambda: DirectSession(
                 model_file,
-                threads=self.threads,
+                threads=1 if self.workers > 1 else self.threads,
                 providers=self.providers,
                 pooling=self.model.pooling,
                 normalize=self.model.normalize,
@@ -330,10 +342,13 @@ class OnnxEmbedder:
 
         A run holds up to ``batch_size`` full windows' worth of tokens, so short
         passages go many to an ONNX run (8 per run left the runtime's per-run cost
-        dominant: the passage path was 13% slower than 256-token windows).
+        dominant: the passage path was 13% slower than 256-token windows), or
+        ``PARALLEL_BATCH_TOKENS`` when runs go side by side (``workers`` > 1).
         """
         order = sorted(range(len(lengths)), key=lambda i: lengths[i])
         budget = self.batch_size * self._window
+        if self.runtime == "direct" and self.workers > 1:
+            budget = max(self._window, PARALLEL_BATCH_TOKENS)
         start = 0
         while start < len(order):
             end = start + 1
@@ -375,8 +390,11 @@ class OnnxEmbedder:
             row if len(row) <= self._window else [*row[: self._window - 1], row[-1]]
             for row in (encoding.ids for encoding in encodings)
         ]
-        for batch in self._batches([len(row) for row in ids]):
+
+        def run(batch: list[int]) -> None:
             out[np.array(batch, dtype=np.int64)] = session.run([ids[i] for i in batch])
+
+        run_batches(run, list(self._batches([len(row) for row in ids])), self.workers)
 
     def _embed(
         self, texts: Sequence[str], prefix: str

@@ -26,19 +26,33 @@ graph; dynamic int8 quantization of the MatMuls: 2x faster but min cosine
 0.91-0.99 against today's vectors; batches of 4,096 tokens instead of 2,048:
 slower; one intra-op thread: faster only while other processes load the
 cores.
+
+**Batches in parallel, one intra-op thread each** (:func:`run_batches`): on a
+CPU, the embedder runs one session with ``intra_op_num_threads=1`` and feeds it
+from one Python thread per core (``run`` releases the GIL and is thread-safe).
+Passage batches are small (about 16 passages of 64 tokens), so splitting each
+operator over two threads spends much of the time at ORT's barriers, and a
+descheduled thread stalls the other; whole batches side by side do not wait
+for each other. One shared session, not one per thread: the weights are in
+memory (and in the L3 cache) once; two sessions measured slower. Same math,
+so the same vectors (min cosine 1.000000). Measured with 1,024-token batches
+(2,048 was slower in this scheme): see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rlm.embedding.registry import Pooling
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
+
+T = TypeVar("T")
 
 
 def session_options(threads: int, *, spinning: bool = False) -> Any:
@@ -117,3 +131,45 @@ def pool(
         vectors = vectors / np.maximum(norms, 1e-12)
     out: npt.NDArray[np.float32] = vectors.astype(np.float32, copy=False)
     return out
+
+
+def run_batches(run: Callable[[T], None], batches: Sequence[T], workers: int) -> None:
+    """Call ``run`` on every batch, from up to ``workers`` threads (the caller's included).
+
+    Threads are started per call, not kept in a pool: a query embedded while
+    the MCP server's background thread embeds a backlog must not queue behind
+    that backlog's batches. The first exception stops the other threads from
+    taking new batches and is raised in the caller.
+    """
+    count = min(max(1, workers), len(batches))
+    if count <= 1:
+        for batch in batches:
+            run(batch)
+        return
+    lock = threading.Lock()
+    position = 0
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        nonlocal position
+        while True:
+            with lock:
+                if errors or position >= len(batches):
+                    return
+                batch = batches[position]
+                position += 1
+            try:
+                run(batch)
+            except BaseException as exc:  # re-raised in the caller below
+                with lock:
+                    errors.append(exc)
+                return
+
+    helpers = [threading.Thread(target=work, daemon=True) for _ in range(count - 1)]
+    for thread in helpers:
+        thread.start()
+    work()
+    for thread in helpers:
+        thread.join()
+    if errors:
+        raise errors[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +57,16 @@ class Coverage:
 _coverage_cache: dict[tuple[str, int, tuple[int, ...] | None], tuple[Any, Coverage]] = {}
 
 
-def coverage(store: Store, buffer_ids: Sequence[int] | None = None) -> Coverage:
+def coverage(
+    store: Store,
+    buffer_ids: Sequence[int] | None = None,
+    chunk_counts: Mapping[int, int] | None = None,
+) -> Coverage:
     """Chunks with a vector among those searched, and whether the worker is on it.
 
     Recomputed only when the store changed (a long-lived MCP server searches often).
+    ``chunk_counts`` (buffer id -> chunks) are the searched buffers' counts when the
+    caller has already read those rows: a 10k-buffer collection is then not read twice.
     """
     from rlm.ingest.background import progress
 
@@ -74,8 +80,12 @@ def coverage(store: Store, buffer_ids: Sequence[int] | None = None) -> Coverage:
     if scope is None:
         total, missing = state.total_chunks, state.missing
     else:
-        chosen = set(scope)
-        total = sum(b.chunk_count or 0 for b in store.list_buffers() if b.id in chosen)
+        if chunk_counts is None:
+            chosen = set(scope)
+            chunk_counts = {
+                b.id: b.chunk_count or 0 for b in store.list_buffers() if b.id in chosen
+            }
+        total = sum(chunk_counts.get(i, 0) for i in scope)
         missing = store.embedding_backlog(list(scope)).chunks
     result = Coverage(
         covered=max(total - missing, 0),
@@ -159,6 +169,7 @@ def search(
     entries = [entry for entry, _ in capped]
     mode = engine.normalise_mode(mode)
     buffer_ids: list[int] | None = None
+    counts: dict[int, int] | None = None  # chunks per collection buffer, read after refresh
     if buffers:
         buffer_ids = sorted({store.resolve_buffer(b).id for b in buffers})
     warnings: list[str] = [cut for _, cut in capped if cut]
@@ -178,7 +189,9 @@ def search(
         if refreshed.missing:
             warnings.append(notices.files_gone(refreshed.missing))
     if collection is not None:
-        in_collection = {b.id for b in store.list_buffers(collection=collection)}
+        listed = {b.id: b.chunk_count or 0 for b in store.list_buffers(collection=collection)}
+        in_collection = set(listed)
+        counts = listed
         if not in_collection:
             warnings.append(notices.empty_collection(collection))
         buffer_ids = sorted(
@@ -198,7 +211,7 @@ def search(
     warnings += response.warnings
     seen: Coverage | None = None
     if response.mode != "bm25":
-        seen = coverage(store, buffer_ids)
+        seen = coverage(store, buffer_ids, counts)
         if seen.background and seen.covered < seen.total:
             warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
             warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
