@@ -99,8 +99,9 @@ def _legs_for(
     from rlm.embedding import get_embedder
     from rlm.search.vector import vector_index
 
+    size = int(os.environ.get("LAB_STORE_SIZE", os.path.getsize(store.path)))
     key = hashlib.sha256(
-        json.dumps([str(Path(store.path).resolve()), os.path.getsize(store.path), queries]).encode()
+        json.dumps([str(Path(store.path).resolve()), size, queries]).encode()
     ).hexdigest()[:12]
     path = cache / f"lab-{tag}-{key}.pkl"
     if path.exists():
@@ -190,6 +191,7 @@ class Variant:
     long_weight: float = 0.5  # best-passage weight, queries of > long_words words
     long_words: int = 48
     second: float = 0.0  # share of the passage part given to the second-best passage
+    long_second: float | None = None  # the same for long queries (None: ``second``)
     threshold: float = 0.3
     fusion: str = "rrf_bonus"  # rrf_bonus | rrf | score | zscore | mix
     k: float = 60.0
@@ -209,8 +211,10 @@ class Variant:
 
 def _sem_scores(e: EntryLegs, v: Variant) -> F32:
     assert e.chunk is not None and e.best is not None and e.second is not None
-    w = v.long_weight if len(e.text.split()) > v.long_words else v.weight
-    passage = (1 - v.second) * e.best + v.second * e.second
+    long = len(e.text.split()) > v.long_words
+    w = v.long_weight if long else v.weight
+    second = v.long_second if long and v.long_second is not None else v.second
+    passage = (1 - second) * e.best + second * e.second
     out: F32 = (w * passage + (1 - w) * e.chunk).astype(np.float32)
     return out
 
@@ -542,7 +546,32 @@ def _share2() -> list[tuple[str, Variant]]:
     return out
 
 
+def _long2() -> list[tuple[str, Variant]]:
+    """Long queries over sentence passages: chunk-vector weight and second-best passage."""
+    out = []
+    for lw in (0.5, 0.35, 0.2, 0.0):
+        for sec in (0.0, 0.5):
+            out.append(
+                (f"long w{lw} 2nd{sec}",
+                 Variant(fusion="engine", long_weight=lw, long_second=sec))
+            )  # fmt: skip
+    return out
+
+
+def _final() -> list[tuple[str, Variant]]:
+    """The candidates left after ``share``/``share2``/``thr`` (sentence passages)."""
+    return [
+        ("engine s0.5 score2 (before)", Variant(fusion="engine")),
+        ("engine s0.6 score1.5", Variant(fusion="engine", sem_share=0.6, engine_score=1.5)),
+        ("engine s0.6 score2", Variant(fusion="engine", sem_share=0.6)),
+        ("engine s0.55 score1.5", Variant(fusion="engine", sem_share=0.55, engine_score=1.5)),
+        ("engine thr0.2", Variant(fusion="engine", threshold=0.2)),
+    ]
+
+
 GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
+    "final": _final,
+    "long2": _long2,
     "share": _share,
     "share2": _share2,
     "thr": _thr,
