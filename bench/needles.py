@@ -91,8 +91,8 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     if not embedder.is_semantic:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
     recipe = [embedder.fingerprint, str(getattr(passages, "PASSAGE_TOKENS", ""))]
-    if hasattr(passages, "SENTENCE_MIN_TOKENS"):
-        recipe.append(f"min-sentence {passages.SENTENCE_MIN_TOKENS}")
+    if hasattr(passages, "SENTENCE_TARGET_TOKENS"):
+        recipe.append(f"sentence-target {passages.SENTENCE_TARGET_TOKENS}")
     # Schema changes do not invalidate the cache: opening a store migrates it, and
     # ``embed_buffer`` below adds whatever vectors older code did not store.
     key = hashlib.sha256("\n".join([text, *recipe]).encode()).hexdigest()[:16]
@@ -187,10 +187,10 @@ def main() -> None:
         "--passage-tokens", type=int, default=None, help="passage budget (default: rlm's)"
     )
     parser.add_argument(
-        "--min-sentence-tokens",
+        "--sentence-target",
         type=int,
         default=None,
-        help="sentences shorter than this share a passage (default: rlm's)",
+        help="sentences are packed until a passage has this many tokens (default: rlm's)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -199,10 +199,10 @@ def main() -> None:
         import rlm.embedding.passages as passages
 
         passages.PASSAGE_TOKENS = args.passage_tokens
-    if args.min_sentence_tokens is not None:
+    if args.sentence_target is not None:
         import rlm.embedding.passages as passages
 
-        passages.SENTENCE_MIN_TOKENS = args.min_sentence_tokens
+        passages.SENTENCE_TARGET_TOKENS = args.sentence_target
     text, spans = build_haystack(args.data, args.size_mb)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)

@@ -35,21 +35,22 @@ def test_short_sentences_of_one_paragraph_are_packed_up_to_the_budget() -> None:
     assert _texts(text, 4) == ["One two. Three four.", "Five six seven", "eight nine.", "Ten."]
 
 
-def _plan(text: str, budget: int, min_sentence: int) -> list[str]:
+def _plan(text: str, budget: int, target: int) -> list[str]:
     offsets, word_ids = word_offsets(text)
-    plan = plan_passages(text, offsets, word_ids, budget, min_sentence)
+    plan = plan_passages(text, offsets, word_ids, budget, target)
     return [text[w.start : w.end] for w in plan]
 
 
-def test_a_sentence_of_meaningful_length_stands_alone() -> None:
-    # An unrelated fact appended to a paragraph must not be drowned by its neighbour.
+def test_sentences_are_packed_only_up_to_the_target() -> None:
+    # An unrelated fact after a sentence-sized span starts its own passage.
     abstract = "dielectric constant of liquids measured at microwave frequencies"
     fact = "The tape was eaten by a goat near Aberfeldy."
-    assert _plan(f"{abstract}. {fact}", 64, 4) == [f"{abstract}.", fact]
-    # ... while fragments shorter than the minimum still join a neighbour.
-    assert _plan(f"See above. {fact} Fig. 3.", 64, 4) == [f"See above. {fact} Fig. 3."]
-    # Without a minimum (the packing rule alone) both sentences share one passage.
-    assert _plan(f"{abstract}. {fact}", 64, 10**9) == [f"{abstract}. {fact}"]
+    assert _plan(f"{abstract}. {fact}", 64, 8) == [f"{abstract}.", fact]
+    # Short sentences are packed until the passage reaches the target ...
+    text = "One two. Three four. Five six seven eight. Nine ten."
+    assert _plan(text, 64, 4) == ["One two. Three four.", "Five six seven eight.", "Nine ten."]
+    # ... and with the target at the budget it is the plain packing rule.
+    assert _plan(f"{abstract}. {fact}", 64, 64) == [f"{abstract}. {fact}"]
 
 
 def test_lines_without_sentence_punctuation_are_packed_up_to_the_budget() -> None:

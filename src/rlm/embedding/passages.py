@@ -13,12 +13,13 @@ Units, then packing:
   just wrapping;
 * a paragraph without sentence punctuation (code, lists, unpunctuated prose)
   is cut at line breaks;
-* a sentence of at least ``SENTENCE_MIN_TOKENS`` tokens is a passage of its own;
-  shorter fragments ("Fig. 3.", "See above.") join a neighbour of their
-  paragraph. Packing whole sentences together (up to 64 tokens, the first
-  rule) drowned an unrelated sentence in its neighbour: on bench/needles.py the
-  fact's own passage ranked 40th-220th for 6 of 22 questions whose fact alone
-  would rank 1st-6th;
+* consecutive sentences of one paragraph are packed into one passage until it
+  holds ``SENTENCE_TARGET_TOKENS`` (32) tokens; the next sentence starts a new
+  one. Packing sentences up to the 64-token budget (the first rule) drowned an
+  unrelated sentence in its neighbour: on bench/needles.py the fact's own
+  passage ranked 40th-220th for 6 of 22 questions whose fact alone would rank
+  1st-6th. One passage per sentence found the facts but lost ArguAna, whose
+  long queries match several sentences at once;
 * consecutive lines of one paragraph (code, lists) are packed into one passage
   while it stays within the token budget; a unit longer than the budget is cut
   at word starts into near-equal pieces (no overlap: every token is in exactly
@@ -43,9 +44,10 @@ if TYPE_CHECKING:
 PASSAGE_TOKENS = 64
 """Token budget of one passage (chosen on bench/needles.py; see docs/search.md)."""
 
-SENTENCE_MIN_TOKENS = 12
-"""A sentence shorter than this joins its neighbour in one passage; longer ones stand
-alone (chosen on bench/needles.py; see docs/search.md)."""
+SENTENCE_TARGET_TOKENS = 32
+"""Sentences of a paragraph are packed into one passage until it holds this many tokens;
+the next sentence starts a new passage (chosen on bench/needles.py and ArguAna; see
+docs/search.md)."""
 
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _SENTENCE_END = re.compile(r"(?:[.!?]+[\"'\u201d\u2019)\]]*\s+)|(?:[\u3002\uff01\uff1f]+\s*)")
@@ -93,7 +95,7 @@ def plan_passages(
     offsets: Sequence[tuple[int, int]],
     word_ids: Sequence[int | None],
     budget: int = PASSAGE_TOKENS,
-    min_sentence_tokens: int | None = None,
+    sentence_target: int | None = None,
 ) -> list[Window]:
     """Passages of ``text`` given its tokens' character ``offsets`` (no special tokens).
 
@@ -102,8 +104,8 @@ def plan_passages(
     """
     if budget <= 0:
         raise ValueError("passage budget must be positive")
-    if min_sentence_tokens is None:
-        min_sentence_tokens = SENTENCE_MIN_TOKENS
+    if sentence_target is None:
+        sentence_target = SENTENCE_TARGET_TOKENS
     if not offsets:
         return []
     bounds, paragraph, sentence = _unit_tokens(text, offsets)
@@ -134,13 +136,11 @@ def plan_passages(
             open_start is not None
             and open_paragraph == number
             and open_tokens + tokens <= budget
-            # A sentence stands alone (packed with its neighbours it is drowned by
-            # them); only a fragment too short to mean much joins one. Lines of code
-            # or lists are packed up to the budget.
-            and (
-                not (is_sentence and open_sentence)
-                or min(open_tokens, tokens) < min_sentence_tokens
-            )
+            # Sentences are packed only until the passage holds a sentence-sized
+            # span (SENTENCE_TARGET_TOKENS): a sentence after that starts a passage of
+            # its own instead of being drowned in its neighbours. Lines of code or
+            # lists are packed up to the budget.
+            and (not (is_sentence and open_sentence) or open_tokens < sentence_target)
         )
         if joins:
             open_end, open_tokens = c_end, open_tokens + tokens
