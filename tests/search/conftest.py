@@ -79,3 +79,13 @@ def add(store: Store) -> AddBuffer:
         return add_chunks(store, name, texts, **kw)  # type: ignore[arg-type]
 
     return _add
+
+
+# Four small documents and a query for each, shared by the sidecar tests.
+SIDECAR_TEXTS = [
+    "Cosmic rays were counted in the hut.\nThe counters used argon.\n\nA pigeon nested there.",
+    "Magnets and coils, wound by hand.\n\nThe coil heated up under load.",
+    "Balloon flights over the sea.\nResults agree with earlier flights.",
+    "A waveguide horn picked up noise.\n\nThe noise left with the bird.",
+]
+SIDECAR_QUERIES = ["pigeon nesting", "coil heated", "balloon over the sea", "noise in the horn"]

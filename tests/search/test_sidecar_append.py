@@ -13,15 +13,10 @@ from rlm.embedding.hashing import HashEmbedder
 from rlm.search import passage_file
 from rlm.search import vector as vector_mod
 from rlm.store import Store
+from tests.search.conftest import SIDECAR_QUERIES as QUERIES
+from tests.search.conftest import SIDECAR_TEXTS as TEXTS
 from tests.search.conftest import AddBuffer
 
-TEXTS = [
-    "Cosmic rays were counted in the hut.\nThe counters used argon.\n\nA pigeon nested there.",
-    "Magnets and coils, wound by hand.\n\nThe coil heated up under load.",
-    "Balloon flights over the sea.\nResults agree with earlier flights.",
-    "A waveguide horn picked up noise.\n\nThe noise left with the bird.",
-]
-QUERIES = ["pigeon nesting", "coil heated", "balloon over the sea", "noise in the horn"]
 EMB = HashEmbedder()
 
 
