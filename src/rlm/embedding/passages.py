@@ -115,7 +115,6 @@ def plan_passages(
     open_start: int | None = None
     open_end = open_tokens = 0
     open_paragraph = -1
-    open_sentence = False
     units = zip(bounds, paragraph, sentence, strict=True)
     for (c_start, c_end, t_start, t_end), number, is_sentence in units:
         tokens = t_end - t_start
@@ -139,8 +138,9 @@ def plan_passages(
             # Sentences are packed only until the passage holds a sentence-sized
             # span (SENTENCE_TARGET_TOKENS): a sentence after that starts a passage of
             # its own instead of being drowned in its neighbours. Lines of code or
-            # lists are packed up to the budget.
-            and (not (is_sentence and open_sentence) or open_tokens < sentence_target)
+            # lists are packed up to the budget. (A join needs the same paragraph, and
+            # the units of one paragraph are all sentences or all lines.)
+            and (not is_sentence or open_tokens < sentence_target)
         )
         if joins:
             open_end, open_tokens = c_end, open_tokens + tokens
@@ -148,7 +148,6 @@ def plan_passages(
         if open_start is not None:
             passages.append(Window(open_start, open_end, open_tokens))
         open_start, open_end, open_tokens, open_paragraph = c_start, c_end, tokens, number
-        open_sentence = is_sentence
     if open_start is not None:
         passages.append(Window(open_start, open_end, open_tokens))
     return passages
