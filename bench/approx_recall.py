@@ -34,6 +34,16 @@ from rlm.store import Store
 AT_SCALE_PASSAGES = 1_000_000
 AT_SCALE_CHUNKS = 100_000
 AT_SCALE_DEPTH = 200
+KNOBS = (
+    "APPROX_MIN_ROWS",
+    "PASSAGE_CANDIDATES",
+    "PASSAGES_PER_HIT",
+    "CHUNK_CANDIDATES",
+    "CHUNKS_PER_HIT",
+    "CHUNK_RERANK",
+    "RERANK_PER_HIT",
+)
+"""The first pass's module constants this bench sets (restored after each store)."""
 
 
 def queries_for(db: Path) -> list[str]:
@@ -67,15 +77,7 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
         index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
         n_chunks = index.size
         n_pass = index.passages.size if index.passages is not None else 0
-        saved = (
-            vector_mod.APPROX_MIN_ROWS,
-            vector_mod.PASSAGE_CANDIDATES,
-            vector_mod.PASSAGES_PER_HIT,
-            vector_mod.CHUNK_CANDIDATES,
-            vector_mod.CHUNKS_PER_HIT,
-            vector_mod.CHUNK_RERANK,
-            vector_mod.RERANK_PER_HIT,
-        )
+        saved = tuple(getattr(vector_mod, name) for name in KNOBS)
         r_frac = max(saved[5], saved[6] * AT_SCALE_DEPTH) / AT_SCALE_CHUNKS
         p_frac = max(saved[1], saved[2] * AT_SCALE_DEPTH) / AT_SCALE_PASSAGES
         c_frac = max(saved[3], saved[4] * AT_SCALE_DEPTH) / AT_SCALE_CHUNKS
@@ -107,15 +109,8 @@ def run(db: Path, scales: list[float], chunk_scale: float = 1.0) -> None:
                     f" (min {min(rec['semantic']):.1f})"
                 )
         finally:
-            (
-                vector_mod.APPROX_MIN_ROWS,
-                vector_mod.PASSAGE_CANDIDATES,
-                vector_mod.PASSAGES_PER_HIT,
-                vector_mod.CHUNK_CANDIDATES,
-                vector_mod.CHUNKS_PER_HIT,
-                vector_mod.CHUNK_RERANK,
-                vector_mod.RERANK_PER_HIT,
-            ) = saved
+            for name, value in zip(KNOBS, saved, strict=True):
+                setattr(vector_mod, name, value)
             store.close()
             vector_mod.clear_cache()
 
