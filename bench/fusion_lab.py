@@ -38,6 +38,7 @@ import numpy.typing as npt
 from needle_facts import NEEDLES
 
 DEPTH = 200  # engine.MIN_CANDIDATES
+LONG_WORDS = 48  # rlm.search.vector.LONG_QUERY_WORDS
 F32 = npt.NDArray[np.float32]
 
 
@@ -52,6 +53,8 @@ class EntryLegs:
     chunk: F32 | None  # cosine to each chunk vector (row order = ids)
     best: F32 | None  # best passage cosine per chunk (chunk cosine where no passages)
     second: F32 | None  # second-best passage cosine (best where only one)
+    pooled: F32 | None = None  # long entries: the query's pooled passage vector · chunk vectors
+    late: F32 | None = None  # long entries: mean over query passages of their best passage cosine
 
 
 @dataclass
@@ -90,7 +93,21 @@ def _entry_legs(store: Any, index: Any, embedder: Any, text: str, kind: str) -> 
             sec = np.where(size > 1, ordered[np.minimum(p.starts + 1, sims.size - 1)], top)
             best[p.group_rows] = top
             second[p.group_rows] = sec
-    return EntryLegs(text, kind, lex, porter, chunk, best, second)
+    pooled = late = None
+    if chunk is not None and len(text.split()) > LONG_WORDS:
+        batch = embedder.embed_passages([text])
+        pooled = (index.matrix @ batch.vectors[0]).astype(np.float32)
+        late = np.zeros_like(chunk)
+        p = index.passages
+        qp = batch.passage_vectors[0]
+        for row in qp:
+            row = row / np.linalg.norm(row)
+            per = (index.matrix @ row).astype(np.float32)
+            if p is not None and p.size:
+                per[p.group_rows] = np.maximum.reduceat(p.matrix @ row, p.starts)
+            late += per
+        late /= len(qp)
+    return EntryLegs(text, kind, lex, porter, chunk, best, second, pooled, late)
 
 
 def _legs_for(
@@ -207,6 +224,10 @@ class Variant:
     norm_depth: int = 200  # mix: min-max over the leg's first norm_depth scores
     engine_gap: float = 0.5  # engine: rrf_certainty's GAP
     engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
+    verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
+    verify_legs: tuple[str, ...] = ("lex",)
+    long_chunk: str = "whole"  # long queries' chunk term: whole | pooled | avg (of the two)
+    long_passage: str = "best"  # long queries' passage term: best | late | avg
 
 
 def _sem_scores(e: EntryLegs, v: Variant) -> F32:
@@ -215,7 +236,13 @@ def _sem_scores(e: EntryLegs, v: Variant) -> F32:
     w = v.long_weight if long else v.weight
     second = v.long_second if long and v.long_second is not None else v.second
     passage = (1 - second) * e.best + second * e.second
-    out: F32 = (w * passage + (1 - w) * e.chunk).astype(np.float32)
+    chunk = e.chunk
+    if long and e.pooled is not None and e.late is not None:
+        chunk = {"whole": e.chunk, "pooled": e.pooled, "avg": (e.chunk + e.pooled) / 2}[
+            v.long_chunk
+        ]
+        passage = {"best": passage, "late": e.late, "avg": (passage + e.late) / 2}[v.long_passage]
+    out: F32 = (w * passage + (1 - w) * chunk).astype(np.float32)
     return out
 
 
@@ -287,6 +314,8 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
         finally:
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = saved
         return [f.chunk_id for f in fused]
+    if v.fusion == "verify":
+        return _verify(legs, v, kinds)
     scores: dict[int, float] = {}
     for hits, kind in zip(legs, kinds, strict=True):
         if not hits:
@@ -313,6 +342,40 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
                 gain += 1 / (v.k + rank) + b * (first if rank == 1 else 1.0) / (v.k + 1)
             scores[cid] = scores.get(cid, 0.0) + gain
     return [c for c, _ in sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _verify(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str]) -> list[int]:
+    """rrf_certainty whose top-rank bonuses of one leg are checked by the other leg:
+    a bonus is scaled by ``1 - verify + verify * n``, ``n`` the chunk's normalised score in
+    the other leg (0 where absent). ``verify_legs``: which legs are checked."""
+    from rlm.search.fusion import SCORE_DEPTH, _normalised, certainty
+
+    norms: dict[str, dict[int, float]] = {}
+    for hits, kind in zip(legs, kinds, strict=True):
+        if hits:
+            top, ref = hits[0][1], hits[min(SCORE_DEPTH, len(hits)) - 1][1]
+            norms[kind] = {c: _normalised(s, top, ref) for c, s in hits}
+    scores: dict[int, float] = {}
+    best: dict[int, int] = {}
+    k = v.k
+    for hits, kind in zip(legs, kinds, strict=True):
+        if not hits:
+            continue
+        other = norms.get("lex" if kind == "sem" else "sem", {})
+        checked = kind in v.verify_legs
+        first = 1.0 - v.engine_gap + 2.0 * v.engine_gap * certainty(hits)
+        weight = 2 * v.sem_share if kind == "sem" else 2 * (1 - v.sem_share)
+        for rank, (cid, _) in enumerate(hits, start=1):
+            gain = 1.0 / (k + rank)
+            if rank <= len(v.bonus):
+                b = v.bonus[rank - 1] * (first if rank == 1 else 1.0)
+                if checked:
+                    b *= 1 - v.verify + v.verify * other.get(cid, 0.0)
+                gain += b / (k + 1)
+            gain += v.engine_score * norms[kind][cid] / (k + 1)
+            scores[cid] = scores.get(cid, 0.0) + weight * gain
+            best[cid] = min(best.get(cid, rank), rank)
+    return [c for c, _ in sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))]
 
 
 def run(
@@ -421,10 +484,61 @@ def main() -> None:
         print(" | ".join(parts), flush=True)
 
 
+def _grid(
+    label: str, fixed: dict[str, Any], *axes: tuple[str | tuple[str, ...], Sequence[Any]]
+) -> list[tuple[str, Variant]]:
+    """Every combination of the ``axes`` (a field, or several fields set together from
+    tuples), each a Variant of ``fixed`` plus those values, named after them."""
+    import itertools
+
+    out = []
+    for values in itertools.product(*(vals for _, vals in axes)):
+        kwargs = dict(fixed)
+        for (names, _), value in zip(axes, values, strict=True):
+            if isinstance(names, str):
+                kwargs[names] = value
+            else:
+                kwargs.update(zip(names, value, strict=True))
+        named = [
+            (n if isinstance(n, str) else ",".join(n), v)
+            for (n, _), v in zip(axes, values, strict=True)
+        ]
+        name = " ".join([label] + [f"{n}={v}" for n, v in named])
+        out.append((name, Variant(**kwargs)))
+    return out
+
+
+ENGINE = {"fusion": "engine"}
+
+
 def _baseline() -> list[tuple[str, Variant]]:
     return [
         ("before: one leg per entry, rrf_bonus", Variant(typed="legs")),
         ("after: one leg per kind, rrf_certainty", Variant(fusion="engine")),
+    ]
+
+
+def _longq() -> list[tuple[str, Variant]]:
+    """Long queries (ArguAna): the query cut into passages like a document."""
+    return _grid(
+        "long",
+        ENGINE,
+        ("long_chunk", ("whole", "pooled", "avg")),
+        ("long_passage", ("best", "late", "avg")),
+        ("long_weight", (0.3, 0.5)),
+    )
+
+
+def _verifyg() -> list[tuple[str, Variant]]:
+    """A leg's top-rank bonus checked by the other leg's score of the same chunk."""
+    return [
+        ("engine", Variant(**ENGINE)),
+        *_grid(
+            "verify",
+            {"fusion": "verify"},
+            ("verify_legs", (("lex",), ("sem", "lex"))),
+            ("verify", (0.0, 0.5, 0.75, 1.0)),
+        ),
     ]
 
 
@@ -516,46 +630,30 @@ def _weights() -> list[tuple[str, Variant]]:
 
 def _share() -> list[tuple[str, Variant]]:
     """rrf_certainty with the semantic leg weighed more (sentence passages, issue #10)."""
-    out = [("engine", Variant(fusion="engine"))]
-    for share in (0.55, 0.6, 0.65, 0.7):
-        out.append((f"engine s{share}", Variant(fusion="engine", sem_share=share)))
-    return out
+    return [
+        ("engine", Variant(**ENGINE)),
+        *_grid("engine", ENGINE, ("sem_share", (0.55, 0.6, 0.65, 0.7))),
+    ]
 
 
 def _thr() -> list[tuple[str, Variant]]:
     """The semantic threshold under sentence passages, with and without a semantic share."""
-    out = []
-    for thr in (0.3, 0.25, 0.2, 0.0):
-        for share in (0.5, 0.6):
-            out.append(
-                (f"engine thr{thr} s{share}",
-                 Variant(fusion="engine", threshold=thr, sem_share=share))
-            )  # fmt: skip
-    return out
+    return _grid("engine", ENGINE, ("threshold", (0.3, 0.25, 0.2, 0.0)), ("sem_share", (0.5, 0.6)))
 
 
 def _share2() -> list[tuple[str, Variant]]:
     """Semantic share with the score weight and GAP around it."""
-    out = []
-    for share in (0.55, 0.6):
-        for gap, score in ((0.5, 2.0), (0.5, 3.0), (0.25, 2.0), (0.5, 1.5)):
-            out.append(
-                (f"engine s{share} gap{gap} score{score}",
-                 Variant(fusion="engine", sem_share=share, engine_gap=gap, engine_score=score))
-            )  # fmt: skip
-    return out
+    pairs = ((0.5, 2.0), (0.5, 3.0), (0.25, 2.0), (0.5, 1.5))
+    return _grid(
+        "engine", ENGINE, ("sem_share", (0.55, 0.6)), (("engine_gap", "engine_score"), pairs)
+    )
 
 
 def _long2() -> list[tuple[str, Variant]]:
     """Long queries over sentence passages: chunk-vector weight and second-best passage."""
-    out = []
-    for lw in (0.5, 0.35, 0.2, 0.0):
-        for sec in (0.0, 0.5):
-            out.append(
-                (f"long w{lw} 2nd{sec}",
-                 Variant(fusion="engine", long_weight=lw, long_second=sec))
-            )  # fmt: skip
-    return out
+    return _grid(
+        "long", ENGINE, ("long_weight", (0.5, 0.35, 0.2, 0.0)), ("long_second", (0.0, 0.5))
+    )
 
 
 def _final() -> list[tuple[str, Variant]]:
@@ -584,6 +682,8 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "fusion3": _fusion3,
     "long": _long,
     "weights": _weights,
+    "longq": _longq,
+    "verify": _verifyg,
 }
 
 
