@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import signal
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +23,16 @@ from rlm.cli.main import run
 settings.register_profile("ci", derandomize=True, database=None, deadline=None)
 settings.register_profile("explore", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say so when this run inherited SIGINT ignored (a script's background job, as a
+    detached CI run is): Ctrl-C cannot stop it, and every child inherits it unless the
+    test sets it (tests/processes.py). Printed even under -q."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        terminalreporter.write_line(
+            "note: this pytest inherited SIGINT ignored; signal tests set their children's"
+        )
 
 
 def _is_loopback(address: Any) -> bool:

@@ -7,7 +7,6 @@ overwrites them."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import CliResult
+from tests.processes import child_env, sigint_as, stop
 
 Cli = Callable[..., CliResult]
 
@@ -47,10 +47,12 @@ def test_sigint_while_embedding_exits_130_and_the_same_load_resumes(isolated_env
         for i in range(900)
     )
     (isolated_env / "log.txt").write_text(text, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RLM_")}
+    env = child_env()
     assert _rlm(isolated_env, "init", env=env).returncode == 0
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rlm", "load", "log.txt", "--embed", "now"],
+        # SIGINT at its default whatever this pytest inherited: a detached run's ignored
+        # SIGINT would let the load finish and take the early return below unnoticed
+        sigint_as("default", [sys.executable, "-m", "rlm", "load", "log.txt", "--embed", "now"]),
         cwd=isolated_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -64,8 +66,7 @@ def test_sigint_while_embedding_exits_130_and_the_same_load_resumes(isolated_env
             break
         time.sleep(0.3)
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=300)
+    _, err = stop(proc, signal.SIGINT, timeout=300)
     if proc.returncode == 0:  # the machine embedded everything before the signal: nothing to resume
         return
     assert proc.returncode == 130, err

@@ -12,8 +12,10 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import click
 
@@ -214,6 +216,33 @@ class Terminated(BaseException):
 
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
+
+
+@contextmanager
+def sigint_interrupts() -> Iterator[None]:
+    """Inside the block Ctrl-C raises KeyboardInterrupt, even if SIGINT came in ignored.
+
+    A script's background job (``rlm watch DIR &`` without job control), and so
+    a CI or agent harness that starts commands that way, inherits SIGINT
+    ignored, and Python keeps it ignored: a Ctrl-C or ``kill -INT`` meant for
+    ``rlm watch``, whose only end without ``--cycles`` is a signal, was dropped
+    and the watch polled on. Like Go's ``signal.Notify``, a command that stops
+    on SIGINT by design takes it back; one-shot commands keep what they
+    inherited (the shell's reason to ignore it). The previous disposition
+    comes back on exit, since tests run commands in-process; off the main
+    thread (where signals cannot be set) this does nothing.
+    """
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def main() -> None:

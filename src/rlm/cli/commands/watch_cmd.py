@@ -79,9 +79,11 @@ def watch(
 
     One line per sync that changed something goes to stderr (added, updated,
     removed counts); with --format ndjson each sync is a JSON event on stdout.
-    Ctrl-C stops it (exit 130), SIGTERM too (143), after a summary.
+    Ctrl-C stops it (exit 130), SIGTERM too (143), after a summary; SIGINT
+    stops it even when rlm was started with it ignored (a script's background
+    job).
     """
-    from rlm.cli.main import Terminated
+    from rlm.cli.main import Terminated, sigint_interrupts
 
     opts = LoadOptions(
         chunker=chunker.lower(),
@@ -106,22 +108,23 @@ def watch(
     summary = WatchSummary()
     exit_code = 0
     try:
-        watch_op(
-            app.store(),
-            paths,
-            interval=interval,
-            cycles=cycles,
-            sync=sync,
-            collection=collection,
-            options=opts,
-            embed=embed_mode.lower(),
-            embedder_factory=embedder_factory(model, model_path),
-            starter=process_starter(WorkerCommand(model, model_path)),
-            hidden=hidden,
-            max_file_size=max_file_size,
-            on_event=show,
-            summary=summary,
-        )
+        with sigint_interrupts():
+            watch_op(
+                app.store(),
+                paths,
+                interval=interval,
+                cycles=cycles,
+                sync=sync,
+                collection=collection,
+                options=opts,
+                embed=embed_mode.lower(),
+                embedder_factory=embedder_factory(model, model_path),
+                starter=process_starter(WorkerCommand(model, model_path)),
+                hidden=hidden,
+                max_file_size=max_file_size,
+                on_event=show,
+                summary=summary,
+            )
     except KeyboardInterrupt:
         summary.stopped_by, exit_code = "interrupt", 130
     except Terminated:
