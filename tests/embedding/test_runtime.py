@@ -117,3 +117,31 @@ def test_run_batches_raises_the_first_error_and_stops() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         run_batches(run, list(range(1000)), workers=2)
     assert len(seen) < 999
+
+
+def test_start_loading_loads_in_the_background_and_embeds_the_same(
+    model: OnnxEmbedder, tmp_path: Path
+) -> None:
+    """A search starts the model load early; the query vector is the one a plain
+    load gives, and the load happens once."""
+    early = _twin(model, tmp_path)
+    early.start_loading()
+    early.start_loading()  # a second call starts nothing
+    loader = early._loader
+    assert loader is not None
+    got = early.embed_query(TEXTS[0])  # waits for the loading thread
+    assert not loader.is_alive() and early._session is not None
+    assert early.load_seconds is not None
+    assert np.array_equal(got, model.embed_query(TEXTS[0]))
+
+
+def test_a_failed_background_load_is_raised_by_the_embed(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlm.errors import EmbeddingError
+
+    broken = _twin(model, tmp_path)
+    monkeypatch.setattr(broken, "_source_model", lambda: tmp_path / "missing.onnx")
+    broken.start_loading()
+    with pytest.raises(EmbeddingError):
+        broken.embed_query("anything")
