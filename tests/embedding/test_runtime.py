@@ -6,6 +6,7 @@ issue #12 keeps a speed-up only with cosine >= 0.999 against it.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,20 @@ def test_a_failed_background_load_is_raised_by_the_embed(
     broken.start_loading()
     with pytest.raises(EmbeddingError):
         broken.embed_query("anything")
+
+
+def test_a_second_start_does_not_wait_for_the_load(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loading thread holds the model lock for the whole load: a second
+    start_loading (the op, then the engine) must not queue behind it."""
+    early = _twin(model, tmp_path)
+    release = threading.Event()
+    monkeypatch.setattr(early, "load", lambda: release.wait(30) and 0.0)
+    early.start_loading()  # the loader now holds the lock until released
+    second = threading.Thread(target=early.start_loading)
+    second.start()
+    second.join(20)
+    blocked = second.is_alive()
+    release.set()
+    assert not blocked

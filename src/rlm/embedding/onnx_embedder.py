@@ -138,6 +138,7 @@ class OnnxEmbedder:
             raise ValueError("the direct runtime needs a model with local files")
         self._session: DirectSession | None = None
         self._loader: threading.Thread | None = None
+        self._loader_lock = threading.Lock()
         cpu_only = all(p == "CPUExecutionProvider" for p in self.providers)
         self.workers = max(1, workers or (self.threads if cpu_only else 1))
         """Threads running whole ONNX batches side by side on rlm's session (see
@@ -242,7 +243,9 @@ class OnnxEmbedder:
         loading thread), so nothing is loaded twice; a failure here is left for
         that embed to raise, with its own message.
         """
-        with self._lock:
+        # Not under ``_lock``: the loading thread holds it for the whole load, and a
+        # second call must return at once, not wait for the load.
+        with self._loader_lock:
             if self._loader is not None or (
                 self._tokenizer is not None and self.load_seconds is not None
             ):
@@ -252,7 +255,7 @@ class OnnxEmbedder:
                 target=self._load_quietly, args=(ready,), name="rlm-model-load", daemon=True
             )
             self._loader.start()
-        ready.wait()  # the thread holds ``_lock`` before any caller can embed
+            ready.wait()  # the thread holds ``_lock`` before any caller can embed
 
     def _load_quietly(self, ready: threading.Event) -> None:
         with self._lock:
