@@ -163,3 +163,38 @@ def test_a_second_start_does_not_wait_for_the_load(
     blocked = second.is_alive()
     release.set()
     assert not blocked
+
+
+def test_the_cached_optimised_graph_gives_the_same_vectors(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first session saves ORT's optimised graph in the model cache; the next ones
+    load it with optimisation off and embed exactly as the model file does."""
+    from rlm.embedding import runtime
+
+    monkeypatch.setenv("RLM_GRAPH_CACHE", "1")
+    assert model.files.sha256 is not None
+    cache = tmp_path / "cache"
+    target = runtime._optimized_path(cache, model.files.sha256)
+    want = model.embed_documents(TEXTS).vectors
+    first = _twin(model, cache)
+    assert np.array_equal(first.embed_documents(TEXTS).vectors, want)
+    assert target.is_file() and target.with_suffix(".sha256").is_file()
+    loaded: list[str] = []
+    import onnxruntime as ort
+
+    original = ort.InferenceSession
+
+    def spy(path: str, *args: object, **kwargs: object) -> object:
+        loaded.append(path)
+        return original(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    again = _twin(model, cache)
+    assert np.array_equal(again.embed_documents(TEXTS).vectors, want)
+    assert loaded == [str(target)]
+    target.write_bytes(b"damaged")  # a damaged graph is rebuilt from the model file
+    loaded.clear()
+    third = _twin(model, cache)
+    assert np.array_equal(third.embed_documents(TEXTS).vectors, want)
+    assert loaded == [str(first._source_model())]

@@ -275,6 +275,8 @@ class OnnxEmbedder:
                 providers=self.providers,
                 pooling=self.model.pooling,
                 normalize=self.model.normalize,
+                cache=self._cache,
+                sha256=self.files.sha256,
             )
         )
         return session
