@@ -48,8 +48,8 @@ class StoreBase:
 
     def _row_counts(self) -> dict[tuple[str, str, int], int]:
         """``row_counts`` (m008): rows per (table, fingerprint, dimensions), kept by
-        triggers; ``('chunks', '', 0)`` counts chunks, ``passage_chunks`` the chunks
-        that have passages of a model. A handful of rows, read instead of counting."""
+        triggers; ``passage_chunks`` counts the chunks that have passages of a
+        model. A handful of rows, read instead of counting."""
         return {
             (str(t), str(f), int(d)): int(n)
             for t, f, d, n in self.conn.execute(

@@ -82,7 +82,8 @@ class EmbedQueueQueries(StoreBase):
         vectors = {
             (fp, dims): n for (table, fp, dims), n in counts.items() if table == "chunk_embeddings"
         }
-        if counts.get(("chunks", "", 0), 0) != sum(vectors.values()):
+        chunks = int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+        if chunks != sum(vectors.values()):
             return True
         return any(counts.get(("passage_chunks", *model), 0) < n for model, n in vectors.items())
 

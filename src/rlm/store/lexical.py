@@ -191,8 +191,9 @@ class LexicalQueries(StoreBase):
         return self._scored_rows(sql, params)
 
     def chunk_count_total(self) -> int:
-        """Chunks in the store (``row_counts``, m008: no count per call)."""
-        return self._row_counts().get(("chunks", "", 0), 0)
+        """Chunks in the store: SQLite counts the smallest index (about 1 ms per 100k
+        chunks; m008 keeps no trigger on chunks, see there)."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def _fts_rows(self, sql: str, params: Sequence[object]) -> list[Any]:
         """The rows of an FTS5 MATCH query; an FTS5 syntax error is a SearchError."""
