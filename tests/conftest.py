@@ -79,6 +79,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
         "RLM_DEVICE",
     ):
         monkeypatch.delenv(var, raising=False)
+    # Tests run with private model caches: each would write the 90 MB optimised graph.
+    # tests/embedding/test_runtime.py turns it back on where it is tested.
+    monkeypatch.setenv("RLM_GRAPH_CACHE", "0")
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -6,6 +6,7 @@ issue #12 keeps a speed-up only with cosine >= 0.999 against it.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -117,3 +118,83 @@ def test_run_batches_raises_the_first_error_and_stops() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         run_batches(run, list(range(1000)), workers=2)
     assert len(seen) < 999
+
+
+def test_start_loading_loads_in_the_background_and_embeds_the_same(
+    model: OnnxEmbedder, tmp_path: Path
+) -> None:
+    """A search starts the model load early; the query vector is the one a plain
+    load gives, and the load happens once."""
+    early = _twin(model, tmp_path)
+    early.start_loading()
+    early.start_loading()  # a second call starts nothing
+    loader = early._loader
+    assert loader is not None
+    got = early.embed_query(TEXTS[0])  # waits for the loading thread
+    assert not loader.is_alive() and early._session is not None
+    assert early.load_seconds is not None
+    assert np.array_equal(got, model.embed_query(TEXTS[0]))
+
+
+def test_a_failed_background_load_is_raised_by_the_embed(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rlm.errors import EmbeddingError
+
+    broken = _twin(model, tmp_path)
+    monkeypatch.setattr(broken, "_source_model", lambda: tmp_path / "missing.onnx")
+    broken.start_loading()
+    with pytest.raises(EmbeddingError):
+        broken.embed_query("anything")
+
+
+def test_a_second_start_does_not_wait_for_the_load(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loading thread holds the model lock for the whole load: a second
+    start_loading (the op, then the engine) must not queue behind it."""
+    early = _twin(model, tmp_path)
+    release = threading.Event()
+    monkeypatch.setattr(early, "load", lambda: release.wait(30) and 0.0)
+    early.start_loading()  # the loader now holds the lock until released
+    second = threading.Thread(target=early.start_loading)
+    second.start()
+    second.join(20)
+    blocked = second.is_alive()
+    release.set()
+    assert not blocked
+
+
+def test_the_cached_optimised_graph_gives_the_same_vectors(
+    model: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first session saves ORT's optimised graph in the model cache; the next ones
+    load it with optimisation off and embed exactly as the model file does."""
+    from rlm.embedding import runtime
+
+    monkeypatch.setenv("RLM_GRAPH_CACHE", "1")
+    assert model.files.sha256 is not None
+    cache = tmp_path / "cache"
+    target = runtime._optimized_path(cache, model.files.sha256)
+    want = model.embed_documents(TEXTS).vectors
+    first = _twin(model, cache)
+    assert np.array_equal(first.embed_documents(TEXTS).vectors, want)
+    assert target.is_file() and target.with_suffix(".sha256").is_file()
+    loaded: list[str] = []
+    import onnxruntime as ort
+
+    original = ort.InferenceSession
+
+    def spy(path: str, *args: object, **kwargs: object) -> object:
+        loaded.append(path)
+        return original(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ort, "InferenceSession", spy)
+    again = _twin(model, cache)
+    assert np.array_equal(again.embed_documents(TEXTS).vectors, want)
+    assert loaded == [str(target)]
+    target.write_bytes(b"damaged")  # a damaged graph is rebuilt from the model file
+    loaded.clear()
+    third = _twin(model, cache)
+    assert np.array_equal(third.embed_documents(TEXTS).vectors, want)
+    assert loaded == [str(first._source_model())]

@@ -56,3 +56,15 @@ def test_both_plans_keep_exactly_the_scoped_rows(
     # Scores do not depend on the plan: the filter only drops rows.
     full = dict(store.bm25('"lighthouse"', 100))
     assert all(abs(full[cid] - score) < 1e-9 for cid, score in single)
+
+
+def test_per_term_rows_of_some_chunks_are_those_rows_exactly(store: Store) -> None:
+    """``chunk_ids`` is asked as a rowid range and picked in Python (FTS5 ran
+    ``rowid IN (...)`` as one MATCH per id): the same rows, the same scores."""
+    terms = ['"lighthouse"', '"reef"', '"ship"']
+    everything = store.bm25_per_term(terms, "porter")
+    chosen = sorted({cid for _, cid, _ in everything})[1::3]
+    assert chosen and len(chosen) < len({cid for _, cid, _ in everything})
+    some = store.bm25_per_term(terms, "porter", chunk_ids=chosen)
+    assert sorted(some) == sorted(row for row in everything if row[1] in set(chosen))
+    assert store.bm25_per_term(terms, "porter", chunk_ids=[]) == []

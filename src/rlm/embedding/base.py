@@ -75,3 +75,12 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int] | None:
         """Exact token counts with the model's tokenizer, or None if it has none."""
         ...
+
+
+def start_loading(embedder: object) -> None:
+    """Start loading ``embedder``'s model in the background when it has one to load
+    (the ONNX embedder; the hash fallback has nothing to load). A search calls this
+    as soon as it knows it will embed a query, so the load overlaps its other work."""
+    start = getattr(embedder, "start_loading", None)
+    if callable(start):
+        start()

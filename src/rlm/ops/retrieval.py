@@ -159,6 +159,7 @@ def search(
     ``query`` and ``queries``: one or several queries (``lex:``/``vec:``/``hyde:``
     typed, see :mod:`rlm.search.queries`) fused into one ranking; each is capped.
     """
+    from rlm.embedding.base import start_loading
     from rlm.search import engine
     from rlm.search.limits import cap_query
     from rlm.search.queries import parse_queries
@@ -197,6 +198,14 @@ def search(
         buffer_ids = sorted(
             in_collection if buffer_ids is None else in_collection.intersection(buffer_ids)
         )
+    embedder: Any = embedder_factory
+    seen: Coverage | None = None
+    if mode != "bm25":
+        # The model loads in the background from here on; everything until the
+        # query is embedded (coverage, warnings, BM25, the vector matrices) overlaps it.
+        embedder = engine.resolve_embedder(embedder_factory)
+        start_loading(embedder)
+        seen = coverage(store, buffer_ids, counts)
     response = engine.search(
         store,
         queries=entries,
@@ -205,14 +214,11 @@ def search(
         threshold=threshold,
         rrf_k=rrf_k,
         buffer_ids=buffer_ids,
-        embedder=embedder_factory,
+        embedder=embedder,
         preview_len=preview_len if preview else None,
     )
     warnings += response.warnings
-    seen: Coverage | None = None
-    if response.mode != "bm25":
-        seen = coverage(store, buffer_ids, counts)
-        if seen.background and seen.covered < seen.total:
-            warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
-            warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
+    if seen is not None and seen.background and seen.covered < seen.total:
+        warnings = [w for w in warnings if MISSING_VECTORS_MARK not in w]
+        warnings.append(notices.partial_coverage(seen.percent, True, seen.eta_seconds))
     return SearchOutcome(entries[0], response, preview, warnings, seen, refreshed, entries)

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, cast
 from rlm.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from rlm.defaults import DEFAULT_TOP_K as DEFAULT_TOP_K
 from rlm.defaults import MODES as MODES
-from rlm.embedding.base import Embedder
+from rlm.embedding.base import Embedder, start_loading
 from rlm.errors import InvalidArgumentError
 from rlm.search.fusion import DEFAULT_FUSION, DEFAULT_RRF_K, FUSIONS, Leg, fuse
 from rlm.search.lexical import lexical_ranking
@@ -172,7 +172,8 @@ def validate_query(query: str) -> str:
     return query
 
 
-def _resolve_embedder(embedder: EmbedderLike) -> Embedder:
+def resolve_embedder(embedder: EmbedderLike) -> Embedder:
+    """The embedder itself: ``embedder``, what its factory makes, or the process default."""
     if embedder is None:
         from rlm.embedding import get_embedder
 
@@ -201,7 +202,7 @@ class SearchEngine:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = _resolve_embedder(self._embedder_source)
+            self._embedder = resolve_embedder(self._embedder_source)
         return self._embedder
 
     def embed_query(self, query: str) -> npt.NDArray[np.float32]:
@@ -280,7 +281,16 @@ class SearchEngine:
         # entry feeding it (measured against one leg per entry: docs/search.md).
         semantic = [sp for sp in specs if SEMANTIC in sp.legs] if need_sem else []
         lexical = [sp for sp in specs if LEXICAL in sp.legs] if need_lex else []
+        # The lexical leg and the vector matrices first, the query vectors last: a
+        # model still loading in the background (see start_loading) is needed only
+        # then, so its load overlaps this work.
+        lexical_hits: list[tuple[int, float]] = []
+        if lexical:
+            text = "\n".join(sp.text for sp in lexical)
+            lexical_hits = self.lexical_leg(text, depth, buffer_ids)
         if semantic:
+            searched = buffer_ids is None or bool(buffer_ids)
+            index = self._index() if searched else None
             pairs: list[tuple[npt.NDArray[np.float32], float | None]] = []
             for spec in semantic:
                 vec = query_vector if query_vector is not None and len(specs) == 1 else None
@@ -288,14 +298,10 @@ class SearchEngine:
                     vec = self.embed_query(spec.text)
                 vectors.append(vec)
                 pairs.append((vec, passage_weight(spec.text)))
-            if buffer_ids is None or buffer_ids:
-                hits = self._index().search_max(pairs, depth, threshold, buffer_ids)
-            else:
-                hits = []
+            hits = [] if index is None else index.search_max(pairs, depth, threshold, buffer_ids)
             legs.append((SEMANTIC, hits))
         if lexical:
-            text = "\n".join(sp.text for sp in lexical)
-            legs.append((LEXICAL, self.lexical_leg(text, depth, buffer_ids)))
+            legs.append((LEXICAL, lexical_hits))
         return legs, vectors
 
     def _rankings(
@@ -375,6 +381,7 @@ class SearchEngine:
             )
         if mode != "bm25":
             emb = self.embedder
+            start_loading(emb)
             model = emb.name
             semantic_available = bool(emb.is_semantic)
             warnings.extend(self._semantic_warnings(emb, ids))

@@ -45,3 +45,14 @@ class StoreBase:
     @staticmethod
     def now() -> int:
         return int(time.time())
+
+    def _row_counts(self) -> dict[tuple[str, str, int], int]:
+        """``row_counts`` (m008): rows per (table, fingerprint, dimensions), kept by
+        triggers; ``passage_chunks`` counts the chunks that have passages of a
+        model. A handful of rows, read instead of counting."""
+        return {
+            (str(t), str(f), int(d)): int(n)
+            for t, f, d, n in self.conn.execute(
+                "SELECT tbl, fingerprint, dimensions, n FROM row_counts WHERE n != 0"
+            )
+        }

@@ -111,6 +111,9 @@ class LexicalQueries(StoreBase):
 
         For the few rows a per-word comparison needs (aux matches are rare:
         identifiers and CJK only); ``chunk_ids`` limits the rows to some chunks.
+        Those are asked as a rowid range and picked here: FTS5 takes a range as a
+        seek in each doclist, but ``rowid IN (...)`` as one MATCH per id (0.2-0.9 s
+        for the 2,000 chunks an identifier part matched at 100k chunks).
         """
         table = _INDEXES[index]
         where = ""
@@ -119,9 +122,13 @@ class LexicalQueries(StoreBase):
             clause, scope = self._scope_filter(table, buffer_ids)
             where += clause
             filter_params += scope
+        wanted: set[int] | None = None
         if chunk_ids is not None:
-            where += f" AND rowid IN ({','.join('?' * len(chunk_ids)) or 'NULL'})"
-            filter_params += list(chunk_ids)
+            if not chunk_ids:
+                return []
+            wanted = {int(c) for c in chunk_ids}
+            where += " AND rowid BETWEEN ? AND ?"
+            filter_params += [min(wanted), max(wanted)]
         out: list[tuple[int, int, float]] = []
         for start in range(0, len(terms), _MAX_COMPOUND):
             parts: list[str] = []
@@ -133,7 +140,11 @@ class LexicalQueries(StoreBase):
                 )
                 params += [terms[number], *filter_params]
             rows = self._fts_rows(" UNION ALL ".join(parts), params)
-            out.extend((int(r[0]), int(r[1]), float(r[2])) for r in rows)
+            out.extend(
+                (int(r[0]), int(r[1]), float(r[2]))
+                for r in rows
+                if wanted is None or int(r[1]) in wanted
+            )
         return out
 
     def informative_terms(self, terms: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -191,6 +202,8 @@ class LexicalQueries(StoreBase):
         return self._scored_rows(sql, params)
 
     def chunk_count_total(self) -> int:
+        """Chunks in the store: SQLite counts the smallest index (about 1 ms per 100k
+        chunks; m008 keeps no trigger on chunks, see there)."""
         return int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 
     def _fts_rows(self, sql: str, params: Sequence[object]) -> list[Any]:

@@ -20,17 +20,18 @@ if TYPE_CHECKING:
 
 
 _SIGNATURE = (
-    "SELECT (SELECT COUNT(*) FROM {table} WHERE fingerprint = ? AND dimensions = ?),"
+    "SELECT (SELECT COALESCE(SUM(n), 0) FROM row_counts WHERE tbl = '{table}'"
+    " AND fingerprint = ? AND dimensions = ?),"
     " (SELECT COALESCE(MAX({id}), 0) FROM {table}),"
     " (SELECT COALESCE(MAX(created_at), 0) FROM {table} WHERE fingerprint = ? AND dimensions = ?)"
 )
-"""A vector table's signature for one model, as three index reads every new search
-process makes: the model's row count (a scan of the compact m007 index, no vector
-rows), the table's largest id (a seek on the rowid; any insert raises it unless it
-reuses the id of a row just deleted, and then the count or the newest timestamp
-moves), and the model's newest ``created_at`` (a seek on the m007 index). Reading
-the model's own largest id instead cost a walk of every index entry (about 3x the
-count's)."""
+"""A vector table's signature for one model, read without counting anything: the
+model's row count (kept by the m008 triggers in ``row_counts``; counting the 1M
+entries of the m007 index took 124-150 ms per process at 1M passages), the table's
+largest id (a seek on the rowid; any insert raises it unless it reuses the id of a
+row just deleted, and then the count or the newest timestamp moves), and the
+model's newest ``created_at`` (a seek on the m007 index). Reading the model's own
+largest id instead cost a walk of every index entry."""
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,15 @@ class VectorQueries(StoreBase):
             (r.chunk_id, r.blob, r.dimensions, r.model_name, now, r.fingerprint, r.windows)
             for r in rows
         ]
+        # An UPSERT, not INSERT OR REPLACE: the replaced row would fire no DELETE
+        # trigger, and the row counts (m008) would drift.
         self.conn.executemany(
-            "INSERT OR REPLACE INTO chunk_embeddings(chunk_id, embedding, dimensions,"
-            " model_name, created_at, fingerprint, windows) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO chunk_embeddings(chunk_id, embedding, dimensions,"
+            " model_name, created_at, fingerprint, windows) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(chunk_id) DO UPDATE SET embedding = excluded.embedding,"
+            " dimensions = excluded.dimensions, model_name = excluded.model_name,"
+            " created_at = excluded.created_at, fingerprint = excluded.fingerprint,"
+            " windows = excluded.windows",
             data,
         )
         return len(data)
@@ -92,6 +99,12 @@ class VectorQueries(StoreBase):
 
     def stale_vector_count(self, buffer_id: int | None, fingerprint: str) -> int:
         """Vectors made by a different model/fingerprint than the current one."""
+        if buffer_id is None:  # every vector has its chunk (ON DELETE CASCADE): no join
+            return sum(
+                n
+                for (table, fp, _), n in self._row_counts().items()
+                if table == "chunk_embeddings" and fp != fingerprint
+            )
         sql = (
             "SELECT COUNT(*) FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id"
             " WHERE (e.fingerprint IS NULL OR e.fingerprint != ?)"
@@ -387,7 +400,18 @@ class PassageQueries(StoreBase):
         (fingerprint, dimensions, chunk_id); without it SQLite walked every passage
         of the model once per chunk (2.5 s at 1k chunks, quadratic), in every new
         search process.
+
+        Counted only when ``row_counts`` says some chunk may lack them: a chunk's
+        passages are written with its vector, so the model's chunks with passages
+        (``passage_chunks``) then number its vectors, and nothing is walked.
         """
+        counts = self._row_counts()
+        if all(
+            counts.get(("passage_chunks", fp, dims), 0) >= n
+            for (table, fp, dims), n in counts.items()
+            if table == "chunk_embeddings" and fp == fingerprint
+        ):
+            return 0
         return int(
             self.conn.execute(
                 "SELECT COUNT(*) FROM chunk_embeddings e WHERE e.fingerprint = ? AND NOT EXISTS"

@@ -15,6 +15,8 @@ SQLITE_PRIVATE = {
     "_check_and_migrate",
     "_scope_filter",  # FTS5 plan choice for a buffer filter
     "_passages_since",  # stores older than the passage table: PostgreSQL has none
+    "_row_counts",  # the m008 trigger-kept counts: PostgreSQL counts in its own methods
+    "_backlog_possible",
 }
 
 

@@ -127,8 +127,14 @@ def search_command(
     bonuses weighed by each leg's certainty), semantic (score >= threshold), bm25
     (keywords; needs no model).
     """
+    from rlm.embedding.base import start_loading
     from rlm.ops.retrieval import search
+    from rlm.search.engine import resolve_embedder
 
+    factory = embedder_factory(model, model_path)
+    if mode.strip().lower() != "bm25":  # the op checks the mode; this only starts early
+        # Before the store opens (trust check, migrations): see ops.search.
+        start_loading(resolve_embedder(factory))
     result = search(
         app.store(),
         queries=list(queries),
@@ -140,7 +146,7 @@ def search_command(
         collection=collection,
         preview=preview,
         preview_len=preview_len,
-        embedder_factory=embedder_factory(model, model_path),
+        embedder_factory=factory,
         max_query_chars=max_query_chars,
         refresh=refresh,
     )
