@@ -684,6 +684,13 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "weights": _weights,
     "longq": _longq,
     "verify": _verifyg,
+    "longq2": lambda: _grid(
+        "long",
+        ENGINE,
+        ("long_chunk", ("avg",)),
+        ("long_passage", ("best", "avg")),
+        ("long_weight", (0.1, 0.2, 0.25)),
+    ),
 }
 
 
