@@ -146,6 +146,63 @@ def test_empty_typed_entry_is_a_clear_error(store: Store, entry: str) -> None:
         search(store, queries=["fine", entry], embedder=HashEmbedder())
 
 
+class _PassageCalls(HashEmbedder):
+    """The hash embedder, remembering how it was asked for passages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passage_calls: list[tuple[list[str], bool]] = []
+
+    def embed_passages(self, texts, budget=None, *, progress=None, query=False):  # type: ignore[no-untyped-def]
+        self.passage_calls.append((list(texts), query))
+        return super().embed_passages(texts, budget, progress=progress, query=query)
+
+
+def test_long_query_chunk_term_is_the_mean_of_its_whole_and_pooled_cosines() -> None:
+    import numpy as np
+
+    from rlm.search.vector import long_query_chunk_vector
+
+    rng = np.random.default_rng(7)
+    whole, pooled, chunk = (rng.normal(size=8).astype(np.float32) for _ in range(3))
+    chunk /= np.linalg.norm(chunk)
+    cos = [float(v @ chunk / np.linalg.norm(v)) for v in (whole, pooled)]
+    assert float(long_query_chunk_vector(whole, pooled) @ chunk) == pytest.approx(
+        sum(cos) / 2, abs=1e-6
+    )
+
+
+def test_a_long_query_scores_chunks_with_its_pooled_passages_too(
+    store: Store, add: AddBuffer
+) -> None:
+    from rlm.search import vector as vector_mod
+
+    add("notes", ["alpha beta gamma", LONG, "the hut was cold in winter"])
+    emb = _PassageCalls()
+    embed_buffer(store, 1, emb)
+    emb.passage_calls.clear()
+    long_query = " ".join(
+        f"Sentence {i} asks about {word} and the weekly calibration of the counters."
+        for i, word in enumerate(["argon", "pigeons", "winter", "balloons", "magnets"])
+    )
+    assert vector_mod.is_long_query(long_query)
+    got = search(store, long_query, mode="semantic", embedder=emb, threshold=-1.0)
+    assert emb.passage_calls == [([long_query], True)]  # cut and pooled as a query
+    index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
+    q = emb.embed_query(long_query)
+    pooled = emb.embed_passages([long_query], query=True).vectors[0]
+    cq = vector_mod.long_query_chunk_vector(q, pooled)
+    expected = index.search(
+        q, 10, -1.0, weight=vector_mod.passage_weight(long_query), chunk_query=cq
+    )
+    assert [(r.chunk_id, pytest.approx(r.score, abs=1e-6)) for r in got.results] == expected
+    plain = index.search(q, 10, -1.0, weight=vector_mod.passage_weight(long_query))
+    assert [s for _, s in plain] != [s for _, s in expected]  # the chunk term did change
+    emb.passage_calls.clear()
+    search(store, "pigeon in the horn", mode="semantic", embedder=emb)
+    assert emb.passage_calls == []  # a short query is embedded once
+
+
 def test_long_queries_lean_on_the_chunk_vector() -> None:
     from rlm.search import vector as vector_mod
 

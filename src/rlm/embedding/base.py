@@ -66,8 +66,11 @@ class Embedder(Protocol):
 
     def embed_documents(self, texts: Sequence[str]) -> EmbeddingBatch: ...
 
-    def embed_passages(self, texts: Sequence[str], budget: int | None = None) -> PassageBatch:
-        """Passages of each text (see :mod:`rlm.embedding.passages`) and their vectors."""
+    def embed_passages(
+        self, texts: Sequence[str], budget: int | None = None, *, query: bool = False
+    ) -> PassageBatch:
+        """Passages of each text (see :mod:`rlm.embedding.passages`) and their vectors
+        (``query``: with the model's query prefix, for a long query cut like a document)."""
         ...
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...

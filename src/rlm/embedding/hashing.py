@@ -104,8 +104,10 @@ class HashEmbedder:
         budget: int | None = None,
         *,
         progress: Callable[[int, int], None] | None = None,
+        query: bool = False,
     ) -> PassageBatch:
-        """Passages cut at words (no tokenizer) and hashed like documents."""
+        """Passages cut at words (no tokenizer) and hashed like documents (queries and
+        documents share one space: ``query`` changes nothing)."""
         import numpy as np
 
         check_texts(texts)

@@ -487,9 +487,12 @@ class OnnxEmbedder:
         budget: int | None = None,
         *,
         progress: Callable[[int, int], None] | None = None,
+        query: bool = False,
     ) -> PassageBatch:
         """Each text cut into passages (:mod:`rlm.embedding.passages`), every passage
-        embedded, and each text's vector pooled from its passages.
+        embedded, and each text's vector pooled from its passages (``query``: with
+        the query prefix; a long query is pooled like a document, see
+        :func:`rlm.search.vector.long_query_chunk_vector`).
 
         Short passages cost less per token than 256-token windows (attention is
         quadratic, batches sorted by length pad little) and the text is not
@@ -500,7 +503,7 @@ class OnnxEmbedder:
         import numpy as np
 
         check_texts(texts)
-        prefix = self.model.document_prefix
+        prefix = self.model.query_prefix if query else self.model.document_prefix
         budget = max(1, min(budget or passages.PASSAGE_TOKENS, self._budget(prefix)))
         total = len(texts)
         pooled_rows = np.empty((total, self.dimensions), dtype=np.float32)

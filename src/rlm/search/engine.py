@@ -274,7 +274,7 @@ class SearchEngine:
         need_lex = any(m in ("bm25", "hybrid") for m in modes)
         legs: list[tuple[str, list[tuple[int, float]]]] = []
         vectors: list[npt.NDArray[np.float32]] = []
-        from rlm.search.vector import passage_weight
+        from rlm.search.vector import is_long_query, long_query_chunk_vector, passage_weight
 
         # One leg per kind, whatever the number of entries: per chunk the best
         # semantic score over every embedded entry, and BM25 of the words of every
@@ -292,13 +292,25 @@ class SearchEngine:
             searched = buffer_ids is None or bool(buffer_ids)
             index = self._index() if searched else None
             pairs: list[tuple[npt.NDArray[np.float32], float | None]] = []
+            chunk_vectors: list[npt.NDArray[np.float32] | None] = []
             for spec in semantic:
                 vec = query_vector if query_vector is not None and len(specs) == 1 else None
                 if vec is None:
                     vec = self.embed_query(spec.text)
                 vectors.append(vec)
                 pairs.append((vec, passage_weight(spec.text)))
-            hits = [] if index is None else index.search_max(pairs, depth, threshold, buffer_ids)
+                chunk_vec = None
+                if is_long_query(spec.text):
+                    # A chunk vector is pooled from passages: so is the query's, for its
+                    # chunk term (long_query_chunk_vector).
+                    pooled = self.embedder.embed_passages([spec.text], query=True).vectors[0]
+                    chunk_vec = long_query_chunk_vector(vec, pooled)
+                chunk_vectors.append(chunk_vec)
+            hits = (
+                []
+                if index is None
+                else index.search_max(pairs, depth, threshold, buffer_ids, chunk_vectors)
+            )
             legs.append((SEMANTIC, hits))
         if lexical:
             legs.append((LEXICAL, lexical_hits))
