@@ -105,3 +105,17 @@ def test_a_piped_load_prints_progress_and_the_elapsed_time(isolated_env: Path) -
     final = [line for line in err if " done in " in line]
     assert [line.split(":")[0] for line in final] == ["Loading", "Embedding"]
     assert final[1].endswith(" chunks/s)")
+
+
+def test_eval_phases_count_queries_not_chunks(
+    clock: Clock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for label in ("Embedding queries", "Searching"):
+        progress = PlainProgress(label)
+        progress.update(0, 40)
+        clock.now += 4
+        progress.update(40, 40)
+        progress.finish(None)
+    err = capsys.readouterr().err
+    assert "Searching: 40 queries done in 4.0s (10 queries/s)" in err
+    assert "Embedding queries: 40 queries done" in err and "chunks" not in err

@@ -101,9 +101,13 @@ def _kill_series(
     embed: bool,
     rng: random.Random,
 ) -> int:
-    """``runs`` loads, each SIGKILLed at a random time; returns how many were killed."""
+    """Loads SIGKILLed at a random time until ``runs`` were really killed mid-way (at
+    most ``3 * runs`` attempts: on a busy machine a load may finish before its kill);
+    returns how many were killed."""
     killed = 0
-    for run in range(runs):
+    for run in range(3 * runs):
+        if killed >= runs:
+            break
         delay = rng.uniform(0.03, 0.9) * duration  # a few may still finish: counted below
         replace = rng.random() < 0.5
         name = prefix if replace else f"{prefix}{run}"

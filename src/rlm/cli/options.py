@@ -128,7 +128,9 @@ PROGRESS_AFTER = 2.0
 PROGRESS_EVERY = 10.0
 """Seconds between plain progress lines (a line also comes at each 10 %)."""
 _BYTE_LABELS = frozenset({"Storing", "Loading", "Loading files", "Updating"})
-"""Phases whose progress counts bytes (the others count chunks)."""
+"""Phases whose progress counts bytes (the others count chunks, or :data:`_QUERY_LABELS`)."""
+_QUERY_LABELS = frozenset({"Embedding queries", "Searching"})
+"""Phases whose progress counts queries (``rlm eval``)."""
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -180,7 +182,7 @@ class PlainProgress:
         self.hint = hint
         self.lines = lines
         self.in_bytes = label in _BYTE_LABELS
-        self.unit = "" if self.in_bytes else " chunks"
+        self.unit = "" if self.in_bytes else " queries" if label in _QUERY_LABELS else " chunks"
         self.after = _env_seconds("RLM_PROGRESS_AFTER", PROGRESS_AFTER)
         self.every = _env_seconds("RLM_PROGRESS_EVERY", PROGRESS_EVERY)
         self.started = time.monotonic()
