@@ -56,3 +56,17 @@ class StoreBase:
                 "SELECT tbl, fingerprint, dimensions, n FROM row_counts WHERE n != 0"
             )
         }
+
+    def _model_counts(
+        self,
+    ) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+        """Per model (fingerprint, dimensions): its chunk vectors, and its chunks that
+        have passages (:meth:`_row_counts`)."""
+        vectors: dict[tuple[str, int], int] = {}
+        with_passages: dict[tuple[str, int], int] = {}
+        for (table, fp, dims), n in self._row_counts().items():
+            if table == "chunk_embeddings":
+                vectors[(fp, dims)] = n
+            elif table == "passage_chunks":
+                with_passages[(fp, dims)] = n
+        return vectors, with_passages

@@ -78,14 +78,11 @@ class EmbedQueueQueries(StoreBase):
         backlog is empty without the query, which walks every chunk (150-195 ms at
         100k chunks, in every search and status).
         """
-        counts = self._row_counts()
-        vectors = {
-            (fp, dims): n for (table, fp, dims), n in counts.items() if table == "chunk_embeddings"
-        }
+        vectors, with_passages = self._model_counts()
         chunks = int(self.conn.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
         if chunks != sum(vectors.values()):
             return True
-        return any(counts.get(("passage_chunks", *model), 0) < n for model, n in vectors.items())
+        return any(with_passages.get(model, 0) < n for model, n in vectors.items())
 
     def _passages_since(self) -> int:
         """When this store got its passage table (vectors after it have passages)."""
@@ -100,5 +97,4 @@ class EmbedQueueQueries(StoreBase):
     def embedded_chunk_count(self) -> int:
         """Chunks that have a vector (of any model): the vector rows, by ``row_counts``
         (one per chunk, its primary key; none without its chunk, ON DELETE CASCADE)."""
-        counts = self._row_counts().items()
-        return sum(n for (table, _, _), n in counts if table == "chunk_embeddings")
+        return sum(self._model_counts()[0].values())

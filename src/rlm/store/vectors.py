@@ -100,11 +100,8 @@ class VectorQueries(StoreBase):
     def stale_vector_count(self, buffer_id: int | None, fingerprint: str) -> int:
         """Vectors made by a different model/fingerprint than the current one."""
         if buffer_id is None:  # every vector has its chunk (ON DELETE CASCADE): no join
-            return sum(
-                n
-                for (table, fp, _), n in self._row_counts().items()
-                if table == "chunk_embeddings" and fp != fingerprint
-            )
+            vectors = self._model_counts()[0]
+            return sum(n for (fp, _), n in vectors.items() if fp != fingerprint)
         sql = (
             "SELECT COUNT(*) FROM chunk_embeddings e JOIN chunks c ON c.id = e.chunk_id"
             " WHERE (e.fingerprint IS NULL OR e.fingerprint != ?)"
@@ -405,11 +402,11 @@ class PassageQueries(StoreBase):
         passages are written with its vector, so the model's chunks with passages
         (``passage_chunks``) then number its vectors, and nothing is walked.
         """
-        counts = self._row_counts()
+        vectors, with_passages = self._model_counts()
         if all(
-            counts.get(("passage_chunks", fp, dims), 0) >= n
-            for (table, fp, dims), n in counts.items()
-            if table == "chunk_embeddings" and fp == fingerprint
+            with_passages.get(model, 0) >= n
+            for model, n in vectors.items()
+            if model[0] == fingerprint
         ):
             return 0
         return int(
