@@ -30,23 +30,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from search_bench import cold_search
+
 QUERIES = ["parse config value", "tide tables at night", "retry logic upload", "zqx vocab"]
 
 
 def run(src: Path, db: Path, query: str, cache: Path) -> float:
     env = dict(os.environ, PYTHONPATH=str(src), PYTHONPYCACHEPREFIX=str(cache))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    t = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "rlm", "-d", str(db), "--format", "json", "search", query],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    ms = (time.perf_counter() - t) * 1000
-    if done.returncode != 0 or '"semantic_available": true' not in done.stdout:
-        raise SystemExit(f"{src}: rlm search failed: {done.stderr[-800:] or done.stdout[:400]}")
-    return ms
+    return cold_search(db, query, env, label=str(src))
 
 
 APPEND = """

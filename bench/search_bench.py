@@ -385,17 +385,21 @@ def cold_phases(db: Path, text: str) -> dict[str, float]:
     return {k: v * 1000 for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
 
 
-def cold_search(db: Path, text: str) -> float:
-    """Wall ms of one new ``rlm search`` process (hybrid, real model for the query)."""
+def cold_search(
+    db: Path, text: str, env: dict[str, str] | None = None, label: str = "cold"
+) -> float:
+    """Wall ms of one new ``rlm search`` process (hybrid, real model for the query;
+    ``env``: the process environment, default this one's)."""
     t = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "rlm", "-d", str(db), "--format", "json", "search", text],
         capture_output=True,
         text=True,
+        env=env,
     )
     ms = (time.perf_counter() - t) * 1000
     if done.returncode != 0 or '"semantic_available": true' not in done.stdout:
-        raise SystemExit(f"cold rlm search failed: {done.stderr or done.stdout[:500]}")
+        raise SystemExit(f"{label} rlm search failed: {done.stderr[-800:] or done.stdout[:500]}")
     return ms
 
 
