@@ -11,7 +11,8 @@ a second baseline embeds exactly rlm's windows with bare fastembed: that ratio
 is rlm's own overhead.
 
 What ``rlm load`` runs is ``embed_passages`` (each chunk cut into passages of
-at most 64 tokens, every passage embedded, the chunk vector pooled from them);
+at most 64 tokens, every passage embedded, the chunk vector pooled from them,
+and a chunk that fits one window embedded whole too: ``--chunk-bytes 1000``);
 ``passages_vs_windows`` = windowed seconds / passage seconds on the same texts
 in the same run (>= 1: the passage path is no slower). ``--no-bare`` skips the
 bare fastembed baselines (halves the run on a busy machine).
@@ -19,6 +20,7 @@ bare fastembed baselines (halves the run on a busy machine).
     python bench/embed_bench.py               # 300 chunks
     python bench/embed_bench.py --size-mb 5   # a 5 MB document (~1,700 chunks, ~15 minutes)
     python bench/embed_bench.py --json
+    python bench/embed_bench.py --chunk-bytes 1000 --no-bare   # small chunks (embedded whole too)
     python bench/embed_bench.py --runtimes --size-mb 5   # ONNX runtimes, same run
 
 ``--runtimes`` compares, on ``embed_passages`` and the same texts in the same
@@ -78,7 +80,9 @@ def _variants(embedder: Any, windows: bool = False) -> dict[str, Any]:
     return variants
 
 
-def compare(count: int, rounds_of: int = 40, windows: bool = False) -> dict[str, Any]:
+def compare(
+    count: int, rounds_of: int = 40, windows: bool = False, size: int = 3000
+) -> dict[str, Any]:
     """tokens/s of ``embed_passages`` (what ``rlm load`` runs) per runtime, same run.
 
     The texts are cut into slices of ``rounds_of`` chunks and every slice is
@@ -90,7 +94,7 @@ def compare(count: int, rounds_of: int = 40, windows: bool = False) -> dict[str,
 
     from rlm.embedding import get_embedder
 
-    texts = make_chunks(count)
+    texts = make_chunks(count, size)
     embedder: Any = get_embedder()
     if not getattr(embedder, "is_semantic", False) or embedder.fallback_reason:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
@@ -140,12 +144,12 @@ def compare(count: int, rounds_of: int = 40, windows: bool = False) -> dict[str,
     }
 
 
-def bench(count: int, bare_baselines: bool = True) -> dict[str, Any]:
+def bench(count: int, bare_baselines: bool = True, size: int = 3000) -> dict[str, Any]:
     from fastembed import TextEmbedding
 
     from rlm.embedding import get_embedder
 
-    texts = make_chunks(count)
+    texts = make_chunks(count, size)
     embedder: Any = get_embedder()
     if not getattr(embedder, "is_semantic", False) or embedder.fallback_reason:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
@@ -202,6 +206,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chunks", type=int, default=300)
     parser.add_argument(
+        "--chunk-bytes",
+        type=int,
+        default=3000,
+        help="size of each made-up chunk (1000: chunks that fit one window, embedded whole too)",
+    )
+    parser.add_argument(
         "--size-mb", type=float, default=None, help="embed this much text (overrides --chunks)"
     )
     parser.add_argument("--json", action="store_true")
@@ -217,9 +227,11 @@ def main() -> None:
         help="compare ONNX runtimes on embed_passages (fastembed = today's path, direct)",
     )
     args = parser.parse_args()
-    count = args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / 3000))
+    count = (
+        args.chunks if args.size_mb is None else max(1, int(args.size_mb * 1e6 / args.chunk_bytes))
+    )
     if args.runtimes:
-        r = compare(count, windows=args.windows)
+        r = compare(count, windows=args.windows, size=args.chunk_bytes)
         if args.json:
             print(json.dumps(r))
             return
@@ -232,7 +244,7 @@ def main() -> None:
             kb_s, ratio = r["kb_s"][name], r["ratio"][name]
             print(f"  {name:10s} {rate:9.0f} {kb_s:6.1f} {ratio:6.2f} {shown:>11s}")
         return
-    f = bench(count, bare_baselines=not args.no_bare)
+    f = bench(count, bare_baselines=not args.no_bare, size=args.chunk_bytes)
     if args.json:
         print(json.dumps(f))
         return

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rlm.embedding.onnx_embedder import OnnxEmbedder
+from rlm.embedding.passages import pooled, with_whole
 from rlm.embedding.registry import default_model
 from rlm.embedding.selection import build_embedder
 from rlm.errors import EmbeddingError
@@ -127,3 +128,24 @@ def test_threads_share_one_session() -> None:
     for vector in results[1:]:
         np.testing.assert_allclose(vector, results[0], atol=1e-5)
     assert fresh.threads >= 1 and fresh.load_seconds is not None
+
+
+def test_chunk_that_fits_one_window_is_blended_with_its_whole_vector(
+    model: OnnxEmbedder,
+) -> None:
+    short = (
+        "The harbour master logged three vessels before the storm. "
+        "Nobody expected the copper shipment to arrive early. "
+        "Falcons nested on the customs house roof that spring."
+    )
+    batch = model.embed_passages([short, LONG], 16)
+    assert len(batch.spans[0]) > 1  # several passages, one window
+    whole = model.embed_documents([short]).vectors[0]
+    blended = with_whole(pooled(batch.passage_vectors[0], batch.spans[0]), whole)
+    assert np.allclose(batch.vectors[0], blended, atol=1e-5)
+    assert not np.allclose(batch.vectors[0], pooled(batch.passage_vectors[0], batch.spans[0]))
+    # Longer than one window: pooled from its passages only, never embedded twice.
+    assert np.allclose(batch.vectors[1], pooled(batch.passage_vectors[1], batch.spans[1]))
+    # A query is pooled as measured (rlm.search.vector.long_query_chunk_vector).
+    query = model.embed_passages([short], 16, query=True)
+    assert np.allclose(query.vectors[0], pooled(query.passage_vectors[0], query.spans[0]))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rlm.embedding.hashing import HashEmbedder
-from rlm.embedding.passages import plan_passages, pooled, text_units, word_offsets
+from rlm.embedding.passages import plan_passages, pooled, text_units, with_whole, word_offsets
 from rlm.embedding.windowing import Window
 
 
@@ -94,6 +94,13 @@ def test_pooled_vector_is_the_token_weighted_mean_renormalised() -> None:
     expected = np.array([3.0, 1.0]) / np.linalg.norm([3.0, 1.0])
     assert np.allclose(out, expected)
     assert pooled(rows[:1], [Window(0, 1, 1)]) is not None
+
+
+def test_whole_vector_is_blended_as_the_renormalised_sum() -> None:
+    part = np.array([1.0, 0.0], dtype=np.float32)
+    assert with_whole(part, None) is part
+    out = with_whole(part, np.array([0.0, 1.0], dtype=np.float32))
+    assert np.allclose(out, np.array([1.0, 1.0]) / np.sqrt(2.0)) and out.dtype == np.float32
 
 
 def test_hash_embedder_embeds_each_passage_and_pools_them() -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from rlm.embedding import passages
 from rlm.embedding.assembly import folder_window_limit
 from rlm.embedding.base import EmbeddingBatch, PassageBatch
-from rlm.embedding.passages import plan_passages, pooled
+from rlm.embedding.passages import plan_passages, pooled, with_whole
 from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
 from rlm.embedding.runtime import DirectSession, run_batches
 from rlm.embedding.validation import check_texts, check_vectors
@@ -492,11 +492,14 @@ class OnnxEmbedder:
         """Each text cut into passages (:mod:`rlm.embedding.passages`), every passage
         embedded, and each text's vector pooled from its passages (``query``: with
         the query prefix; a long query is pooled like a document, see
-        :func:`rlm.search.vector.long_query_chunk_vector`).
+        :func:`rlm.search.vector.long_query_chunk_vector`). A document text of
+        several passages that fits one model window is also embedded whole, and
+        its vector is the pooled one blended with that (:func:`passages.with_whole`).
 
         Short passages cost less per token than 256-token windows (attention is
-        quadratic, batches sorted by length pad little) and the text is not
-        embedded a second time, so this is no slower than :meth:`embed_documents`.
+        quadratic, batches sorted by length pad little) and a text longer than one
+        window is not embedded a second time, so a large document is no slower than
+        :meth:`embed_documents`; a corpus of small texts pays for the second pass.
         A passage that re-tokenizes longer than the model window (a cut inside
         a huge word) is windowed, never truncated.
         """
@@ -504,7 +507,8 @@ class OnnxEmbedder:
 
         check_texts(texts)
         prefix = self.model.query_prefix if query else self.model.document_prefix
-        budget = max(1, min(budget or passages.PASSAGE_TOKENS, self._budget(prefix)))
+        window = self._budget(prefix)
+        budget = max(1, min(budget or passages.PASSAGE_TOKENS, window))
         total = len(texts)
         pooled_rows = np.empty((total, self.dimensions), dtype=np.float32)
         spans: list[list[Window]] = []
@@ -519,14 +523,20 @@ class OnnxEmbedder:
             ]
             flat = [text[w.start : w.end] for text, plan in zip(part, plans, strict=True)
                     for w in plan]  # fmt: skip
-            vectors, _ = self._embed(flat, prefix)
+            whole = [] if query else [
+                i for i, (plan, enc) in enumerate(zip(plans, encodings, strict=True))
+                if len(plan) > 1 and len(enc.ids) <= window
+            ]  # fmt: skip
+            # One run for passages and whole texts: batches sorted by length pad little.
+            vectors, _ = self._embed(flat + [part[i] for i in whole], prefix)
+            whole_vectors = dict(zip(whole, vectors[len(flat) :], strict=True))
             offset = 0
             for i, plan in enumerate(plans):
                 rows = vectors[offset : offset + len(plan)]
                 offset += len(plan)
                 spans.append(plan)
                 passage_vectors.append(rows)
-                pooled_rows[start + i] = pooled(rows, plan)
+                pooled_rows[start + i] = with_whole(pooled(rows, plan), whole_vectors.get(i))
             if progress is not None:
                 progress(start + len(part), total)
         check_vectors(pooled_rows, self.dimensions)
