@@ -37,7 +37,8 @@ class PassageBatch:
     ``spans[i]`` are text ``i``'s passages (character offsets, token counts),
     ``passage_vectors[i]`` their unit vectors (one row per span), and
     ``vectors[i]`` the token-weighted mean of those rows, renormalised: the
-    text's own vector, so a chunk is embedded once, not twice.
+    text's own vector (an embedder may blend in the text embedded whole, as
+    :func:`rlm.embedding.passages.with_whole` does for a chunk that fits one window).
     """
 
     vectors: npt.NDArray[np.float32]

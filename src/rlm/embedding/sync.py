@@ -1,7 +1,8 @@
 """Bringing a buffer's vectors up to date: embed what is missing, in batches.
 
 Every chunk is embedded as passages (:mod:`rlm.embedding.passages`); its
-chunk vector is pooled from them, so nothing is embedded twice. A chunk that
+chunk vector is pooled from them (blended with the chunk embedded whole when it
+fits one model window: :func:`rlm.embedding.passages.with_whole`). A chunk that
 has a vector but no passages (a store made before passages existed) is
 embedded again, passages and chunk vector together.
 
