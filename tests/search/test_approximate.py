@@ -150,3 +150,56 @@ def test_sampled_cut_is_the_full_histogram_cut(count: int) -> None:
     ):
         cumulative = np.cumsum(np.bincount(dist, minlength=385))
         assert vector_mod._cut(dist, count, 384) == int(np.searchsorted(cumulative, count))
+
+
+def test_the_lexical_leg_overlaps_the_first_pass_with_the_same_ranking(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from rlm.search import engine as engine_mod
+
+    add("notes", TEXTS)
+    engine = SearchEngine(store, EMB)
+    seen: list[str] = []
+    leg = SearchEngine.lexical_leg
+
+    def lexical(self: SearchEngine, *args: object) -> list[tuple[int, float]]:
+        seen.append(threading.current_thread().name)
+        return leg(self, *args)  # type: ignore[arg-type]
+
+    forced.setattr(SearchEngine, "lexical_leg", lexical)
+    for text in QUERIES:
+        forced.setattr(engine_mod, "OVERLAP_LEGS", True)
+        together = engine.rank(text, ["hybrid", "bm25", "semantic"])
+        forced.setattr(engine_mod, "OVERLAP_LEGS", False)
+        in_turn = engine.rank(text, ["hybrid", "bm25", "semantic"])
+        assert together == in_turn
+    assert seen[0].startswith("rlm-lexical") and seen[1] == threading.current_thread().name
+
+
+def test_a_failing_vector_leg_waits_for_the_lexical_worker(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    add("notes", TEXTS)
+    engine = SearchEngine(store, EMB)
+    engine.rank(QUERIES[0], ["hybrid"])  # maps the index first
+    done = threading.Event()
+    leg = SearchEngine.lexical_leg
+
+    def slow(self: SearchEngine, *args: object) -> list[tuple[int, float]]:
+        threading.Event().wait(0.2)
+        out = leg(self, *args)  # type: ignore[arg-type]
+        done.set()
+        return out
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("vector leg failed")
+
+    forced.setattr(SearchEngine, "lexical_leg", slow)
+    forced.setattr(vector_mod.VectorIndex, "search_max", boom)
+    with pytest.raises(RuntimeError, match="vector leg failed"):
+        engine.rank(QUERIES[0], ["hybrid"])
+    assert done.is_set()  # the worker was off the connection before the error surfaced
