@@ -71,6 +71,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--ref", default="main")
+    parser.add_argument(
+        "--ref-overlap", action="store_true", help="the reference overlaps the legs too"
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/rlm-approx-ab"))
     args = parser.parse_args()
     rng = np.random.default_rng(1)
@@ -93,7 +96,11 @@ def main() -> None:
     texts = [" ".join(rnd.choices(vocab, k=rnd.randint(2, 6))) for _ in queries]
     this = vector_mod.VectorIndex.approximate_scores
     versions = {"ref": reference(args.ref), "this, legs in turn": this, "this": this}
-    overlap = {"ref": False, "this, legs in turn": False, "this": engine_mod.OVERLAP_LEGS}
+    overlap = {
+        "ref": args.ref_overlap,
+        "this, legs in turn": False,
+        "this": engine_mod.OVERLAP_LEGS,
+    }
     t0 = time.perf_counter()
     index = vector_mod.vector_index(store, StubEmbedder.fingerprint, DIMS, use_ann=False)
     print(f"index mapped in {(time.perf_counter() - t0) * 1000:.0f} ms,"
