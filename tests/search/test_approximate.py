@@ -97,3 +97,109 @@ def test_sign_codes_pack_one_bit_a_dimension() -> None:
     assert codes.shape == (2, 2)
     assert int(codes[0, 0]) == int("01" * 32, 2)  # bit i = dimension i > centre
     assert vector_mod.hamming(codes, codes[:, 0]).tolist() == [0, 80]
+
+
+def test_int8_rescoring_ranks_as_the_float32_rows(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    """Passages are stored as int8, so the sidecar's int8 copy gives the float32 row's
+    cosines back (to rounding) and the same ranking, with few candidates too."""
+    add("notes", TEXTS)
+    forced.setattr(vector_mod, "PASSAGE_CANDIDATES", 8)
+    forced.setattr(vector_mod, "PASSAGES_PER_HIT", 0)
+    index = _index(store)
+    p = index.passages
+    assert p is not None and p.matrix8 is not None and p.scales is not None
+    assert p.matrix8.dtype == np.int8 and p.matrix8.shape == p.matrix.shape
+    assert int(np.abs(p.matrix8.astype(np.int16)).max(axis=1).min()) == 127
+    rows = np.arange(p.size, dtype=np.int64)
+    for text in QUERIES:
+        q = EMB.embed_query(text)
+        q = q / np.linalg.norm(q)
+        assert np.allclose(p.dots(rows, q), p.matrix @ q, atol=1e-6, rtol=0)
+    with_int8 = [index.search(EMB.embed_query(t), 10) for t in QUERIES]
+    forced.setattr(p, "matrix8", None)  # the float32 gather (a store without the copy)
+    with_float = [index.search(EMB.embed_query(t), 10) for t in QUERIES]
+    for a, b in zip(with_int8, with_float, strict=True):
+        assert [c for c, _ in a] == [c for c, _ in b]
+        assert [s for _, s in a] == pytest.approx([s for _, s in b], abs=1e-6)
+
+
+def test_int8_rows_give_back_quantised_integers() -> None:
+    from rlm.embedding.sync import quantise
+    from rlm.search.passage_file import int8_rows
+
+    rng = np.random.default_rng(4)
+    raw = rng.standard_normal((50, 384)).astype(np.float32)
+    stored = np.stack([np.frombuffer(quantise(v), dtype=np.int8) for v in raw])
+    unit = stored.astype(np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    unit = np.vstack([unit, np.zeros((1, 384), dtype=np.float32)])  # a zero row stays zero
+    q8, scales = int8_rows(unit)
+    assert (q8[:50] == stored).all() and not q8[50].any() and scales[50] == 0
+    assert np.allclose(q8 * scales[:, None], unit, atol=1e-7, rtol=0)
+
+
+@pytest.mark.parametrize("count", [1, 7, 500, 4999, 5000])
+def test_sampled_cut_is_the_full_histogram_cut(count: int) -> None:
+    rng = np.random.default_rng(count)
+    for dist in (
+        rng.binomial(384, 0.3, 5000).astype(np.uint16),
+        np.full(5000, 9, dtype=np.uint16),  # every row tied
+        np.r_[np.zeros(4990), np.full(10, 384)].astype(np.uint16),
+    ):
+        cumulative = np.cumsum(np.bincount(dist, minlength=385))
+        assert vector_mod._cut(dist, count, 384) == int(np.searchsorted(cumulative, count))
+
+
+def test_the_lexical_leg_overlaps_the_first_pass_with_the_same_ranking(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from rlm.search import engine as engine_mod
+
+    add("notes", TEXTS)
+    engine = SearchEngine(store, EMB)
+    seen: list[str] = []
+    leg = SearchEngine.lexical_leg
+
+    def lexical(self: SearchEngine, *args: object) -> list[tuple[int, float]]:
+        seen.append(threading.current_thread().name)
+        return leg(self, *args)  # type: ignore[arg-type]
+
+    forced.setattr(SearchEngine, "lexical_leg", lexical)
+    for text in QUERIES:
+        forced.setattr(engine_mod, "OVERLAP_LEGS", True)
+        together = engine.rank(text, ["hybrid", "bm25", "semantic"])
+        forced.setattr(engine_mod, "OVERLAP_LEGS", False)
+        in_turn = engine.rank(text, ["hybrid", "bm25", "semantic"])
+        assert together == in_turn
+    assert seen[0].startswith("rlm-lexical") and seen[1] == threading.current_thread().name
+
+
+def test_a_failing_vector_leg_waits_for_the_lexical_worker(
+    store: Store, add: AddBuffer, forced: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    add("notes", TEXTS)
+    engine = SearchEngine(store, EMB)
+    engine.rank(QUERIES[0], ["hybrid"])  # maps the index first
+    done = threading.Event()
+    leg = SearchEngine.lexical_leg
+
+    def slow(self: SearchEngine, *args: object) -> list[tuple[int, float]]:
+        threading.Event().wait(0.2)
+        out = leg(self, *args)  # type: ignore[arg-type]
+        done.set()
+        return out
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("vector leg failed")
+
+    forced.setattr(SearchEngine, "lexical_leg", slow)
+    forced.setattr(vector_mod.VectorIndex, "search_max", boom)
+    with pytest.raises(RuntimeError, match="vector leg failed"):
+        engine.rank(QUERIES[0], ["hybrid"])
+    assert done.is_set()  # the worker was off the connection before the error surfaced

@@ -50,7 +50,7 @@ def _ids_offset(data: bytes) -> int:
 
     length = int.from_bytes(data[12:16], "little")
     meta = json.loads(data[16 : 16 + length])
-    return passage_file._layout(meta["capacity"], meta["dimensions"]).ids
+    return passage_file._layout(meta["capacity"], meta["dimensions"], meta["kind"]).ids
 
 
 def _no_sqlite_rows(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -194,3 +194,21 @@ def test_chunk_sidecar_is_rebuilt_when_damaged_or_stale(
         assert path.read_bytes() == good
     else:
         assert path.read_bytes() != good
+
+
+def test_a_format_2_sidecar_is_rebuilt_with_the_int8_copy(
+    store: Store, add: AddBuffer, later: None
+) -> None:
+    """A sidecar written before the int8 copy (magic RLMPSG02) is not mapped: it is
+    rebuilt from SQLite once, and gives the same results."""
+    add("notes", TEXTS)
+    baseline = _results(store)
+    path = _path(store)
+    data = path.read_bytes()
+    assert data[:8] == passage_file.MAGIC == b"RLMPSG03"
+    path.write_bytes(b"RLMPSG02" + data[8:])
+    vector_mod.clear_cache()
+    _same(baseline, _results(store))
+    assert path.read_bytes()[:8] == b"RLMPSG03"
+    index = vector_mod.vector_index(store, HashEmbedder().fingerprint, HashEmbedder().dimensions)
+    assert index.passages is not None and index.passages.matrix8 is not None

@@ -117,7 +117,7 @@ def test_a_torn_append_is_invisible_and_a_torn_header_rebuilds(
     baseline = _results(store)
     path = _paths(store)[0]
     meta = _meta(path)
-    lay = passage_file._layout(int(meta["capacity"]), EMB.dimensions)  # type: ignore[call-overload]
+    lay = passage_file._layout(int(meta["capacity"]), EMB.dimensions, str(meta["kind"]))  # type: ignore[call-overload]
     with open(path, "r+b") as f:  # rows written past the valid ones, header not yet
         f.seek(lay.ids + 8 * int(meta["rows"]))  # type: ignore[call-overload]
         f.write(b"\x07" * 64)

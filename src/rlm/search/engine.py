@@ -183,6 +183,25 @@ def resolve_embedder(embedder: EmbedderLike) -> Embedder:
     return embedder()
 
 
+OVERLAP_LEGS = True
+"""When the vector leg takes the first pass (a large store, see
+:data:`rlm.search.vector.APPROX_MIN_ROWS`), the lexical leg runs in a worker thread
+meanwhile: SQLite releases the GIL while it steps, NumPy while it scans. Off: one
+leg after the other (the benchmarks' baseline)."""
+
+_worker: Any = None
+
+
+def _lexical_worker() -> Any:
+    """One long-lived thread for the lexical leg (a thread per search cost more)."""
+    global _worker
+    if _worker is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rlm-lexical")
+    return _worker
+
+
 MAX_TOP_K = 1_000_000_000
 """Larger ``top_k`` values mean "everything"; clamped so SQL limits stay in int64."""
 
@@ -283,35 +302,47 @@ class SearchEngine:
         lexical = [sp for sp in specs if LEXICAL in sp.legs] if need_lex else []
         # The lexical leg and the vector matrices first, the query vectors last: a
         # model still loading in the background (see start_loading) is needed only
-        # then, so its load overlaps this work.
+        # then, so its load overlaps this work. On a large store the lexical leg runs
+        # in a worker thread during the vector leg (OVERLAP_LEGS), started once the
+        # matrices are mapped: nothing else uses the connection until it is done.
         lexical_hits: list[tuple[int, float]] = []
-        if lexical:
-            text = "\n".join(sp.text for sp in lexical)
-            lexical_hits = self.lexical_leg(text, depth, buffer_ids)
-        if semantic:
-            searched = buffer_ids is None or bool(buffer_ids)
-            index = self._index() if searched else None
-            pairs: list[tuple[npt.NDArray[np.float32], float | None]] = []
-            chunk_vectors: list[npt.NDArray[np.float32] | None] = []
-            for spec in semantic:
-                vec = query_vector if query_vector is not None and len(specs) == 1 else None
-                if vec is None:
-                    vec = self.embed_query(spec.text)
-                vectors.append(vec)
-                pairs.append((vec, passage_weight(spec.text)))
-                chunk_vec = None
-                if is_long_query(spec.text):
-                    # A chunk vector is pooled from passages: so is the query's, for its
-                    # chunk term (long_query_chunk_vector).
-                    pooled = self.embedder.embed_passages([spec.text], query=True).vectors[0]
-                    chunk_vec = long_query_chunk_vector(vec, pooled)
-                chunk_vectors.append(chunk_vec)
-            hits = (
-                []
-                if index is None
-                else index.search_max(pairs, depth, threshold, buffer_ids, chunk_vectors)
-            )
-            legs.append((SEMANTIC, hits))
+        lexical_text = "\n".join(sp.text for sp in lexical)
+        searched = buffer_ids is None or bool(buffer_ids)
+        index = self._index() if semantic and searched else None
+        pending = None
+        if lexical and OVERLAP_LEGS and index is not None and index.approximate:
+            pending = _lexical_worker().submit(self.lexical_leg, lexical_text, depth, buffer_ids)
+        elif lexical:
+            lexical_hits = self.lexical_leg(lexical_text, depth, buffer_ids)
+        try:
+            if semantic:
+                pairs: list[tuple[npt.NDArray[np.float32], float | None]] = []
+                chunk_vectors: list[npt.NDArray[np.float32] | None] = []
+                for spec in semantic:
+                    vec = query_vector if query_vector is not None and len(specs) == 1 else None
+                    if vec is None:
+                        vec = self.embed_query(spec.text)
+                    vectors.append(vec)
+                    pairs.append((vec, passage_weight(spec.text)))
+                    chunk_vec = None
+                    if is_long_query(spec.text):
+                        # A chunk vector is pooled from passages: so is the query's, for its
+                        # chunk term (long_query_chunk_vector).
+                        pooled = self.embedder.embed_passages([spec.text], query=True).vectors[0]
+                        chunk_vec = long_query_chunk_vector(vec, pooled)
+                    chunk_vectors.append(chunk_vec)
+                hits = (
+                    []
+                    if index is None
+                    else index.search_max(pairs, depth, threshold, buffer_ids, chunk_vectors)
+                )
+                legs.append((SEMANTIC, hits))
+        except BaseException:
+            if pending is not None:
+                pending.exception()  # the worker is off the connection before anyone else
+            raise
+        if pending is not None:
+            lexical_hits = pending.result()
         if lexical:
             legs.append((LEXICAL, lexical_hits))
         return legs, vectors

@@ -7,7 +7,7 @@ to float32 matrices: about 17 us a chunk vector and 3 us a passage (1.7 s + 3 s 
 read only) and the kernel pages the matrices in as they are scored.
 
 The files live next to the database, ``<db>.vec/<model-hash>-<dims>.passages`` and
-``.chunks`` (as :mod:`rlm.search.ann` keeps ``<db>.ann/``). Layout (format 2): a
+``.chunks`` (as :mod:`rlm.search.ann` keeps ``<db>.ann/``). Layout (format 3): a
 4 KiB header block (magic, CRC-32 and length of a JSON header: fingerprint,
 dimensions, kind, signature, rows, capacity), then 64-byte aligned arrays sized
 for ``capacity`` rows of which the first ``rows`` are valid: the centre of the
@@ -15,8 +15,20 @@ sign codes (float32, ``dims``), chunk ids (int64), ordinals (int64; buffer ids i
 a ``chunks`` file), the row-normalised float32 matrix, and the sign codes (one
 bit a dimension, ``x > centre``, packed into uint64 words and stored word-major
 so a Hamming scan reads each word column contiguously; see
-:mod:`rlm.search.vector` for the compact first pass that uses them). Scores over
-the mapped matrix are the ones the SQLite path gives, to the bit.
+:mod:`rlm.search.vector` for the compact first pass that uses them), and, in a
+``passages`` file only, an int8 copy of the matrix with one float32 scale per row
+(:func:`int8_rows`). Scores over the mapped float32 matrix are the ones the SQLite
+path gives, to the bit.
+
+**The int8 copy** is what the first pass rescores its candidate passages with: it
+gathers 384 bytes a row instead of 1,536 from a 1.5 GB map (the gather was memory
+latency: 16 -> 4.4 ms for 24k rows). Passages are stored as int8 in SQLite
+(:func:`rlm.embedding.sync.quantise`, largest component +-127), so requantising the
+normalised row gives those same integers back and ``int8 row * scale`` is the
+float32 row up to float rounding (scores within 1e-7): no ranking changes. It costs
+a quarter more disk per passage file (384 MB at 1M passages) and no memory unless
+read. A format 2 file (before the copy) fails the magic check and is rebuilt from
+SQLite once, as any invalid sidecar is.
 
 float32 rather than int8 plus a per-row scale, by measurement (100k x 384,
 bench/passage_sidecar_bench.py, 2 CPUs, four runs): one query over the float32
@@ -71,7 +83,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no appends, rebuilds only
     fcntl = None  # type: ignore[assignment]
 
-MAGIC = b"RLMPSG02"
+MAGIC = b"RLMPSG03"
 ALIGN = 64
 HEADER_BLOCK = 4096
 """Bytes reserved for the header; the arrays start after it, so a header rewrite
@@ -86,13 +98,16 @@ _HEAD = struct.Struct("<8sII")  # magic, CRC-32 of the JSON, JSON length
 @dataclass(frozen=True)
 class PassageArrays:
     """Passage rows sorted by (chunk id, ordinal), rows L2-normalised float32, with
-    their sign codes (``words`` x rows uint64) around ``centre``."""
+    their sign codes (``words`` x rows uint64) around ``centre`` and their int8 copy
+    (``matrix8 * scales[:, None]`` is ``matrix``, see :func:`int8_rows`)."""
 
     chunk_ids: npt.NDArray[np.int64]
     ordinals: npt.NDArray[np.int64]
     matrix: npt.NDArray[np.float32]
     codes: npt.NDArray[np.uint64] | None = None
     centre: npt.NDArray[np.float32] | None = None
+    matrix8: npt.NDArray[np.int8] | None = None
+    scales: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -144,8 +159,43 @@ def sign_codes(
     return out
 
 
+def int8_rows(
+    matrix: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.float32]]:
+    """Each row scaled so its largest component is +-127 and rounded, and the scale
+    that makes the int8 row a unit vector again (``1 / |int8 row|``; 0 for a zero row).
+
+    For a row that was stored as int8 (:func:`rlm.embedding.sync.quantise`) and then
+    normalised this gives the stored integers back, so ``int8 row * scale`` equals the
+    float32 row up to rounding. Computed in cache-sized blocks: 1.8-2.0 s per 1M
+    384-d rows on the 2-core machine (3.4-4.0 s in 65536-row blocks), paid when a
+    sidecar is rebuilt (appends quantise their new rows only).
+    """
+    import numpy as np
+
+    rows, dims = int(matrix.shape[0]), int(matrix.shape[1])
+    out = np.empty((rows, dims), dtype=np.int8)
+    scales = np.zeros(rows, dtype=np.float32)
+    if not dims:
+        return out, scales
+    step = 2048  # blocks that stay in cache: 1M rows in 65536-row blocks took 1.6x as long
+    for lo in range(0, rows, step):
+        block = np.asarray(matrix[lo : lo + step], dtype=np.float32)
+        hi = lo + block.shape[0]
+        peak = np.abs(block).max(axis=1)
+        factor = np.divide(np.float32(127.0), peak, out=np.zeros_like(peak), where=peak > 0)
+        scaled = block * factor[:, None]
+        np.rint(scaled, out=scaled)
+        out[lo:hi] = scaled
+        # Integers up to 127: the float32 sum of squares (at most 384 * 127**2) is exact.
+        norms = np.sqrt(np.einsum("ij,ij->i", scaled, scaled))
+        np.divide(np.float32(1.0), norms, out=scales[lo:hi], where=norms > 0)
+    return out, scales
+
+
 def with_codes(arrays: Arrays, centre: npt.NDArray[np.float32] | None = None) -> Arrays:
-    """``arrays`` with sign codes (around ``centre``, default the rows' mean)."""
+    """``arrays`` with sign codes (around ``centre``, default the rows' mean) and, for
+    passages, the int8 copy of the matrix."""
     import dataclasses
 
     import numpy as np
@@ -155,7 +205,11 @@ def with_codes(arrays: Arrays, centre: npt.NDArray[np.float32] | None = None) ->
             centre = arrays.matrix.mean(axis=0, dtype=np.float64).astype(np.float32)
         else:
             centre = np.zeros(arrays.matrix.shape[1], dtype=np.float32)
-    return dataclasses.replace(arrays, codes=sign_codes(arrays.matrix, centre), centre=centre)
+    coded = dataclasses.replace(arrays, codes=sign_codes(arrays.matrix, centre), centre=centre)
+    if isinstance(coded, PassageArrays) and coded.matrix8 is None:
+        matrix8, scales = int8_rows(coded.matrix)
+        coded = dataclasses.replace(coded, matrix8=matrix8, scales=scales)
+    return coded
 
 
 def from_store(store: Store, fingerprint: str, dimensions: int, after: int = 0) -> PassageArrays:
@@ -202,16 +256,26 @@ class _Layout:
     second: int
     matrix: int
     codes: int
+    scales: int
+    """Passages only (else equal to ``end``), as ``matrix8``."""
+    matrix8: int
     end: int
 
 
-def _layout(capacity: int, dimensions: int) -> _Layout:
+def _layout(capacity: int, dimensions: int, kind: str) -> _Layout:
     centre = HEADER_BLOCK
     ids = _aligned(centre + 4 * dimensions)
     second = _aligned(ids + 8 * capacity)
     matrix = _aligned(second + 8 * capacity)
     codes = _aligned(matrix + 4 * capacity * dimensions)
-    return _Layout(centre, ids, second, matrix, codes, codes + 8 * words(dimensions) * capacity)
+    end = codes + 8 * words(dimensions) * capacity
+    if kind != "passages":
+        return _Layout(centre, ids, second, matrix, codes, end, end, end)
+    scales = _aligned(end)
+    matrix8 = _aligned(scales + 4 * capacity)
+    return _Layout(
+        centre, ids, second, matrix, codes, scales, matrix8, matrix8 + capacity * dimensions
+    )
 
 
 def _kind(arrays: Arrays) -> str:
@@ -239,12 +303,16 @@ def write(
 ) -> None:
     """Write ``arrays`` (with room to append) atomically: temporary name, then
     ``os.replace``. Sign codes are computed when ``arrays`` has none."""
-    if arrays.codes is None or arrays.centre is None:
-        arrays = with_codes(arrays)
+    if (
+        arrays.codes is None
+        or arrays.centre is None
+        or (isinstance(arrays, PassageArrays) and arrays.matrix8 is None)
+    ):
+        arrays = with_codes(arrays, arrays.centre if arrays.codes is not None else None)
     assert arrays.codes is not None and arrays.centre is not None
     rows = int(arrays.chunk_ids.shape[0])
     capacity = rows + int(rows * SPARE) + MIN_SPARE
-    lay = _layout(capacity, dimensions)
+    lay = _layout(capacity, dimensions, _kind(arrays))
     meta = {
         "fingerprint": fingerprint,
         "dimensions": dimensions,
@@ -290,6 +358,14 @@ def _write_rows(fd: int, lay: _Layout, capacity: int, at: int, arrays: Arrays) -
     for w in range(arrays.codes.shape[0]):
         column = np.ascontiguousarray(arrays.codes[w], dtype="<u8")
         os.pwrite(fd, column.data, lay.codes + 8 * (w * capacity + at))
+    if isinstance(arrays, PassageArrays):
+        assert arrays.matrix8 is not None and arrays.scales is not None
+        scales = np.ascontiguousarray(arrays.scales, dtype="<f4")
+        os.pwrite(fd, scales.data, lay.scales + 4 * at)
+        width8 = int(arrays.matrix8.shape[1])
+        for lo in range(0, rows, 262144):
+            block8 = np.ascontiguousarray(arrays.matrix8[lo : lo + 262144], dtype=np.int8)
+            os.pwrite(fd, block8.data, lay.matrix8 + width8 * (at + lo))
 
 
 @contextlib.contextmanager
@@ -328,7 +404,7 @@ def _read_meta(f: Any, fingerprint: str, dimensions: int, kind: str) -> dict[str
         or not (isinstance(sig, list) and len(sig) == 3 and all(isinstance(x, int) for x in sig))
     ):
         return None
-    if os.fstat(f.fileno()).st_size != _layout(capacity, dimensions).end:
+    if os.fstat(f.fileno()).st_size != _layout(capacity, dimensions, kind).end:
         return None
     return meta
 
@@ -337,7 +413,7 @@ def _map(path: Path, meta: dict[str, Any], dimensions: int, kind: str) -> Arrays
     import numpy as np
 
     rows, capacity = int(meta["rows"]), int(meta["capacity"])
-    lay = _layout(capacity, dimensions)
+    lay = _layout(capacity, dimensions, kind)
     w = words(dimensions)
     centre = np.memmap(path, dtype="<f4", mode="r", offset=lay.centre, shape=(dimensions,))
     centre_arr = np.array(centre, dtype=np.float32)
@@ -347,7 +423,9 @@ def _map(path: Path, meta: dict[str, Any], dimensions: int, kind: str) -> Arrays
         codes0 = np.zeros((w, 0), dtype=np.uint64)
         if kind == "chunks":
             return ChunkArrays(empty, empty.copy(), mat, codes0, centre_arr)
-        return PassageArrays(empty, empty.copy(), mat, codes0, centre_arr)
+        mat8 = np.zeros((0, dimensions), dtype=np.int8)
+        scales0 = np.zeros(0, dtype=np.float32)
+        return PassageArrays(empty, empty.copy(), mat, codes0, centre_arr, mat8, scales0)
     ids = np.memmap(path, dtype="<i8", mode="r", offset=lay.ids, shape=(rows,))
     second = np.memmap(path, dtype="<i8", mode="r", offset=lay.second, shape=(rows,))
     matrix = np.memmap(path, dtype="<f4", mode="r", offset=lay.matrix, shape=(rows, dimensions))
@@ -363,7 +441,13 @@ def _map(path: Path, meta: dict[str, Any], dimensions: int, kind: str) -> Arrays
         np.asarray(codes).view(np.ndarray)[:, :rows],
         centre_arr,
     )
-    return ChunkArrays(*parts) if kind == "chunks" else PassageArrays(*parts)
+    if kind == "chunks":
+        return ChunkArrays(*parts)
+    scales = np.memmap(path, dtype="<f4", mode="r", offset=lay.scales, shape=(rows,))
+    matrix8 = np.memmap(path, dtype="i1", mode="r", offset=lay.matrix8, shape=(rows, dimensions))
+    return PassageArrays(
+        *parts, np.asarray(matrix8).view(np.ndarray), np.asarray(scales).view(np.ndarray)
+    )
 
 
 def _open(
@@ -415,7 +499,16 @@ def _concat(old: Arrays, new: Arrays) -> Arrays:
         np.concatenate([old.codes, new.codes], axis=1),
         old.centre,
     )
-    return ChunkArrays(*parts) if isinstance(old, ChunkArrays) else PassageArrays(*parts)
+    if isinstance(old, ChunkArrays):
+        return ChunkArrays(*parts)
+    assert isinstance(new, PassageArrays)
+    assert old.matrix8 is not None and new.matrix8 is not None
+    assert old.scales is not None and new.scales is not None
+    return PassageArrays(
+        *parts,
+        np.concatenate([old.matrix8, new.matrix8]),
+        np.concatenate([old.scales, new.scales]),
+    )
 
 
 def _appended(
@@ -476,7 +569,7 @@ def _append(
             now = _read_meta(f, fingerprint, dimensions, kind)
             if now is None or now != old:
                 return None  # another process appended or rebuilt meanwhile
-            _write_rows(f.fileno(), _layout(capacity, dimensions), capacity, rows, new)
+            _write_rows(f.fileno(), _layout(capacity, dimensions, kind), capacity, rows, new)
             os.fsync(f.fileno())  # the rows reach the disk before the header names them
             meta = dict(old, rows=rows + added, signature=list(signature))
             os.pwrite(f.fileno(), _header(meta), 0)
