@@ -326,8 +326,9 @@ class SearchEngine:
                     pairs.append((vec, passage_weight(spec.text)))
                     chunk_vec = None
                     if is_long_query(spec.text):
-                        # A chunk vector is pooled from passages: so is the query's, for its
-                        # chunk term (long_query_chunk_vector).
+                        # A chunk vector is pooled from passages (blended with the chunk
+                        # embedded whole when it fits one window): the query's chunk term
+                        # mixes both kinds too (long_query_chunk_vector).
                         pooled = self.embedder.embed_passages([spec.text], query=True).vectors[0]
                         chunk_vec = long_query_chunk_vector(vec, pooled)
                     chunk_vectors.append(chunk_vec)
