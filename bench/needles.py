@@ -25,6 +25,7 @@ Reports hits in the top 1, 3 and 10 out of all needles.
     python bench/needles.py                    # 2.5 MB haystack (embedding: minutes, once)
     python bench/needles.py --size-mb 0.5      # quicker
     python bench/needles.py --json --ranks     # per-needle ranks as JSON
+    python bench/needles.py --join space       # facts run on after a space (or: line)
 """
 
 from __future__ import annotations
@@ -49,7 +50,14 @@ CUTS = (1, 3, 10)
 DEPTH = 50
 
 
-def build_haystack(data: Path, size_mb: float) -> tuple[str, list[tuple[int, int]]]:
+JOINS = {"sentence": ". ", "space": " ", "line": "\n"}
+"""How a fact is attached to its host abstract (NPL abstracts have no punctuation):
+as a new sentence (the default), run on after a space, or on the next line."""
+
+
+def build_haystack(
+    data: Path, size_mb: float, join: str = "sentence"
+) -> tuple[str, list[tuple[int, int]]]:
     """The haystack text and each needle's character span in it."""
     docs: list[str] = []
     total = 0
@@ -72,7 +80,7 @@ def build_haystack(data: Path, size_mb: float) -> tuple[str, list[tuple[int, int
     for index, doc in enumerate(docs):
         if index in hosts:
             fact = NEEDLES[hosts[index]].fact
-            doc = doc + ". " + fact
+            doc = doc + JOINS[join] + fact
             start = offset + len(doc) - len(fact)
             spans[hosts[index]] = (start, start + len(fact))
         parts.append(doc)
@@ -91,6 +99,8 @@ def cached_store(text: str, cache: Path) -> tuple[Any, float]:
     if not embedder.is_semantic:
         raise SystemExit(f"the real model is not available: {embedder.fallback_reason}")
     recipe = [embedder.fingerprint, str(getattr(passages, "PASSAGE_TOKENS", ""))]
+    # The passage rules' source: a change to how passages are cut gets a new store.
+    recipe.append(hashlib.sha256(inspect.getsource(passages).encode()).hexdigest()[:12])
     if hasattr(passages, "SENTENCE_TARGET_TOKENS"):
         recipe.append(f"sentence-target {passages.SENTENCE_TARGET_TOKENS}")
     # Schema changes do not invalidate the cache: opening a store migrates it, and
@@ -192,6 +202,12 @@ def main() -> None:
         default=None,
         help="sentences are packed until a passage has this many tokens (default: rlm's)",
     )
+    parser.add_argument(
+        "--join",
+        choices=sorted(JOINS),
+        default="sentence",
+        help="how each fact is attached to its host abstract: '. ' (default), ' ' or a newline",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -203,7 +219,7 @@ def main() -> None:
         import rlm.embedding.passages as passages
 
         passages.SENTENCE_TARGET_TOKENS = args.sentence_target
-    text, spans = build_haystack(args.data, args.size_mb)
+    text, spans = build_haystack(args.data, args.size_mb, args.join)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)
     ranks: dict[str, dict[str, list[int | None]]] = {}

@@ -58,6 +58,33 @@ def test_lines_without_sentence_punctuation_are_packed_up_to_the_budget() -> Non
     assert _plan(code, 64, 2) == ["def f(x):\n    y = x + 1\n    return y"]
 
 
+def test_a_line_ending_in_sentence_punctuation_is_packed_as_a_sentence() -> None:
+    # A fact on its own line after an unpunctuated abstract line is not packed with it.
+    abstract = "dielectric constant of liquids measured at microwave frequencies"
+    fact = "The tape was eaten by a goat near Aberfeldy."
+    text = f"{abstract}\n{fact}"
+    assert [is_sentence for *_, is_sentence in text_units(text)] == [False, True]
+    assert _plan(text, 64, 8) == [abstract, fact]
+    # Lines without it (code, lists) are still packed up to the budget.
+    assert _plan(f"{abstract}\nthe tape was eaten by a goat", 64, 8) == [
+        f"{abstract}\nthe tape was eaten by a goat"
+    ]
+
+
+def test_a_run_on_over_the_budget_is_cut_before_a_likely_sentence_start() -> None:
+    abstract = "dielectric constant of liquids measured at microwave frequencies today"
+    fact = "The tape of the simulation was eaten by a goat near Aberfeldy in Perthshire."
+    # 10 + 13 words over a budget of 16: cut before "The", not into two near-equal
+    # halves (12 + 11 words) that split the fact; "Aberfeldy" and "Perthshire" are capitalised too,
+    # but a cut there would leave a piece of fewer than MIN_RUN_ON_PIECE words.
+    assert _plan(f"{abstract} {fact}", 16, 8) == [abstract, fact]
+    # Without a likely sentence start the unit is cut into near-equal pieces.
+    lower = f"{abstract} {fact.lower()}"
+    assert [len(p.split()) for p in _plan(lower, 16, 8)] == [12, 11]
+    # Under the budget nothing is cut: a run-on that fits is one unit.
+    assert _plan(f"{abstract} {fact}", 64, 8) == [f"{abstract} {fact}"]
+
+
 def test_a_long_sentence_is_cut_into_near_equal_pieces() -> None:
     text = " ".join(f"w{i}" for i in range(10))
     pieces = _texts(text, 8)
