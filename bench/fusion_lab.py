@@ -35,7 +35,6 @@ from typing import Any
 import needles
 import numpy as np
 import numpy.typing as npt
-from needle_facts import NEEDLES
 
 DEPTH = 200  # engine.MIN_CANDIDATES
 LONG_WORDS = 48  # rlm.search.vector.LONG_QUERY_WORDS
@@ -136,22 +135,25 @@ def _legs_for(
     return out
 
 
-def load_needles(cache: Path, size_mb: float, blind: bool = False) -> Dataset:
+def load_needles(
+    cache: Path, size_mb: float, blind: bool = False, needle_set: str = "a"
+) -> Dataset:
     from rlm.embedding import get_embedder
     from rlm.search.vector import vector_index
 
-    text, spans = needles.build_haystack(needles.DEFAULT_DATA, size_mb)
+    text, spans = needles.build_haystack(needles.DEFAULT_DATA, size_mb, needle_set=needle_set)
     store, _ = needles.cached_store(text, cache)
     targets = needles.needle_chunks(store, text, spans)
     qs: list[tuple[str, list[tuple[str, str]]]] = []
-    for i, n in enumerate(NEEDLES):
-        typed = needles.blind_queries(i, n) if blind else n.typed_queries()
+    for i, n in enumerate(needles.SETS[needle_set]):
+        typed = needles.blind_queries(i, n, needle_set) if blind else n.typed_queries()
         entries = [("", n.question)] + [
             (kind.strip().lower(), text.strip())
             for kind, text in (t.split(":", 1) for t in typed[1:])
         ]
         qs.append((str(i), entries))
-    queries = _legs_for(store, qs, cache, "needles-blind" if blind else "needles")
+    tag = ("needles-blind" if blind else "needles") + ("" if needle_set == "a" else "-b")
+    queries = _legs_for(store, qs, cache, tag)
     emb = get_embedder()
     ids = vector_index(store, emb.fingerprint, emb.dimensions, use_ann=False).chunk_ids.copy()
 
@@ -160,7 +162,7 @@ def load_needles(cache: Path, size_mb: float, blind: bool = False) -> Dataset:
         rank = next((r for r, c in enumerate(ranking, 1) if c in hit), None)
         return {f"top{c}": float(rank is not None and rank <= c) for c in needles.CUTS}
 
-    return Dataset("needles-blind" if blind else "needles", ids, queries, judge)
+    return Dataset(tag, ids, queries, judge)
 
 
 def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) -> Dataset:
@@ -449,6 +451,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--needles", action="store_true")
     parser.add_argument("--size-mb", type=float, default=2.5)
+    parser.add_argument("--needle-sets", default="a", help="needle sets: a, b or a,b")
     parser.add_argument("--beir", action="append", default=[], metavar="DIR=STORE")
     parser.add_argument("--limit-queries", type=int, default=None)
     parser.add_argument(
@@ -460,12 +463,12 @@ def main() -> None:
     parser.add_argument("--modes", default="bm25,semantic,hybrid")
     args = parser.parse_args()
     sets: list[tuple[Dataset, dict[str, Any]]] = []
-    if args.needles:
-        ds = load_needles(args.cache, args.size_mb)
-        text, _ = needles.build_haystack(needles.DEFAULT_DATA, args.size_mb)
+    for needle_set in args.needle_sets.split(",") if args.needles else []:
+        ds = load_needles(args.cache, args.size_mb, needle_set=needle_set)
+        text, _ = needles.build_haystack(needles.DEFAULT_DATA, args.size_mb, needle_set=needle_set)
         store, _ = needles.cached_store(text, args.cache)
         sets.append((ds, grouped_lexical(store, ds)))
-        blind = load_needles(args.cache, args.size_mb, blind=True)
+        blind = load_needles(args.cache, args.size_mb, blind=True, needle_set=needle_set)
         sets.append((blind, grouped_lexical(store, blind)))
     for item in args.beir:
         folder, path = item.split("=", 1)
@@ -474,11 +477,13 @@ def main() -> None:
     for name, v in GRIDS[args.grid]():
         parts = [name]
         for ds, grouped in sets:
-            if ds.name == "needles":
-                parts.append("plain " + fmt(ds, run(ds, v, modes, grouped, False)))
-                parts.append("typed " + fmt(ds, run(ds, v, modes, grouped, True)))
-            elif ds.name == "needles-blind":
-                parts.append("blind " + fmt(ds, run(ds, v, modes, grouped, True)))
+            if ds.name in ("needles", "needles-b"):
+                suffix = ds.name[len("needles") :]
+                parts.append(f"plain{suffix} " + fmt(ds, run(ds, v, modes, grouped, False)))
+                parts.append(f"typed{suffix} " + fmt(ds, run(ds, v, modes, grouped, True)))
+            elif ds.name.startswith("needles-blind"):
+                suffix = ds.name[len("needles-blind") :]
+                parts.append(f"blind{suffix} " + fmt(ds, run(ds, v, modes, grouped, True)))
             else:
                 parts.append(ds.name[:6] + " " + fmt(ds, run(ds, v, modes, grouped, False)))
         print(" | ".join(parts), flush=True)

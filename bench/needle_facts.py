@@ -219,3 +219,177 @@ NEEDLES: tuple[Needle, ...] = (
         hyde="The ruling engine for the grating had earlier been used to cut gears for clocks.",
     ),
 )
+
+
+NEEDLES_B: tuple[Needle, ...] = (
+    Needle(
+        fact="The wind tunnel at Stavanger was calibrated with a feather plucked from the "
+        "director's own hat.",
+        question="What piece of plumage was used to set up the airflow test facility?",
+        lex="plumage airflow test facility calibration",
+        vec="which bird feather was used to adjust the aerodynamic testing chamber",
+        hyde="The air flow rig was tuned using a single goose feather.",
+    ),
+    Needle(
+        fact="Every Friday the plasma group's oscilloscopes were lent to the village dance "
+        "band for its light show.",
+        question="Who borrowed the laboratory's signal display instruments at the end of each "
+        "week?",
+        lex="borrowed signal display instruments weekly",
+        vec="which outside group took the lab's waveform screens every weekend",
+        hyde="The local theatre club borrowed the oscilloscopes every Saturday.",
+    ),
+    Needle(
+        fact="Rosalind Achterberg measured the thermal conductivity of sapphire using a "
+        "candle, a stopwatch and a borrowed hairdryer.",
+        question="Which household items did the scientist rely on to find how well the "
+        "gemstone carries heat?",
+        lex="household items gemstone heat conduction measurement",
+        vec="everyday objects used to measure how a precious stone conducts heat",
+        hyde="She measured the heat flow through the crystal with a kettle and a kitchen "
+        "thermometer.",
+    ),
+    Needle(
+        fact="The cloud chamber at Mallory Cross was flooded twice because a beaver had "
+        "dammed the stream behind the building.",
+        question="What animal caused water to pour into the particle track detector?",
+        lex="animal water flooded particle track detector",
+        vec="which creature made the particle detector flood",
+        hyde="Rats gnawed through a pipe and flooded the detector room.",
+    ),
+    Needle(
+        fact="The first batch of superconducting wire was wound on a bobbin taken from the "
+        "local cotton mill.",
+        question="Where did the spool for the zero-resistance cable come from?",
+        lex="spool zero-resistance cable origin",
+        vec="the source of the reel that the superconductor was coiled on",
+        hyde="The superconducting cable was wound on a reel salvaged from a shipyard.",
+    ),
+    Needle(
+        fact="The observatory's clock lost four seconds a day until the caretaker stopped "
+        "polishing its pendulum with beeswax.",
+        question="Why was the timekeeping device at the telescope site running slow?",
+        lex="timekeeping device telescope site running slow",
+        vec="the reason the observatory's clock kept losing time",
+        hyde="The observatory clock ran slow because its room was too cold in winter.",
+    ),
+    Needle(
+        fact="Neutron counts at the Dunmore pile were logged by hand on the back of railway "
+        "timetables because paper was rationed.",
+        question="On what did the operators write down the reactor's particle tallies during "
+        "the shortage?",
+        lex="operators wrote reactor particle tallies shortage",
+        vec="what the reactor staff used to record counts when paper ran out",
+        hyde="During the shortage the counts were written on old newspapers.",
+    ),
+    Needle(
+        fact="The glassblower Tomas Riedl refused to make any vacuum tubes on days when the "
+        "wind came from the east.",
+        question="Under what weather condition would the craftsman not produce evacuated valves?",
+        lex="weather craftsman evacuated valves refused",
+        vec="the kind of weather in which the glass worker would not make vacuum valves",
+        hyde="The glassblower would not work when it was raining.",
+    ),
+    Needle(
+        fact="The magnetic survey of Inchkeld was halted when nesting gulls attacked anyone "
+        "carrying the theodolite.",
+        question="What stopped the mapping of the isle's geomagnetic field?",
+        lex="stopped mapping island geomagnetic field",
+        vec="why the island's magnetic field survey was abandoned",
+        hyde="The island's magnetic survey was stopped by storms that washed away the equipment.",
+    ),
+    Needle(
+        fact="The laser's mirrors were aligned every morning by a retired watchmaker who was "
+        "paid in pipe tobacco.",
+        question="How was the man who adjusted the optical reflectors compensated?",
+        lex="man adjusted optical reflectors paid",
+        vec="what the person who aligned the mirrors received as payment",
+        hyde="The mirror alignment was done by a volunteer who was paid in beer.",
+    ),
+    Needle(
+        fact="The group's only spectrophotometer was smuggled across the border in a crate "
+        "labelled as pickled cucumbers.",
+        question="How was the light-absorption instrument disguised when it was moved into "
+        "the country?",
+        lex="light-absorption instrument disguised moved into country",
+        vec="how the absorption measuring device was hidden when it was brought across",
+        hyde="The instrument was shipped in a box marked as farm machinery.",
+    ),
+    Needle(
+        fact="Lecture demonstrations of static electricity were cancelled after a visiting "
+        "bishop's hair stood on end.",
+        question="Which incident with a churchman ended the classroom displays of electric charge?",
+        lex="incident churchman classroom electric charge displays ended",
+        vec="what happened to a clergyman that stopped the electrostatics shows",
+        hyde="The demonstrations stopped after a priest received a shock from the machine.",
+    ),
+    Needle(
+        fact="The balloon carrying the cosmic ray plates came down in a vineyard near Macon "
+        "and was returned by the grape pickers.",
+        question="Who recovered the high-altitude radiation film after its carrier landed on "
+        "farmland?",
+        lex="recovered high-altitude radiation film landed farmland",
+        vec="who found and returned the radiation photographs after the flight came down",
+        hyde="Farmers found the balloon in a field and sent the film back to the university.",
+    ),
+    Needle(
+        fact="To damp vibrations the interferometer stood on four half-inflated bicycle "
+        "inner tubes.",
+        question="What was placed under the light-interference apparatus to isolate it from "
+        "shaking?",
+        lex="placed under light-interference apparatus isolate shaking",
+        vec="what supported the interferometer to keep vibrations out",
+        hyde="The interferometer rested on rubber pads and a heavy stone slab.",
+    ),
+    Needle(
+        fact="The department's first computer was switched off each July so that its valves "
+        "would not overheat in the summer.",
+        question="Why was the early calculating machine shut down for one month every year?",
+        lex="early calculating machine shut down month every year",
+        vec="the reason the first computer was turned off annually",
+        hyde="The computer was shut down every August for maintenance.",
+    ),
+    Needle(
+        fact="The sample of meteorite iron was cut with a saw that belonged to the town's butcher.",
+        question="Whose tool sliced the piece of space rock?",
+        lex="tool sliced space rock",
+        vec="who owned the blade used to cut the fallen meteor fragment",
+        hyde="The meteorite was cut with a diamond saw lent by a jeweller.",
+    ),
+    Needle(
+        fact="Ingrid Halvorsen timed the pendulum experiments by counting the chimes of the "
+        "cathedral bells across the square.",
+        question="What did the physicist listen to in order to measure the swinging weight's "
+        "period?",
+        lex="physicist listen measure swinging weight period",
+        vec="the sound the researcher used to time the pendulum",
+        hyde="She timed the pendulum by listening to the ticking of a metronome.",
+    ),
+    Needle(
+        fact="The electron microscope was delivered in pieces by rowing boat because the "
+        "bridge to the campus had collapsed.",
+        question="How did the high-magnification imaging instrument reach the university "
+        "after the crossing failed?",
+        lex="high-magnification imaging instrument reached university crossing failed",
+        vec="how the microscope was brought to campus when the bridge was out",
+        hyde="The microscope was carried across the river on a ferry.",
+    ),
+    Needle(
+        fact="Drift in the strain gauges was traced to the caretaker's cat, which slept on "
+        "the warm amplifier every night.",
+        question="What pet was behind the creeping readings of the deformation sensors?",
+        lex="pet creeping readings deformation sensors",
+        vec="which animal caused the strain gauge drift",
+        hyde="A dog sleeping next to the sensors caused the readings to drift.",
+    ),
+    Needle(
+        fact="The liquid nitrogen for the summer school was bought from an ice cream factory "
+        "on the edge of town.",
+        question="Where did the cryogenic coolant for the seasonal course come from?",
+        lex="cryogenic coolant seasonal course source",
+        vec="the supplier of the very cold liquid for the summer course",
+        hyde="The liquid nitrogen was supplied by a nearby hospital.",
+    ),
+)
+"""A second set, written later (2026-12-03) to check figures chosen on ``NEEDLES``: same
+construction, other hosts (``bench/needles.py --set b``)."""

@@ -2,8 +2,8 @@
 
 The haystack is the NPL (Vaswani) collection from ``../shared/bench-data``
 (override with ``--data``): abstracts in corpus order, one paragraph each,
-until ``--size-mb`` is reached. Each fact of ``needle_facts.NEEDLES`` is
-appended as a sentence to one abstract (evenly spread), then the file is
+until ``--size-mb`` is reached. Each fact of ``needle_facts.NEEDLES`` (``--set b``:
+``NEEDLES_B``) is appended as a sentence to one abstract (evenly spread), then the file is
 loaded the way a new user would (``rlm.load_file``, default chunking,
 the real model) into a store cached by content hash (haystack + model
 fingerprint + migrations), so search variants are measured without embedding
@@ -26,6 +26,7 @@ Reports hits in the top 1, 3 and 10 out of all needles.
     python bench/needles.py --size-mb 0.5      # quicker
     python bench/needles.py --json --ranks     # per-needle ranks as JSON
     python bench/needles.py --join space       # facts run on after a space (or: line)
+    python bench/needles.py --set b            # a second set of 20 facts, other hosts
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from needle_facts import NEEDLES, Needle
+from needle_facts import NEEDLES, NEEDLES_B, Needle
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "bench-data" / "vaswani-npl"
@@ -55,10 +56,17 @@ JOINS = {"sentence": ". ", "space": " ", "line": "\n"}
 as a new sentence (the default), run on after a space, or on the next line."""
 
 
+SETS = {"a": NEEDLES, "b": NEEDLES_B}
+"""``a``: the facts every figure was chosen on; ``b``: a second set written later to check them
+(other facts, other host abstracts: halfway between set a's)."""
+BLIND_FILES = {"a": "needle_blind_queries.json", "b": "needle_blind_queries_b.json"}
+
+
 def build_haystack(
-    data: Path, size_mb: float, join: str = "sentence"
+    data: Path, size_mb: float, join: str = "sentence", needle_set: str = "a"
 ) -> tuple[str, list[tuple[int, int]]]:
     """The haystack text and each needle's character span in it."""
+    needles = SETS[needle_set]
     docs: list[str] = []
     total = 0
     limit = int(size_mb * 1_000_000)
@@ -72,14 +80,15 @@ def build_haystack(
             total += len(text) + 2
             if total >= limit:
                 break
-    step = len(docs) // (len(NEEDLES) + 1)
-    hosts = {step * (i + 1): i for i in range(len(NEEDLES))}
+    step = len(docs) // (len(needles) + 1)
+    shift = step // 2 if needle_set == "b" else 0
+    hosts = {step * (i + 1) + shift: i for i in range(len(needles))}
     parts: list[str] = []
-    spans: list[tuple[int, int]] = [(0, 0)] * len(NEEDLES)
+    spans: list[tuple[int, int]] = [(0, 0)] * len(needles)
     offset = 0
     for index, doc in enumerate(docs):
         if index in hosts:
-            fact = NEEDLES[hosts[index]].fact
+            fact = needles[hosts[index]].fact
             doc = doc + JOINS[join] + fact
             start = offset + len(doc) - len(fact)
             spans[hosts[index]] = (start, start + len(fact))
@@ -150,21 +159,28 @@ def _supports_queries() -> bool:
     return "queries" in inspect.signature(search).parameters
 
 
-BLIND_QUERIES = HERE / "needle_blind_queries.json"
+BLIND_QUERIES = HERE / BLIND_FILES["a"]
 """lex/vec/hyde per needle, written by a separate agent that saw only the questions and
-docs/prompts/search-queries.md (a real blind; question 21 is that guide's example)."""
+docs/prompts/search-queries.md (a real blind; question 21 is that guide's example). Set b's
+were written the same way, by another agent (``needle_blind_queries_b.json``)."""
 
 
-def blind_queries(index: int, needle: Needle) -> list[str]:
-    entry = json.loads(BLIND_QUERIES.read_text(encoding="utf-8"))[index]
+def blind_queries(index: int, needle: Needle, needle_set: str = "a") -> list[str]:
+    path = HERE / BLIND_FILES[needle_set]
+    entry = json.loads(path.read_text(encoding="utf-8"))[index]
     return [needle.question, *(f"{kind}: {entry[kind]}" for kind in ("lex", "vec", "hyde"))]
 
 
-def run_search(store: Any, needle: Needle, mode: str, variant: str, index: int) -> list[int]:
+def run_search(
+    store: Any, needle: Needle, mode: str, variant: str, index: int, needle_set: str = "a"
+) -> list[int]:
     from rlm.search import search
 
     typed = variant != "plain"
-    queries = blind_queries(index, needle) if variant == "blind" else needle.typed_queries()
+    if variant == "blind":
+        queries = blind_queries(index, needle, needle_set)
+    else:
+        queries = needle.typed_queries()
     if typed and _supports_queries():
         response = search(store, queries=queries, mode=mode, top_k=DEPTH)
     elif typed:
@@ -203,6 +219,13 @@ def main() -> None:
         help="sentences are packed until a passage has this many tokens (default: rlm's)",
     )
     parser.add_argument(
+        "--set",
+        dest="needle_set",
+        choices=sorted(SETS),
+        default="a",
+        help="a: the facts the figures were chosen on (default); b: a second set to check them",
+    )
+    parser.add_argument(
         "--join",
         choices=sorted(JOINS),
         default="sentence",
@@ -219,7 +242,8 @@ def main() -> None:
         import rlm.embedding.passages as passages
 
         passages.SENTENCE_TARGET_TOKENS = args.sentence_target
-    text, spans = build_haystack(args.data, args.size_mb, args.join)
+    needles = SETS[args.needle_set]
+    text, spans = build_haystack(args.data, args.size_mb, args.join, args.needle_set)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)
     ranks: dict[str, dict[str, list[int | None]]] = {}
@@ -228,8 +252,8 @@ def main() -> None:
         ranks[variant] = {}
         for mode in MODES:
             ranks[variant][mode] = [
-                first_rank(run_search(store, needle, mode, variant, i), hit)
-                for i, (needle, hit) in enumerate(zip(NEEDLES, targets, strict=True))
+                first_rank(run_search(store, needle, mode, variant, i, args.needle_set), hit)
+                for i, (needle, hit) in enumerate(zip(needles, targets, strict=True))
             ]
     search_seconds = time.perf_counter() - started
     hits = {
@@ -240,7 +264,8 @@ def main() -> None:
         for variant, by_mode in ranks.items()
     }
     report = {
-        "needles": len(NEEDLES),
+        "needles": len(needles),
+        "set": args.needle_set,
         "haystack_bytes": len(text.encode()),
         "chunks": store.chunk_count_total(),
         "multi_query": _supports_queries(),
@@ -253,7 +278,8 @@ def main() -> None:
         print(json.dumps(report, sort_keys=True))
         return
     print(
-        f"{len(NEEDLES)} needles in {report['haystack_bytes'] / 1e6:.2f} MB "
+        f"{len(needles)} needles (set {args.needle_set}) in "
+        f"{report['haystack_bytes'] / 1e6:.2f} MB "
         f"({report['chunks']} chunks); multi-query search: {report['multi_query']}"
     )
     print(f"{'queries':<8}{'mode':<10}" + "".join(f"{'top' + str(c):>7}" for c in CUTS))
