@@ -57,10 +57,13 @@ docs/search.md)."""
 MIN_RUN_ON_PIECE = 8
 """Fewest tokens on either side of a cut at a likely sentence start (see _split_run_ons)."""
 
-_ENDS_SENTENCE = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*$")
+_STOPS = r".!?"
+_CJK_STOPS = r"\u3002\uff01\uff1f"
+_CLOSERS = r"\"'\u201d\u2019)\]"
+_SENTENCE_END = re.compile(rf"(?:[{_STOPS}]+[{_CLOSERS}]*\s+)|(?:[{_CJK_STOPS}]+\s*)")
+_ENDS_SENTENCE = re.compile(rf"[{_STOPS}{_CJK_STOPS}][{_CLOSERS}]*$")
 _LIKELY_SENTENCE_START = re.compile(r"(?<=[a-z0-9])\s+(?=[A-Z][a-z])")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
-_SENTENCE_END = re.compile(r"(?:[.!?]+[\"'\u201d\u2019)\]]*\s+)|(?:[\u3002\uff01\uff1f]+\s*)")
 _LINE = re.compile(r"\n")
 
 
