@@ -60,6 +60,9 @@ SETS = {"a": NEEDLES, "b": NEEDLES_B}
 """``a``: the facts every figure was chosen on; ``b``: a second set written later to check them
 (other facts, other host abstracts: halfway between set a's)."""
 BLIND_FILES = {"a": "needle_blind_queries.json", "b": "needle_blind_queries_b.json"}
+"""lex/vec/hyde per needle of each set, written by a separate agent that saw only the
+questions and docs/prompts/search-queries.md (a real blind; set a's question 21 is that
+guide's example); set b's by another agent, the same way."""
 
 
 def build_haystack(
@@ -157,12 +160,6 @@ def _supports_queries() -> bool:
     from rlm.search import search
 
     return "queries" in inspect.signature(search).parameters
-
-
-BLIND_QUERIES = HERE / BLIND_FILES["a"]
-"""lex/vec/hyde per needle, written by a separate agent that saw only the questions and
-docs/prompts/search-queries.md (a real blind; question 21 is that guide's example). Set b's
-were written the same way, by another agent (``needle_blind_queries_b.json``)."""
 
 
 def blind_queries(index: int, needle: Needle, needle_set: str = "a") -> list[str]:
