@@ -39,6 +39,22 @@ def stale_vectors(count: int, label: str, model: str) -> str:
     )
 
 
+def old_passages(count: int) -> str:
+    """Passages planned under older passage rules: still searched, re-planned on request."""
+    return (
+        f"{count:,} chunks have passages planned under older passage rules (search still"
+        " uses them); run 'rlm chunk embed' to re-plan them"
+    )
+
+
+def replanning(count: int) -> str:
+    """What ``chunk embed`` is about to re-plan, said before it starts."""
+    return (
+        f"re-planning the passages of {count:,} chunks planned under older passage rules"
+        " (their chunk vectors are kept)"
+    )
+
+
 def query_cut(kept_chars: int, total_chars: int, kept_words: int) -> str:
     """A search query longer than the cap was cut before searching."""
     return (
@@ -107,7 +123,9 @@ __all__ = [
     "name_taken_by_other_file",
     "no_files",
     "not_embedded",
+    "old_passages",
     "partial_coverage",
     "query_cut",
+    "replanning",
     "stale_vectors",
 ]

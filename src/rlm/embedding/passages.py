@@ -46,6 +46,25 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+PASSAGE_RULES = 4
+"""Version of the rules above; stored with every chunk's passages (``rules`` column).
+
+A store whose passages were planned under an older version is told so by ``rlm status``
+and search, and ``rlm chunk embed`` re-plans them (passage vectors only, chunk vectors
+are kept). **Bump it with any change to how a chunk is cut into passages** (units,
+packing, budgets, cuts); a change that leaves every plan the same needs none. No test
+can catch a forgotten bump. Versions (commits on main):
+
+1. 687a7b3: sentences of a paragraph packed up to the 64-token budget;
+2. 843e202: a sentence of 12+ tokens is a passage of its own;
+3. f4dc48f: sentences packed until a passage holds 32 tokens;
+4. 333e7df: a line ending in sentence punctuation is packed as a sentence, and a unit
+   over the budget is cut before likely sentence starts first.
+
+Passages written before the version was recorded (migration m009) count as 0: older
+than every version, never current.
+"""
+
 PASSAGE_TOKENS = 64
 """Token budget of one passage (chosen on bench/needles.py; see docs/search.md)."""
 

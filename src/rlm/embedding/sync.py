@@ -4,7 +4,9 @@ Every chunk is embedded as passages (:mod:`rlm.embedding.passages`); its
 chunk vector is pooled from them (blended with the chunk embedded whole when it
 fits one model window: :func:`rlm.embedding.passages.with_whole`). A chunk that
 has a vector but no passages (a store made before passages existed) is
-embedded again, passages and chunk vector together.
+embedded again, passages and chunk vector together. A chunk whose passages
+were planned under older passage rules (:data:`rlm.embedding.passages.PASSAGE_RULES`)
+gets new passages and keeps its chunk vector (still a valid vector of the chunk).
 
 Each batch is written in its own short transaction, so a killed or failed
 run keeps what it finished (``rlm chunk embed`` resumes), other processes are
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rlm.embedding.base import Embedder, PassageBatch
+from rlm.embedding.passages import PASSAGE_RULES
 from rlm.embedding.windowing import Window
 from rlm.store import PassageRow, Store, VectorRow
 
@@ -45,6 +48,9 @@ class EmbedOutcome:
     """Passages (or token windows) embedded in all."""
     passages: int = 0
     """Passage vectors written."""
+    replanned: int = 0
+    """Chunks whose passages, planned under older rules, were planned and embedded
+    again (their chunk vector kept)."""
 
 
 def embed_buffer(
@@ -57,23 +63,46 @@ def embed_buffer(
     batch_size: int = BATCH,
     only: Collection[int] | None = None,
 ) -> EmbedOutcome:
-    """Embed the chunks of one buffer that lack a vector (all of them with ``force``).
+    """Embed the chunks of one buffer that lack a vector (all of them with ``force``),
+    then re-plan the passages of its chunks planned under older rules.
 
     ``only``: just these chunk ids (the ones a shared-queue worker claimed).
     """
     total = len(store.list_chunk_refs(buffer_id))
     todo = store.chunks_to_embed_passages(buffer_id, embedder.fingerprint, force=force)
+    with_passages = hasattr(embedder, "embed_passages")
+    old = (
+        store.chunks_to_replan(buffer_id, embedder.fingerprint, PASSAGE_RULES)
+        if with_passages and not force
+        else []
+    )
     if only is not None:
         todo = [row for row in todo if row[0] in only]
+        old = [row for row in old if row[0] in only]
     work = [row for row in todo if row[1].strip()]
     empty = len(todo) - len(work)
-    embedded = replaced = windows = passages = 0
-    with_passages = hasattr(embedder, "embed_passages")
+    embedded = replaced = windows = passages = replanned = 0
+    batches = [(work[i : i + batch_size], False) for i in range(0, len(work), batch_size)]
+    batches += [(old[i : i + batch_size], True) for i in range(0, len(old), batch_size)]
+    steps, done = len(work) + len(old), 0
     if progress:
-        progress(0, len(work))
-    for start in range(0, len(work), batch_size):
-        batch = work[start : start + batch_size]
+        progress(0, steps)
+    for batch, replan in batches:
         texts = [row[1] for row in batch]
+        if replan:
+            # Passages only, in one transaction per batch: the old ones stay until the
+            # new ones replace them, and the chunk vector is not touched.
+            planned = embedder.embed_passages(texts)
+            with store.transaction():
+                passages += store.store_passages(
+                    [row[0] for row in batch], _passage_rows(embedder, batch, planned)
+                )
+            replanned += len(batch)
+            windows += sum(planned.windows)
+            done += len(batch)
+            if progress:
+                progress(done, steps)
+            continue
         result = (
             embedder.embed_passages(texts) if with_passages else embedder.embed_documents(texts)
         )
@@ -101,8 +130,9 @@ def embed_buffer(
         windows += sum(result.windows)
         replaced += sum(1 for row in batch if row[2])
         embedded += sum(1 for row in batch if not row[2])
+        done += len(batch)
         if progress:
-            progress(min(start + batch_size, len(work)), len(work))
+            progress(done, steps)
     return EmbedOutcome(
         total_chunks=total,
         embedded=embedded,
@@ -112,6 +142,7 @@ def embed_buffer(
         model=embedder.name,
         windows=windows,
         passages=passages,
+        replanned=replanned,
     )
 
 
@@ -154,6 +185,7 @@ def _passage_rows(
                     dimensions=embedder.dimensions,
                     model_name=embedder.name,
                     fingerprint=embedder.fingerprint,
+                    rules=PASSAGE_RULES,
                 )
             )
     return rows

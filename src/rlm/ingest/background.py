@@ -15,8 +15,9 @@ The worker (``python -m rlm.ingest.background DB``):
   The kernel drops that lock when the process dies, even by SIGKILL or a
   reboot, so a stale lock cannot exist: "is a worker running" is "is the lock
   held" (:func:`worker_running`), never a pid guess;
-* claims one buffer at a time (:meth:`rlm.store.Store.embedding_backlog`, the
-  lowest buffer id with chunks lacking a vector) and embeds it with
+* claims one buffer at a time (:func:`work_backlog`: the lowest buffer id with
+  chunks lacking a vector, or whose passages were planned under older passage
+  rules, which it re-plans keeping the chunk vector) and embeds it with
   :func:`rlm.embedding.sync.embed_buffer`, the routine ``rlm chunk embed``
   runs, which commits every batch of 64 chunks in its own short transaction:
   readers are never blocked and a concurrent load waits milliseconds;
@@ -319,6 +320,9 @@ class EmbedProgress:
     tokens_per_second: float
     state: dict[str, Any] = field(default_factory=dict)
     log: str = ""
+    replan_chunks: int = 0
+    """Chunks whose passages were planned under older passage rules (any model):
+    searched as they are, re-planned by ``rlm chunk embed``."""
 
     @property
     def missing(self) -> int:
@@ -343,6 +347,7 @@ class EmbedProgress:
             "eta_seconds": None if eta is None else round(eta, 1),
             "missing_chunks": self.missing,
             "percent": round(self.percent, 1),
+            "replan_chunks": self.replan_chunks,
             "tokens_per_second": round(self.tokens_per_second, 1),
             "total_chunks": self.total_chunks,
             "worker": {
@@ -358,6 +363,8 @@ class EmbedProgress:
 
 def progress(store: Store) -> EmbedProgress:
     """Chunks with and without a vector, the worker's liveness and the rate it measured."""
+    from rlm.embedding.passages import PASSAGE_RULES
+
     files = WorkerFiles.of(store.path)
     state = read_state(files)
     model = state.get("model")
@@ -378,6 +385,7 @@ def progress(store: Store) -> EmbedProgress:
         tokens_per_second=rate,
         state=state,
         log=str(files.log),
+        replan_chunks=store.replan_count(PASSAGE_RULES),
     )
 
 
@@ -431,9 +439,32 @@ class _Meter:
         )
 
 
+def work_backlog(store: Store, buffer_ids: list[int] | None = None) -> Backlog:
+    """What the worker has to do, per buffer: chunks lacking a vector (the embedding
+    backlog) plus chunks whose passages were planned under older passage rules
+    (:data:`rlm.embedding.passages.PASSAGE_RULES`), which it re-plans.
+
+    The re-plans are not in the embedding backlog: those chunks have vectors and
+    current-enough passages, so coverage, status and a load's inline-or-background
+    choice leave them out; only a worker already started (by ``rlm chunk embed``, or
+    a load with work for it) does them, after the missing vectors of the same buffer.
+    """
+    from rlm.embedding.passages import PASSAGE_RULES
+
+    merged: dict[int, tuple[int, int]] = {}
+    for backlog in (
+        store.embedding_backlog(buffer_ids),
+        store.replan_backlog(PASSAGE_RULES, buffer_ids),
+    ):
+        for buffer_id, chunks, tokens in backlog.buffers:
+            c, t = merged.get(buffer_id, (0, 0))
+            merged[buffer_id] = (c + chunks, t + tokens)
+    return Backlog(tuple((b, c, t) for b, (c, t) in sorted(merged.items())))
+
+
 def claim_next(store: Store, skip: set[int]) -> tuple[int, int, int] | None:
-    """The next buffer to embed: (id, chunks missing, estimated tokens), or None."""
-    for row in store.embedding_backlog().buffers:
+    """The next buffer to embed: (id, chunks to do, estimated tokens), or None."""
+    for row in work_backlog(store).buffers:
         if row[0] not in skip:
             return row
     return None
@@ -486,7 +517,7 @@ def _embed_claimed(
                 raise
             log(f"buffer {buffer_id}: database busy ({exc}); retry {attempt + 1}")
             time.sleep(1.0)
-    left = store.embedding_backlog([buffer_id]).chunks
+    left = work_backlog(store, [buffer_id]).chunks
     return left < chunks
 
 
@@ -509,10 +540,13 @@ def run_shared_worker(
     Any number of these, on any machines, share one backlog: a claim is taken
     with ``FOR UPDATE SKIP LOCKED`` and recorded under this worker's name, so no
     chunk is embedded twice; a killed worker's claims free up when its server
-    session ends, so another worker (or a restart) resumes them.
+    session ends, so another worker (or a restart) resumes them. Once no chunk lacks
+    a vector, chunks whose passages (of this worker's model) were planned under older
+    passage rules are claimed the same way and re-planned.
     """
     import socket
 
+    from rlm.embedding.passages import PASSAGE_RULES
     from rlm.embedding.sync import embed_buffer
 
     files = WorkerFiles.of(store.path)
@@ -521,16 +555,18 @@ def run_shared_worker(
     embedder: Embedder | None = None
     meter: _Meter | None = None
     buffers: set[int] = set()
+    replan: tuple[int, str] | None = None
     try:
         while stop is None or not stop.is_set():
-            ids = store.claim_chunks(owner, CLAIM_BATCH)
+            ids = store.claim_chunks(owner, CLAIM_BATCH, replan=replan)
             if not ids:
                 # Others still hold chunks: stay until they finish, and take over what a
                 # worker that dies leaves (its claims free up with its session).
                 if store.claimed_elsewhere(owner):
                     time.sleep(CLAIM_POLL)
                     continue
-                break
+                if replan is not None or not store.replan_count(PASSAGE_RULES):
+                    break
             if embedder is None:
                 try:
                     embedder = embedder_factory()
@@ -541,13 +577,16 @@ def run_shared_worker(
                 meter = _Meter(files, embedder.name, bool(embedder.is_semantic))
                 log(f"worker {owner}: embedding with {embedder.name}")
             assert meter is not None
+            if not ids:  # no vector missing: now the passages planned under older rules
+                replan = (PASSAGE_RULES, embedder.fingerprint)
+                continue
             by_buffer: dict[int, set[int]] = {}
             for chunk_id, buffer_id in store.chunk_buffer_ids(ids).items():
                 by_buffer.setdefault(buffer_id, set()).add(chunk_id)
             for buffer_id, chunk_ids in sorted(by_buffer.items()):
                 done = embed_buffer(store, buffer_id, embedder, only=chunk_ids)
-                outcome.chunks += done.embedded + done.replaced
-                meter.chunks += done.embedded + done.replaced
+                outcome.chunks += done.embedded + done.replaced + done.replanned
+                meter.chunks += done.embedded + done.replaced + done.replanned
                 buffers.add(buffer_id)
             store.release_claims(owner, ids)
             meter.write("running", outcome.error)

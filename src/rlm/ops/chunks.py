@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,10 +192,11 @@ class BufferEmbedding:
             ),
             "embedded_count": o.embedded,
             "empty_count": o.empty,
-            "had_changes": o.embedded > 0 or o.replaced > 0,
+            "had_changes": o.embedded > 0 or o.replaced > 0 or o.replanned > 0,
             "model": o.model,
             "model_warning": self.model_warning,
             "replaced_count": o.replaced,
+            "replanned_count": o.replanned,
             "skipped_count": o.skipped,
             "total_chunks": o.total_chunks,
             "windows": o.windows,
@@ -221,8 +223,14 @@ def chunk_embed(
     force: bool = False,
     embedder_factory: EmbedderFactory | None = None,
     progress: Progress | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> EmbedRun:
-    """Embed the chunks of a buffer (or all) that have no vector; all of them with ``force``."""
+    """Embed the chunks of a buffer (or all) that have no vector; all of them with ``force``.
+
+    Chunks whose passages were planned under older passage rules get new passages
+    (their vectors are kept); ``announce`` is told how many before any is embedded.
+    """
+    from rlm.embedding.passages import PASSAGE_RULES
     from rlm.embedding.sync import embed_buffer
 
     if buffer is None and not all_buffers:
@@ -230,6 +238,11 @@ def chunk_embed(
     targets = store.list_buffers() if all_buffers else [store.resolve_buffer(buffer or "")]
     embedder = (embedder_factory or default_embedder)()
     warnings = [notices.hash_fallback(embedder.fallback_reason)] if embedder.fallback_reason else []
+    if announce is not None and not force:
+        ids = None if all_buffers else [b.id for b in targets]
+        old = store.replan_backlog(PASSAGE_RULES, ids, fingerprint=embedder.fingerprint).chunks
+        if old:
+            announce(notices.replanning(old))
     done: list[BufferEmbedding] = []
     for b in targets:
         stale = store.stale_vector_count(b.id, embedder.fingerprint)
@@ -246,24 +259,35 @@ class BackgroundEmbed:
     """``chunk embed`` with no buffer: the worker started (or already running), or nothing to do."""
 
     job: BackgroundJob | None
-    """None: every chunk already has a vector."""
+    """None: every chunk already has a vector and current passages."""
     warnings: list[str] = field(default_factory=list)
+    replan_chunks: int = 0
+    """Of the job's chunks, those whose passages (planned under older rules) the worker
+    re-plans."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"background_embedding": self.job.to_json() if self.job else None}
+        return {
+            "background_embedding": self.job.to_json() if self.job else None,
+            "replan_chunks": self.replan_chunks,
+        }
 
 
 def chunk_embed_background(
     store: Store, *, command: WorkerCommand | None = None, tokens_per_second: float | None = None
 ) -> BackgroundEmbed:
-    """Start (or resume after a kill) the store's background worker for what is missing."""
+    """Start (or resume after a kill) the store's background worker for what is missing,
+    and for the passages planned under older rules."""
+    from rlm.embedding.passages import PASSAGE_RULES
+    from rlm.ingest.background import work_backlog
     from rlm.ingest.load import process_starter
 
-    backlog = store.embedding_backlog()
+    backlog = work_backlog(store)
     if not backlog.chunks:
         return BackgroundEmbed(None)
+    old = store.replan_backlog(PASSAGE_RULES).chunks
     rate = tokens_per_second or progress(store).tokens_per_second
-    return BackgroundEmbed(process_starter(command)(store, backlog, backlog.tokens / rate))
+    job = process_starter(command)(store, backlog, backlog.tokens / rate)
+    return BackgroundEmbed(job, replan_chunks=old)
 
 
 @dataclass(frozen=True)
@@ -298,7 +322,7 @@ def chunk_embed_wait(
     """
     import time
 
-    from rlm.ingest.background import WorkerFiles, run_worker, worker_running
+    from rlm.ingest.background import WorkerFiles, run_worker, work_backlog, worker_running
 
     started = time.monotonic()
     files = WorkerFiles.of(store.path)
@@ -316,7 +340,7 @@ def chunk_embed_wait(
             time.sleep(poll)
             report()
             continue
-        if not store.embedding_backlog().chunks:
+        if not work_backlog(store).chunks:
             break
         outcome = run_worker(store, embedder_factory or default_embedder, tick=report)
         ran_here = ran_here or outcome.ran

@@ -37,10 +37,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from rlm import notices
 from rlm.defaults import DEFAULT_THRESHOLD as DEFAULT_THRESHOLD
 from rlm.defaults import DEFAULT_TOP_K as DEFAULT_TOP_K
 from rlm.defaults import MODES as MODES
 from rlm.embedding.base import Embedder, start_loading
+from rlm.embedding.passages import PASSAGE_RULES
 from rlm.errors import InvalidArgumentError
 from rlm.search.fusion import DEFAULT_FUSION, DEFAULT_RRF_K, FUSIONS, Leg, fuse
 from rlm.search.lexical import lexical_ranking
@@ -482,6 +484,9 @@ class SearchEngine:
                 f"{total - have - stale} of {total} chunks of {target} have no '{emb.name}'"
                 f" vector and are found by BM25 only; run '{command}'"
             )
+        old = self.store.replan_backlog(PASSAGE_RULES, buffer_ids, fingerprint=emb.fingerprint)
+        if old.chunks:
+            out.append(notices.old_passages(old.chunks))
         return out
 
     def _compute_warnings(
@@ -515,6 +520,9 @@ class SearchEngine:
                 f"{without} chunks have no passage vectors (made by an older rlm): they are"
                 " ranked by the whole chunk only; run 'rlm chunk embed --all' to add them"
             )
+        old = self.store.replan_count(PASSAGE_RULES, emb.fingerprint) if have else 0
+        if old:
+            out.append(notices.old_passages(old))
         return out
 
     def _best_passages(

@@ -366,6 +366,27 @@ def m008_add_row_counts(conn: sqlite3.Connection) -> None:
     )
 
 
+def m009_add_passage_rules(conn: sqlite3.Connection) -> None:
+    """The version of the passage rules each chunk's passages were planned under
+    (:data:`rlm.embedding.passages.PASSAGE_RULES`), on every passage row of the chunk.
+
+    The rules changed after stores were made; such a store kept its old passages and
+    nothing said so. Rows from before this migration get 0: unknown, so older than
+    every version (``rlm chunk embed`` re-plans them). Adding a column with a constant
+    default rewrites nothing. The partial index holds one entry per chunk (ordinal 0),
+    rules first: counting the chunks to re-plan reads only their entries, none at all
+    once every chunk is current (status and every new search process ask).
+    """
+    _run_script(
+        conn,
+        """
+        ALTER TABLE passage_embeddings ADD COLUMN rules INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS idx_passages_rules
+            ON passage_embeddings(rules, fingerprint, dimensions) WHERE ordinal = 0;
+        """,
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m001_create_rlm_rs_v3", m001_create_rlm_rs_v3),
     ("m002_add_rlm_columns", m002_add_rlm_columns),
@@ -375,6 +396,7 @@ MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("m006_add_passage_embeddings", m006_add_passage_embeddings),
     ("m007_add_signature_indexes", m007_add_signature_indexes),
     ("m008_add_row_counts", m008_add_row_counts),
+    ("m009_add_passage_rules", m009_add_passage_rules),
 )
 
 

@@ -139,7 +139,14 @@ class Store(
         order = np.lexsort((m.chunk_ids, -scores))[:limit]
         return [(int(m.chunk_ids[i]), float(scores[i])) for i in order]
 
-    def claim_chunks(self, owner: str, limit: int, ttl: float = 600.0) -> list[int]:
+    def claim_chunks(
+        self,
+        owner: str,
+        limit: int,
+        ttl: float = 600.0,
+        *,
+        replan: tuple[int, str] | None = None,
+    ) -> list[int]:
         """Chunk ids without a vector, now held by ``owner`` (shared-work stores only)."""
         raise NotImplementedError("SQLite stores have one worker, guarded by its lock file")
 

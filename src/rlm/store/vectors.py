@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rlm.store.base import StoreBase
+from rlm.store.embed_queue import Backlog
 from rlm.store.models import EmbeddingStatus
 
 if TYPE_CHECKING:
@@ -315,6 +316,9 @@ class PassageRow:
     dimensions: int
     model_name: str
     fingerprint: str
+    rules: int = 0
+    """Version of the passage rules the chunk was cut under
+    (:data:`rlm.embedding.passages.PASSAGE_RULES`); 0: unknown, older than any."""
 
 
 @dataclass(frozen=True)
@@ -349,14 +353,14 @@ class PassageQueries(StoreBase):
         data = [
             (
                 r.chunk_id, r.ordinal, r.byte_start, r.byte_end, r.line_start, r.line_end,
-                r.tokens, r.blob, r.dimensions, r.model_name, r.fingerprint, now,
+                r.tokens, r.blob, r.dimensions, r.model_name, r.fingerprint, now, r.rules,
             )
             for r in rows
         ]  # fmt: skip
         self.conn.executemany(
             "INSERT INTO passage_embeddings(chunk_id, ordinal, byte_start, byte_end,"
             " line_start, line_end, tokens, embedding, dtype, dimensions, model_name,"
-            " fingerprint, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'i1', ?, ?, ?, ?)",
+            " fingerprint, created_at, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'i1', ?, ?, ?, ?, ?)",
             data,
         )
         return len(data)
@@ -389,6 +393,55 @@ class PassageQueries(StoreBase):
             (int(r[0]), str(r[1]), bool(r[2]), int(r[3]), None if r[4] is None else int(r[4]))
             for r in self.conn.execute(sql, params)
         ]
+
+    def chunks_to_replan(
+        self, buffer_id: int, fingerprint: str, rules: int
+    ) -> list[tuple[int, str, bool, int, int | None]]:
+        """Like :meth:`chunks_to_embed_passages`, for the chunks of one buffer whose
+        vector and passages are of ``fingerprint`` and whose passages were planned under
+        rules older than ``rules``: their passages are re-planned, their vector kept."""
+        sql = (
+            "SELECT c.id, c.content, 1, c.byte_start, c.line_start FROM passage_embeddings p"
+            " JOIN chunks c ON c.id = p.chunk_id JOIN chunk_embeddings e ON e.chunk_id = c.id"
+            " WHERE p.ordinal = 0 AND p.rules < ? AND p.fingerprint = ? AND c.buffer_id = ?"
+            " AND e.fingerprint = ? ORDER BY c.chunk_index, c.id"
+        )
+        return [
+            (int(r[0]), str(r[1]), True, int(r[3]), None if r[4] is None else int(r[4]))
+            for r in self.conn.execute(sql, (rules, fingerprint, buffer_id, fingerprint))
+        ]
+
+    def replan_count(self, rules: int, fingerprint: str | None = None) -> int:
+        """Chunks whose passages (of ``fingerprint``, or of any model) were planned under
+        rules older than ``rules``: a count of ``idx_passages_rules`` entries (m009),
+        none read once every chunk is current."""
+        sql = "SELECT COUNT(*) FROM passage_embeddings WHERE ordinal = 0 AND rules < ?"
+        params: list[object] = [rules]
+        if fingerprint is not None:  # ``+``: not through the model's index (all its rows)
+            sql += " AND +fingerprint = ?"
+            params.append(fingerprint)
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
+    def replan_backlog(
+        self, rules: int, buffer_ids: Sequence[int] | None = None, *, fingerprint: str | None = None
+    ) -> Backlog:
+        """:meth:`replan_count` per buffer (chunks, estimated tokens): what the
+        background worker re-plans (of any model: the worker's is known later)."""
+        sql = (
+            "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0)"
+            " FROM passage_embeddings p JOIN chunks c ON c.id = p.chunk_id"
+            " WHERE p.ordinal = 0 AND p.rules < ?"
+        )
+        params: list[object] = [rules]
+        if fingerprint is not None:
+            sql += " AND +p.fingerprint = ?"
+            params.append(fingerprint)
+        if buffer_ids is not None:
+            sql += f" AND c.buffer_id IN ({','.join('?' * len(buffer_ids)) or 'NULL'})"
+            params.extend(buffer_ids)
+        sql += " GROUP BY c.buffer_id ORDER BY c.buffer_id"
+        rows = self.conn.execute(sql, params).fetchall()
+        return Backlog(tuple((int(r[0]), int(r[1]), int(r[2])) for r in rows))
 
     def chunks_without_passages(self, fingerprint: str) -> int:
         """Chunks with a vector of ``fingerprint`` but no passages of it (older stores).
@@ -494,7 +547,7 @@ class PassageQueries(StoreBase):
             part = ids[start : start + 500]
             rows = self.conn.execute(
                 "SELECT chunk_id, ordinal, byte_start, byte_end, line_start, line_end, tokens,"
-                " embedding, dimensions, model_name, fingerprint FROM passage_embeddings"
+                " embedding, dimensions, model_name, fingerprint, rules FROM passage_embeddings"
                 f" WHERE dtype = 'i1' AND chunk_id IN ({','.join('?' * len(part))})"
                 " ORDER BY chunk_id, ordinal",
                 part,
@@ -504,7 +557,7 @@ class PassageQueries(StoreBase):
                     chunk_id=int(r[0]), ordinal=int(r[1]), byte_start=int(r[2]),
                     byte_end=int(r[3]), line_start=r[4], line_end=r[5], tokens=int(r[6]),
                     blob=bytes(r[7]), dimensions=int(r[8]), model_name=str(r[9] or ""),
-                    fingerprint=str(r[10]),
+                    fingerprint=str(r[10]), rules=int(r[11]),
                 )
                 for r in rows
             )  # fmt: skip

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
+from rlm import notices
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import embedder_factory, model_options, progress_bar
-from rlm.cli.render import Output, truncate
+from rlm.cli.render import Output, safe, truncate
 from rlm.defaults import CHUNK_PREVIEW_LEN
 from rlm.errors import InvalidArgumentError
 from rlm.ingest.background import WorkerCommand
@@ -150,6 +151,9 @@ def embed(
 ) -> Output:
     """Embed the chunks of a buffer that have no vector (all with --force).
 
+    Passages planned under older passage rules are planned and embedded again
+    (chunk vectors are kept); the count is said on stderr first.
+
     Without BUFFER or --all: start the background worker for every chunk that
     lacks a vector (it resumes a killed one) and return; --wait blocks until done.
     """
@@ -181,6 +185,7 @@ def embed(
             force=force,
             embedder_factory=embedder_factory(model, model_path),
             progress=progress,
+            announce=_announce,
         )
     data = result.to_json()
     items = data if isinstance(data, list) else [data]
@@ -188,7 +193,7 @@ def embed(
     up_to_date: list[int] = []
     for e in result.buffers:
         o = e.outcome
-        if all_buffers and not e.model_warning and o.embedded == 0 and o.replaced == 0:
+        if all_buffers and not (e.model_warning or o.embedded or o.replaced or o.replanned):
             up_to_date.append(o.total_chunks)  # one summary line, not one per buffer
             continue
         texts.append(_embed_text(e))
@@ -198,6 +203,11 @@ def embed(
             " Use --force to re-embed.\n"
         )
     return Output(data=data, text="".join(texts), items=items, warnings=result.warnings)
+
+
+def _announce(message: str) -> None:
+    """Say on stderr, before the work starts, what a long run is about to do."""
+    click.echo(safe(message[:1].upper() + message[1:] + "."), err=True)
 
 
 def _start_workers(app: AppContext, count: int, model: str | None, model_path: str | None) -> None:
@@ -235,6 +245,8 @@ def _embed_store(app: AppContext, wait: bool, model: str | None, model_path: str
         )
         return Output(data=waited.to_json(), text=text, warnings=waited.warnings)
     result = ops.chunk_embed_background(app.store(), command=WorkerCommand(model, model_path))
+    if result.replan_chunks:
+        _announce(notices.replanning(result.replan_chunks))
     job = result.job
     if job is None:
         text = "Every chunk already has a vector.\n"
@@ -248,6 +260,11 @@ def _embed_text(e: ops.BufferEmbedding) -> str:
     """rlm-rs's wording for what ``chunk embed`` did to one buffer."""
     o, label = e.outcome, e.buffer.label
     lines = [f"Warning: {e.model_warning}"] if e.model_warning else []
+    if o.replanned:
+        lines.append(
+            f"Re-planned the passages of {o.replanned} chunks in buffer '{label}'"
+            " (planned under older passage rules; chunk vectors kept)."
+        )
     if o.embedded == 0 and o.replaced == 0:
         lines.append(
             f"Buffer '{label}' already fully embedded ({o.total_chunks} chunks)."

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 
 def embedding_lines(p: EmbedProgress | None) -> list[str]:
-    """Progress and ETA while chunks lack vectors; the worker's last error if it failed."""
+    """Progress and ETA while chunks lack vectors, chunks whose passages are from older
+    passage rules; the worker's last error if it failed."""
     if p is None:
         return []
     lines: list[str] = []
@@ -35,6 +36,15 @@ def embedding_lines(p: EmbedProgress | None) -> list[str]:
         lines.append(line)
     elif p.worker_running:
         lines.append("  Vectors:       100% of chunks (background worker finishing)")
+    if p.replan_chunks:
+        lines.append(
+            f"  Passages:      {p.replan_chunks:,} chunks planned under older passage rules ("
+            + (
+                "background worker running)"
+                if p.worker_running
+                else "search still uses them; run 'rlm chunk embed' to re-plan them)"
+            )
+        )
     error = p.state.get("error")
     if error and not p.worker_running and p.missing:
         lines.append(f"  Worker error:  {error} (log: {p.log})")

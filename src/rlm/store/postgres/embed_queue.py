@@ -45,20 +45,41 @@ class PgEmbedQueueQueries(PgBase):
             )[0]
         )
 
-    def claim_chunks(self, owner: str, limit: int, ttl: float = CLAIM_TTL) -> list[int]:
+    def claim_chunks(
+        self,
+        owner: str,
+        limit: int,
+        ttl: float = CLAIM_TTL,
+        *,
+        replan: tuple[int, str] | None = None,
+    ) -> list[int]:
         """Up to ``limit`` chunk ids with no vector that no live worker holds, now
-        held by ``owner`` (in chunk order). Empty when nothing is left to take."""
+        held by ``owner`` (in chunk order). Empty when nothing is left to take.
+
+        ``replan`` (rules, fingerprint): also chunks whose vector and passages are of
+        that model, their passages planned under older rules (what
+        :meth:`chunks_to_replan` returns, so a claimed chunk is always done).
+        """
         now = time.time()
+        todo = "NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+        params: list[object] = []
+        if replan is not None:
+            todo = (
+                f"({todo} OR EXISTS (SELECT 1 FROM passage_embeddings p"
+                " JOIN chunk_embeddings e ON e.chunk_id = p.chunk_id WHERE p.chunk_id = c.id"
+                " AND p.ordinal = 0 AND p.rules < %s AND p.fingerprint = %s"
+                " AND e.fingerprint = p.fingerprint))"
+            )
+            params += list(replan)
         with self._pg_transaction():
             rows = self._rows(
-                "SELECT c.id FROM chunks c"
-                " WHERE NOT EXISTS (SELECT 1 FROM chunk_embeddings e WHERE e.chunk_id = c.id)"
+                f"SELECT c.id FROM chunks c WHERE {todo}"
                 " AND NOT EXISTS (SELECT 1 FROM embed_claims k WHERE k.chunk_id = c.id"
                 "  AND k.claimed_at > %s AND k.owner != %s"
                 "  AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = k.backend_pid))"
                 " AND c.content ~ '\\S'"
                 " ORDER BY c.buffer_id, c.chunk_index, c.id LIMIT %s FOR UPDATE OF c SKIP LOCKED",
-                (now - ttl, owner, limit),
+                (*params, now - ttl, owner, limit),
             )
             candidates = [int(r[0]) for r in rows]
             if not candidates:

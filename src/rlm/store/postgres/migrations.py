@@ -151,10 +151,24 @@ def p003_create_embed_claims(conn: Any) -> None:
     )
 
 
+def p004_add_passage_rules(conn: Any) -> None:
+    """SQLite's m009: the passage-rules version of each chunk's passages (0 for rows
+    written before it: older than every version), and a partial index, one entry per
+    chunk, that counts the chunks to re-plan without reading the others."""
+    conn.execute(
+        """
+        ALTER TABLE passage_embeddings ADD COLUMN IF NOT EXISTS rules integer NOT NULL DEFAULT 0;
+        CREATE INDEX IF NOT EXISTS idx_passages_rules
+            ON passage_embeddings(rules, fingerprint, dimensions) WHERE ordinal = 0;
+        """
+    )
+
+
 MIGRATIONS: tuple[tuple[str, Migration], ...] = (
     ("p001_create_schema", p001_create_schema),
     ("p002_create_lexical_postings", p002_create_lexical_postings),
     ("p003_create_embed_claims", p003_create_embed_claims),
+    ("p004_add_passage_rules", p004_add_passage_rules),
 )
 
 

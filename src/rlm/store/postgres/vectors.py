@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rlm.store.embed_queue import Backlog
 from rlm.store.models import EmbeddingStatus
 from rlm.store.postgres.base import PgBase
 from rlm.store.postgres.connection import errors_translated
@@ -355,7 +356,7 @@ class PgPassageQueries(PgBase):
         data = [
             (
                 r.chunk_id, r.ordinal, r.byte_start, r.byte_end, r.line_start, r.line_end,
-                r.tokens, r.blob, r.dimensions, r.model_name, r.fingerprint, now,
+                r.tokens, r.blob, r.dimensions, r.model_name, r.fingerprint, now, r.rules,
             )
             for r in rows
         ]  # fmt: skip
@@ -365,8 +366,8 @@ class PgPassageQueries(PgBase):
                 self.pg.cursor() as cur,
                 cur.copy(
                     "COPY passage_embeddings (chunk_id, ordinal, byte_start, byte_end, line_start,"
-                    " line_end, tokens, embedding, dimensions, model_name, fingerprint, created_at)"
-                    " FROM STDIN"
+                    " line_end, tokens, embedding, dimensions, model_name, fingerprint, created_at,"
+                    " rules) FROM STDIN"
                 ) as copy,
             ):
                 for row in data:
@@ -394,6 +395,47 @@ class PgPassageQueries(PgBase):
             (int(r[0]), str(r[1]), bool(r[2]), int(r[3]), None if r[4] is None else int(r[4]))
             for r in self._rows(sql, params)
         ]
+
+    def chunks_to_replan(
+        self, buffer_id: int, fingerprint: str, rules: int
+    ) -> list[tuple[int, str, bool, int, int | None]]:
+        rows = self._rows(
+            "SELECT c.id, c.content, c.byte_start, c.line_start FROM passage_embeddings p"
+            " JOIN chunks c ON c.id = p.chunk_id JOIN chunk_embeddings e ON e.chunk_id = c.id"
+            " WHERE p.ordinal = 0 AND p.rules < %s AND p.fingerprint = %s AND c.buffer_id = %s"
+            " AND e.fingerprint = %s ORDER BY c.chunk_index, c.id",
+            (rules, fingerprint, buffer_id, fingerprint),
+        )
+        return [
+            (int(r[0]), str(r[1]), True, int(r[2]), None if r[3] is None else int(r[3]))
+            for r in rows
+        ]
+
+    def replan_count(self, rules: int, fingerprint: str | None = None) -> int:
+        sql = "SELECT COUNT(*) FROM passage_embeddings WHERE ordinal = 0 AND rules < %s"
+        params: list[object] = [rules]
+        if fingerprint is not None:
+            sql += " AND fingerprint = %s"
+            params.append(fingerprint)
+        return int(self._one(sql, params)[0])
+
+    def replan_backlog(
+        self, rules: int, buffer_ids: Sequence[int] | None = None, *, fingerprint: str | None = None
+    ) -> Backlog:
+        sql = (
+            "SELECT c.buffer_id, COUNT(*), COALESCE(SUM(c.token_count), 0)"
+            " FROM passage_embeddings p JOIN chunks c ON c.id = p.chunk_id"
+            " WHERE p.ordinal = 0 AND p.rules < %s"
+        )
+        params: list[object] = [rules]
+        if fingerprint is not None:
+            sql += " AND p.fingerprint = %s"
+            params.append(fingerprint)
+        if buffer_ids is not None:
+            sql += " AND c.buffer_id = ANY(%s)"
+            params.append([int(b) for b in buffer_ids])
+        sql += " GROUP BY c.buffer_id ORDER BY c.buffer_id"
+        return Backlog(tuple((int(r[0]), int(r[1]), int(r[2])) for r in self._rows(sql, params)))
 
     def chunks_without_passages(self, fingerprint: str) -> int:
         return int(
@@ -450,7 +492,7 @@ class PgPassageQueries(PgBase):
             return []
         rows = self._rows(
             "SELECT chunk_id, ordinal, byte_start, byte_end, line_start, line_end, tokens,"
-            " embedding, dimensions, model_name, fingerprint FROM passage_embeddings"
+            " embedding, dimensions, model_name, fingerprint, rules FROM passage_embeddings"
             " WHERE dtype = 'i1' AND chunk_id = ANY(%s) ORDER BY chunk_id, ordinal",
             (ids,),
         )
@@ -459,7 +501,7 @@ class PgPassageQueries(PgBase):
                 chunk_id=int(r[0]), ordinal=int(r[1]), byte_start=int(r[2]),
                 byte_end=int(r[3]), line_start=r[4], line_end=r[5], tokens=int(r[6]),
                 blob=bytes(r[7]), dimensions=int(r[8]), model_name=str(r[9] or ""),
-                fingerprint=str(r[10]),
+                fingerprint=str(r[10]), rules=int(r[11]),
             )
             for r in rows
         ]  # fmt: skip
