@@ -3,7 +3,6 @@ so, and ``rlm chunk embed`` re-plans them without touching the chunk vectors."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,16 +32,22 @@ def db(request: pytest.FixtureRequest, isolated_env: Path, hash_embedder: None) 
     return url
 
 
-def _sql(db: str, sql: str) -> list[tuple[Any, ...]]:
-    """Run one statement on the store behind ``db`` (either backend); its rows."""
+def _sql(db: str, *statements: str) -> list[tuple[Any, ...]]:
+    """Run statements in one transaction on the store behind ``db`` (either backend);
+    the rows of the last."""
+    rows: list[tuple[Any, ...]] = []
     with Store.open(db) as store:
         pg = getattr(store, "pg", None)
         if pg is None:
             with store.transaction():
-                return [tuple(r) for r in store.conn.execute(sql).fetchall()]
+                for sql in statements:
+                    rows = [tuple(r) for r in store.conn.execute(sql).fetchall()]
+            return rows
         with pg.transaction():
-            cur = pg.execute(sql.replace("rowid", "ctid::text"))
-            return [tuple(r) for r in cur.fetchall()] if cur.description else []
+            for sql in statements:
+                cur = pg.execute(sql.replace("rowid", "ctid::text"))
+                rows = [tuple(r) for r in cur.fetchall()] if cur.description else []
+        return rows
 
 
 def _loaded(cli: Cli, db: str, isolated_env: Path) -> None:
@@ -170,33 +175,31 @@ def test_background_start_counts_the_chunks_to_replan(
 
 
 def test_a_store_from_before_the_rules_column_counts_as_old(
-    isolated_env: Path, hash_embedder: None
+    cli: Cli, db: str, isolated_env: Path
 ) -> None:
-    """Migrating a store made before m009: its passages get rules 0, never current."""
-    from rlm.embedding.hashing import HashEmbedder
-    from rlm.embedding.sync import embed_buffer
-    from tests.search.conftest import add_chunks
-
-    path = isolated_env / "old.db"
-    with Store.init(path) as store:
-        add_chunks(store, "doc", ["One sentence here. Another one there.", "Second chunk."])
-        passages = store.passage_count()
-    conn = sqlite3.connect(path)  # undo m009, as a store of the previous release has it
-    conn.execute("DROP INDEX idx_passages_rules")
-    conn.execute("ALTER TABLE passage_embeddings DROP COLUMN rules")
-    conn.execute("DELETE FROM _rlm_migrations WHERE name = 'm009_add_passage_rules'")
-    conn.commit()
-    conn.close()
-    with Store.open(path) as store:
-        emb = HashEmbedder()
-        assert store.replan_count(PASSAGE_RULES) == 2
-        assert store.replan_count(PASSAGE_RULES, emb.fingerprint) == 2
-        assert store.replan_count(1) == 2  # 0 is older than every version
-        (buffer_id,) = [b.id for b in store.list_buffers()]
-        outcome = embed_buffer(store, buffer_id, emb)
-        assert (outcome.replanned, outcome.embedded, outcome.replaced) == (2, 0, 0)
-        assert store.replan_count(PASSAGE_RULES) == 0
-        assert store.passage_count() == passages
+    """Migrating a store made before m009 / p004: its passages get rules 0, never current,
+    and ``rlm chunk embed`` re-plans every chunk."""
+    _loaded(cli, db, isolated_env)
+    chunks = int(_sql(db, "SELECT COUNT(*) FROM chunks")[0][0])
+    passages = int(_sql(db, "SELECT COUNT(*) FROM passage_embeddings")[0][0])
+    before = _vectors(db)
+    # Undo the migration, as a store of the previous release has it.
+    _sql(
+        db,
+        "DROP INDEX idx_passages_rules",
+        "ALTER TABLE passage_embeddings DROP COLUMN rules",
+        "DELETE FROM _rlm_migrations WHERE name LIKE '%_add_passage_rules'",
+    )
+    status = cli("-d", db, "--format", "json", "status").json()  # migrates
+    assert status["embedding"]["replan_chunks"] == chunks
+    assert set().union(*_passage_rules(db).values()) == {0}
+    with Store.open(db) as store:
+        assert store.replan_count(1) == chunks  # 0 is older than every version
+    embedded = cli("-d", db, "--format", "json", "chunk", "embed", "--all")
+    assert embedded.json()[0]["replanned_count"] == chunks
+    assert all(r == {PASSAGE_RULES} for r in _passage_rules(db).values())
+    assert int(_sql(db, "SELECT COUNT(*) FROM passage_embeddings")[0][0]) == passages
+    assert [r[:2] + r[3:] for r in _vectors(db)] == [r[:2] + r[3:] for r in before]
 
 
 def test_counting_old_passages_seeks_the_rules_index(isolated_env: Path) -> None:

@@ -442,24 +442,25 @@ class _Meter:
 def work_backlog(store: Store, buffer_ids: list[int] | None = None) -> Backlog:
     """What the worker has to do, per buffer: chunks lacking a vector (the embedding
     backlog) plus chunks whose passages were planned under older passage rules
-    (:data:`rlm.embedding.passages.PASSAGE_RULES`), which it re-plans.
+    (:data:`rlm.embedding.passages.PASSAGE_RULES`), which it re-plans. Buffers with
+    missing vectors come first (then by id): search works without new passages, not
+    without vectors.
 
     The re-plans are not in the embedding backlog: those chunks have vectors and
-    current-enough passages, so coverage, status and a load's inline-or-background
-    choice leave them out; only a worker already started (by ``rlm chunk embed``, or
-    a load with work for it) does them, after the missing vectors of the same buffer.
+    passages that still work, so coverage, status and a load's inline-or-background
+    choice leave them out; a worker that runs (started by ``rlm chunk embed``, or by
+    a load with work for it) does them once no buffer lacks vectors.
     """
     from rlm.embedding.passages import PASSAGE_RULES
 
-    merged: dict[int, tuple[int, int]] = {}
-    for backlog in (
-        store.embedding_backlog(buffer_ids),
-        store.replan_backlog(PASSAGE_RULES, buffer_ids),
-    ):
-        for buffer_id, chunks, tokens in backlog.buffers:
-            c, t = merged.get(buffer_id, (0, 0))
-            merged[buffer_id] = (c + chunks, t + tokens)
-    return Backlog(tuple((b, c, t) for b, (c, t) in sorted(merged.items())))
+    missing = store.embedding_backlog(buffer_ids)
+    merged = {b: (c, t) for b, c, t in missing.buffers}
+    for buffer_id, chunks, tokens in store.replan_backlog(PASSAGE_RULES, buffer_ids).buffers:
+        c, t = merged.get(buffer_id, (0, 0))
+        merged[buffer_id] = (c + chunks, t + tokens)
+    first = set(missing.buffer_ids)
+    order = sorted(merged, key=lambda b: (b not in first, b))
+    return Backlog(tuple((b, *merged[b]) for b in order))
 
 
 def claim_next(store: Store, skip: set[int]) -> tuple[int, int, int] | None:

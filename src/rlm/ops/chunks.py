@@ -284,7 +284,7 @@ def chunk_embed_background(
     backlog = work_backlog(store)
     if not backlog.chunks:
         return BackgroundEmbed(None)
-    old = store.replan_backlog(PASSAGE_RULES).chunks
+    old = store.replan_count(PASSAGE_RULES)
     rate = tokens_per_second or progress(store).tokens_per_second
     job = process_starter(command)(store, backlog, backlog.tokens / rate)
     return BackgroundEmbed(job, replan_chunks=old)

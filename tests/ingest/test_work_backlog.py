@@ -1,0 +1,30 @@
+"""The worker's backlog: missing vectors first, then passages planned under older rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rlm.embedding.passages import PASSAGE_RULES
+from rlm.ingest.background import claim_next, work_backlog
+from rlm.store import Store
+from tests.search.conftest import add_chunks
+
+
+def test_buffers_lacking_vectors_are_claimed_before_replans(isolated_env: Path) -> None:
+    with Store.init(isolated_env / "w.db") as store:
+        old = add_chunks(store, "old", ["First sentence here. Second one.", "Another chunk."])
+        new = add_chunks(store, "new", ["Not embedded yet. Really not.", "Nor this."])
+        with store.transaction():
+            store.conn.execute(
+                f"UPDATE passage_embeddings SET rules = {PASSAGE_RULES - 1}"
+                f" WHERE chunk_id IN ({old[0]}, {old[1]})"
+            )
+            store.conn.execute(f"DELETE FROM chunk_embeddings WHERE chunk_id = {new[0]}")
+        buffers = {b.name: b.id for b in store.list_buffers()}
+        work = work_backlog(store)
+        assert [b for b, _, _ in work.buffers] == [buffers["new"], buffers["old"]]
+        assert work.chunks == 3  # one vector missing, two chunks to re-plan
+        assert store.embedding_backlog().chunks == 1  # re-plans are not "missing"
+        claim = claim_next(store, set())
+        assert claim is not None and claim[:2] == (buffers["new"], 1)
+        assert work_backlog(store, [buffers["old"]]).chunks == 2
