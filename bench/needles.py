@@ -27,6 +27,7 @@ Reports hits in the top 1, 3 and 10 out of all needles.
     python bench/needles.py --json --ranks     # per-needle ranks as JSON
     python bench/needles.py --join space       # facts run on after a space (or: line)
     python bench/needles.py --set b            # a second set of 20 facts, other hosts
+    python bench/needles.py --layout line      # one abstract per line, not per paragraph
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ JOINS = {"sentence": ". ", "space": " ", "line": "\n"}
 as a new sentence (the default), run on after a space, or on the next line."""
 
 
+LAYOUTS = {"paragraph": "\n\n", "line": "\n"}
+"""What separates one abstract from the next: a blank line (one paragraph each, the default)
+or a line break (one line each, as a list or a log is written)."""
+
+
 SETS = {"a": NEEDLES, "b": NEEDLES_B}
 """``a``: the facts every figure was chosen on; ``b``: a second set written later to check them
 (other facts, other host abstracts: halfway between set a's)."""
@@ -66,7 +72,11 @@ guide's example); set b's by another agent, the same way."""
 
 
 def build_haystack(
-    data: Path, size_mb: float, join: str = "sentence", needle_set: str = "a"
+    data: Path,
+    size_mb: float,
+    join: str = "sentence",
+    needle_set: str = "a",
+    layout: str = "paragraph",
 ) -> tuple[str, list[tuple[int, int]]]:
     """The haystack text and each needle's character span in it."""
     needles = SETS[needle_set]
@@ -80,7 +90,7 @@ def build_haystack(
             if not text:
                 continue
             docs.append(text)
-            total += len(text) + 2
+            total += len(text) + len(LAYOUTS[layout])
             if total >= limit:
                 break
     step = len(docs) // (len(needles) + 1)
@@ -96,8 +106,8 @@ def build_haystack(
             start = offset + len(doc) - len(fact)
             spans[hosts[index]] = (start, start + len(fact))
         parts.append(doc)
-        offset += len(doc) + 2
-    return "\n\n".join(parts) + "\n", spans
+        offset += len(doc) + len(LAYOUTS[layout])
+    return LAYOUTS[layout].join(parts) + "\n", spans
 
 
 def cached_store(text: str, cache: Path) -> tuple[Any, float]:
@@ -228,6 +238,12 @@ def main() -> None:
         default="sentence",
         help="how each fact is attached to its host abstract: '. ' (default), ' ' or a newline",
     )
+    parser.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        default="paragraph",
+        help="what separates abstracts: a blank line (default) or a line break",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -240,7 +256,7 @@ def main() -> None:
 
         passages.SENTENCE_TARGET_TOKENS = args.sentence_target
     needles = SETS[args.needle_set]
-    text, spans = build_haystack(args.data, args.size_mb, args.join, args.needle_set)
+    text, spans = build_haystack(args.data, args.size_mb, args.join, args.needle_set, args.layout)
     store, build_seconds = cached_store(text, args.cache)
     targets = needle_chunks(store, text, spans)
     ranks: dict[str, dict[str, list[int | None]]] = {}
@@ -263,6 +279,8 @@ def main() -> None:
     report = {
         "needles": len(needles),
         "set": args.needle_set,
+        "join": args.join,
+        "layout": args.layout,
         "haystack_bytes": len(text.encode()),
         "chunks": store.chunk_count_total(),
         "multi_query": _supports_queries(),
