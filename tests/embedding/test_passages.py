@@ -50,7 +50,8 @@ def test_sentences_are_packed_only_up_to_the_target() -> None:
     text = "One two. Three four. Five six seven eight. Nine ten."
     assert _plan(text, 64, 4) == ["One two. Three four.", "Five six seven eight.", "Nine ten."]
     # ... and with the target at the budget it is the plain packing rule.
-    assert _plan(f"{abstract}. {fact}", 64, 64) == [f"{abstract}. {fact}"]
+    cased = "Dielectric constant of liquids measured at microwave frequencies"
+    assert _plan(f"{cased}. {fact}", 64, 64) == [f"{cased}. {fact}"]
 
 
 def test_lines_without_sentence_punctuation_are_packed_up_to_the_budget() -> None:
@@ -81,8 +82,25 @@ def test_a_run_on_over_the_budget_is_cut_before_a_likely_sentence_start() -> Non
     # Without a likely sentence start the unit is cut into near-equal pieces.
     lower = f"{abstract} {fact.lower()}"
     assert [len(p.split()) for p in _plan(lower, 16, 8)] == [12, 11]
-    # Under the budget nothing is cut: a run-on that fits is one unit.
-    assert _plan(f"{abstract} {fact}", 64, 8) == [f"{abstract} {fact}"]
+    # Under the budget a run-on in one register is one unit: capitals come before the cut.
+    cased = "Dielectric constant of liquids measured at Microwave frequencies today"
+    assert _plan(f"{cased} {fact}", 64, 8) == [f"{cased} {fact}"]
+
+
+def test_text_without_capitals_is_not_packed_with_a_capitalised_sentence() -> None:
+    # A short lowercase abstract, then a fact (bench/needles.py): the fact fits the
+    # budget and the sentence target with its host, yet is another text.
+    abstract = "dielectric constant of liquids measured at microwave frequencies today"
+    fact = "The tape of the simulation was eaten by a goat near Aberfeldy in Perthshire."
+    assert _plan(f"{abstract}. {fact}", 64, 64) == [f"{abstract}.", fact]
+    # Run on after a space, the unit is cut there first.
+    assert _plan(f"{abstract} {fact}", 64, 64) == [abstract, fact]
+    assert _plan(f"Intro line.\n{abstract} {fact}", 64, 2) == ["Intro line.", abstract, fact]
+    # Not inside a line that began elsewhere: after "etc." a sentence goes on in lowercase.
+    inside = f"Costs, fees etc. {abstract} {fact}"
+    assert _plan(inside, 64, 64) == [inside]
+    # Nor a piece shorter than MIN_RUN_ON_PIECE words on either side.
+    assert _plan(f"a short host {fact}", 64, 2) == [f"a short host {fact}"]
 
 
 def test_a_long_sentence_is_cut_into_near_equal_pieces() -> None:

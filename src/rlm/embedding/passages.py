@@ -82,6 +82,7 @@ _CLOSERS = r"\"'\u201d\u2019)\]"
 _SENTENCE_END = re.compile(rf"(?:[{_STOPS}]+[{_CLOSERS}]*\s+)|(?:[{_CJK_STOPS}]+\s*)")
 _ENDS_SENTENCE = re.compile(rf"[{_STOPS}{_CJK_STOPS}][{_CLOSERS}]*$")
 _LIKELY_SENTENCE_START = re.compile(r"(?<=[a-z0-9])\s+(?=[A-Z][a-z])")
+_CAPITALISED = re.compile(r"[A-Z][a-z]")
 _PARAGRAPH = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 _LINE = re.compile(r"\n")
 
@@ -179,6 +180,9 @@ def plan_passages(
             # lists are packed up to the budget. (A join needs the same paragraph, and
             # the units of one paragraph are all sentences or all lines.)
             and (not is_sentence or open_tokens < sentence_target)
+            # Nor across a change of register: a capitalised sentence after text
+            # without capitals (a lowercase abstract, then a fact) is another text.
+            and not (is_sentence and _changes_register(text, open_start, c_start))
         )
         if joins:
             open_end, open_tokens = c_end, open_tokens + tokens
@@ -215,21 +219,28 @@ def _split_run_ons(
     for (c_start, c_end, t_start, t_end), number, is_sentence in zip(
         bounds, paragraph, sentence, strict=True
     ):
-        if t_end - t_start <= budget:
+        over = t_end - t_start > budget
+        if not over and not (is_sentence and _starts_line(text, c_start)):
             out_b.append((c_start, c_end, t_start, t_end))
             out_p.append(number)
             out_s.append(is_sentence)
             continue
         cuts = [t_start]
+        cut_at = c_start
         token = t_start
         for match in _LIKELY_SENTENCE_START.finditer(text, c_start, c_end):
             at = match.end()
+            # Within the budget only a change of register is cut: text without a capital
+            # letter since the last cut, then a capitalised sentence.
+            if not over and not _changes_register(text, cut_at, at):
+                break
             while token < t_end and offsets[token][0] < at:
                 token += 1
             # A name inside a sentence is capitalised too: a cut that would leave a
             # piece of a few tokens (a name and what follows it) is not taken.
             if token - cuts[-1] >= MIN_RUN_ON_PIECE and t_end - token >= MIN_RUN_ON_PIECE:
                 cuts.append(token)
+                cut_at = at
         cuts.append(t_end)
         for a, b in itertools.pairwise(cuts):
             start = c_start if a == t_start else offsets[a][0]
@@ -238,6 +249,19 @@ def _split_run_ons(
             out_p.append(number)
             out_s.append(True)
     return out_b, out_p, out_s
+
+
+def _changes_register(text: str, start: int, at: int) -> bool:
+    """Whether ``text[start:at]`` has no capital letter and a capitalised word starts at ``at``."""
+    return _CAPITALISED.match(text, at) is not None and not any(
+        ch.isupper() for ch in text[start:at]
+    )
+
+
+def _starts_line(text: str, position: int) -> bool:
+    """Whether only spaces or tabs stand between ``position`` and a line start."""
+    line_start = text.rfind("\n", 0, position) + 1
+    return not text[line_start:position].strip(" \t")
 
 
 def _unit_tokens(
