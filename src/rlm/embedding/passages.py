@@ -27,7 +27,11 @@ Units, then packing:
 * a unit longer than the budget is cut first before each likely sentence start
   (:func:`_split_run_ons`), then any piece still over it at word starts into
   near-equal pieces (no overlap: every token is in exactly one passage, so
-  nothing is embedded twice and nothing is dropped).
+  nothing is embedded twice and nothing is dropped);
+* a change of register ends a passage: a capitalised sentence after text with
+  no capital letter at all (a lowercase abstract or tag line, then a fact) is
+  not packed with it, and a line without capitals is cut before a capitalised
+  sentence run on after it, whatever its length (:func:`_changes_register`).
 
 Spans are character offsets into the chunk text, trimmed of surrounding
 whitespace; the caller turns them into byte and line spans.
@@ -46,7 +50,7 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
-PASSAGE_RULES = 4
+PASSAGE_RULES = 5
 """Version of the rules above; stored with every chunk's passages (``rules`` column).
 
 A store whose passages were planned under an older version is told so by ``rlm status``
@@ -59,7 +63,9 @@ can catch a forgotten bump. Versions (commits on main):
 2. 843e202: a sentence of 12+ tokens is a passage of its own;
 3. f4dc48f: sentences packed until a passage holds 32 tokens;
 4. 333e7df: a line ending in sentence punctuation is packed as a sentence, and a unit
-   over the budget is cut before likely sentence starts first.
+   over the budget is cut before likely sentence starts first;
+5. a change of register (text without capitals, then a capitalised sentence) ends a
+   passage.
 
 Passages written before the version was recorded (migration m009) count as 0: older
 than every version, never current.
@@ -212,6 +218,10 @@ def _split_run_ons(
     against 12 when the fact follows a full stop). A capitalised word after a
     lowercase one is where a new sentence most likely starts; the pieces are packed
     as sentences, and one still over the budget is cut into near-equal pieces.
+
+    A unit within the budget is cut only at a change of register: a sentence of a
+    line that has no capital letter before a capitalised word (a fact run on after
+    a short lowercase abstract fits the budget with it).
     """
     out_b: list[tuple[int, int, int, int]] = []
     out_p: list[int] = []
@@ -252,7 +262,13 @@ def _split_run_ons(
 
 
 def _changes_register(text: str, start: int, at: int) -> bool:
-    """Whether ``text[start:at]`` has no capital letter and a capitalised word starts at ``at``."""
+    """Whether ``text[start:at]`` has no capital letter and a capitalised word starts at ``at``.
+
+    Cased prose starts its sentences with capitals, so text without any is another
+    register (lowercased abstracts such as NPL's, tag lines such as ArguAna's titles);
+    a capitalised sentence after it is most likely another text, whose meaning a
+    shared passage would blur.
+    """
     return _CAPITALISED.match(text, at) is not None and not any(
         ch.isupper() for ch in text[start:at]
     )
