@@ -118,3 +118,34 @@ def test_bad_credentials_map_to_an_authentication_error() -> None:
     assert error.error_type == "AuthenticationFailed"
     assert "hunter2" not in error.message
     assert error.suggestion is not None and ".pgpass" in error.suggestion
+
+
+def test_a_socket_closed_mid_command_is_a_lost_connection() -> None:
+    """A server restarted mid-COPY ends it with "connection socket closed": the connection
+    was open, so the error says it was lost and rolled back, not that the server cannot be
+    reached (tests/store/postgres/test_faults.py meets this when the restart lands there)."""
+    import psycopg
+
+    from rlm.store.postgres.connection import translate
+
+    exc = psycopg.OperationalError("connection socket closed")
+    error = translate(exc, "postgresql://rlm@db.example/rlm")
+    assert error.error_type == "ConnectionLost"
+    assert "rolled back" in (error.suggestion or "")
+
+
+def test_psycopg_warnings_do_not_reach_stderr() -> None:
+    """psycopg logs what it ignores while unwinding a failed COPY; Python's last-resort
+    handler printed that above rlm's one-line error. (A new process: pytest's own log
+    handlers would hide the last resort here.)"""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from rlm.store.postgres.connection import import_psycopg\n"
+        "import_psycopg()\n"
+        "logging.getLogger('psycopg').warning('error ignored terminating <psycopg.Copy [BAD]>')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "error ignored" not in done.stderr

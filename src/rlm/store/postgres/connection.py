@@ -13,6 +13,7 @@ looks like.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,11 @@ def import_psycopg() -> Any:
             error_type="MissingDependency",
             suggestion=f"Install it: {EXTRA_HINT}",
         ) from exc
+    # psycopg logs what it ignores while unwinding a failed COPY ("error ignored
+    # terminating <psycopg.Copy [BAD]>"); with no handler configured, Python's last
+    # resort printed it to stderr above rlm's one-line error. The error that ended
+    # the COPY is the one raised, and translate() reports it.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     return psycopg
 
 
@@ -108,6 +114,8 @@ def translate(exc: BaseException, url: str = "") -> RlmError:
             "terminating connection",
             "server closed the connection",
             "consuming input failed",
+            # The socket of an open connection closed (a restart mid-COPY says this).
+            "connection socket closed",
         )
     )
     if isinstance(exc, psycopg.OperationalError) and lost:
