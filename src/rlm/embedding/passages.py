@@ -183,8 +183,8 @@ def plan_passages(
             # Sentences are packed only until the passage holds a sentence-sized
             # span (SENTENCE_TARGET_TOKENS): a sentence after that starts a passage of
             # its own instead of being drowned in its neighbours. Lines of code or
-            # lists are packed up to the budget. (A join needs the same paragraph, and
-            # the units of one paragraph are all sentences or all lines.)
+            # lists are packed up to the budget. (A join needs the same paragraph; a
+            # line that ends in sentence punctuation counts as a sentence here.)
             and (not is_sentence or open_tokens < sentence_target)
             # Nor across a change of register: a capitalised sentence after text
             # without capitals (a lowercase abstract, then a fact) is another text.

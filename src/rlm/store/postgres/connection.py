@@ -24,6 +24,12 @@ from rlm.errors import DatabaseError, NotInitializedError, ReadOnlyStoreError, R
 if TYPE_CHECKING:
     import psycopg
 
+# psycopg logs what it ignores while unwinding a failed COPY ("error ignored terminating
+# <psycopg.Copy [BAD]>"); with no handler configured, Python's last resort printed it to
+# stderr above rlm's one-line error. The error that ended the COPY is the one raised, and
+# translate() reports it. Once, at import: a handler added per call would pile up.
+logging.getLogger("psycopg").addHandler(logging.NullHandler())
+
 EXTRA_HINT = "pip install 'rlm[postgres]'"
 CREATE_EXTENSION = "CREATE EXTENSION IF NOT EXISTS vector;"
 
@@ -39,11 +45,6 @@ def import_psycopg() -> Any:
             error_type="MissingDependency",
             suggestion=f"Install it: {EXTRA_HINT}",
         ) from exc
-    # psycopg logs what it ignores while unwinding a failed COPY ("error ignored
-    # terminating <psycopg.Copy [BAD]>"); with no handler configured, Python's last
-    # resort printed it to stderr above rlm's one-line error. The error that ended
-    # the COPY is the one raised, and translate() reports it.
-    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     return psycopg
 
 
