@@ -91,8 +91,9 @@ def embed_buffer(
         texts = [row[1] for row in batch]
         if replan:
             # Passages only, in one transaction per batch: the old ones stay until the
-            # new ones replace them, and the chunk vector is not touched.
-            planned = embedder.embed_passages(texts)
+            # new ones replace them, and the chunk vector is neither touched nor embedded
+            # again (``whole=False``: no chunk that fits one window is embedded whole).
+            planned = embedder.embed_passages(texts, whole=False)
             with store.transaction():
                 passages += store.store_passages(
                     [row[0] for row in batch], _passage_rows(embedder, batch, planned)
