@@ -16,8 +16,9 @@ The worker (``python -m rlm.ingest.background DB``):
   reboot, so a stale lock cannot exist: "is a worker running" is "is the lock
   held" (:func:`worker_running`), never a pid guess;
 * claims one buffer at a time (:func:`work_backlog`: the lowest buffer id with
-  chunks lacking a vector, or whose passages were planned under older passage
-  rules, which it re-plans keeping the chunk vector) and embeds it with
+  chunks lacking a vector; then, only if ``rlm chunk embed`` asked
+  (:func:`request_replan`), with passages of its model planned under older
+  passage rules, which it re-plans keeping the chunk vector) and embeds it with
   :func:`rlm.embedding.sync.embed_buffer`, the routine ``rlm chunk embed``
   runs, which commits every batch of 64 chunks in its own short transaction:
   readers are never blocked and a concurrent load waits milliseconds;
@@ -642,7 +643,9 @@ def run_shared_worker(
             for chunk_id, buffer_id in store.chunk_buffer_ids(ids).items():
                 by_buffer.setdefault(buffer_id, set()).add(chunk_id)
             for buffer_id, chunk_ids in sorted(by_buffer.items()):
-                done = embed_buffer(store, buffer_id, embedder, only=chunk_ids)
+                done = embed_buffer(
+                    store, buffer_id, embedder, only=chunk_ids, replan=replanning is not None
+                )
                 outcome.chunks += done.embedded + done.replaced + done.replanned
                 meter.chunks += done.embedded + done.replaced + done.replanned
                 buffers.add(buffer_id)
