@@ -47,6 +47,17 @@ def old_passages(count: int) -> str:
     )
 
 
+def other_model_passages(count: int) -> str:
+    """Old passages of another model: ``rlm chunk embed`` re-plans the current model's
+    only, and search ignores the other model's vectors anyway, so the way on is
+    ``--force`` (new vectors, new passages), not a re-plan."""
+    return (
+        f"{count:,} chunks of another model have passages planned under older passage rules"
+        " (search ignores that model's vectors); run 'rlm chunk embed --all --force' to"
+        " re-embed them with the current model"
+    )
+
+
 def replanning(count: int) -> str:
     """What ``chunk embed`` is about to re-plan, said before it starts."""
     return (
@@ -124,6 +135,7 @@ __all__ = [
     "no_files",
     "not_embedded",
     "old_passages",
+    "other_model_passages",
     "partial_coverage",
     "query_cut",
     "replanning",

@@ -220,3 +220,130 @@ def test_counting_old_passages_seeks_the_rules_index(isolated_env: Path) -> None
         for sql in seen:
             plan = " ".join(str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
             assert "idx_passages_rules (rules<?)" in plan, (sql, plan)
+
+
+def _worker_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Replace the detached worker by the same worker run here at once (as the process
+    would, with no request of its own): the chunks each started worker did."""
+    from rlm.cli.commands import buffers
+    from rlm.embedding import get_embedder
+    from rlm.ingest import background as bg
+    from rlm.ingest import load
+
+    done: list[int] = []
+
+    def starter(command: object = None) -> Callable[..., bg.BackgroundJob]:
+        def start(store: Store, backlog: Any, eta: float | None) -> bg.BackgroundJob:
+            done.append(bg.run_worker(store, get_embedder).chunks)
+            return bg.BackgroundJob(backlog.chunks, backlog.tokens, eta, True, "log", 1)
+
+        return start
+
+    monkeypatch.setattr(load, "process_starter", starter)  # chunk embed
+    monkeypatch.setattr(buffers, "process_starter", starter)  # load
+    return done
+
+
+def _request_file(db: str) -> Path:
+    from rlm.ingest.background import WorkerFiles
+
+    with Store.open(db) as store:
+        return WorkerFiles.of(store.path).replan
+
+
+def test_a_load_worker_embeds_what_is_missing_and_replans_only_when_asked(
+    cli: Cli, db: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker a load started leaves old passages alone (status keeps saying so);
+    ``rlm chunk embed`` asks for the re-plan, which the next worker does, then forgets."""
+    _loaded(cli, db, isolated_env)
+    old = _age(db, 3)
+    before = _vectors(db)
+    done = _worker_here(monkeypatch)
+    (isolated_env / "harbour.md").write_text(TEXT.replace("tide", "wind"), encoding="utf-8")
+    loaded = cli(
+        "-d",
+        db,
+        "load",
+        "harbour.md",
+        "--embed",
+        "background",
+        "--chunk-size",
+        "400",
+        "--overlap",
+        "0",
+    )
+    assert loaded.code == 0, loaded.err
+    assert len(done) == 1 and done[0] > 0  # the new buffer's chunks, nothing else
+    status = cli("-d", db, "--format", "json", "status").json()["embedding"]
+    assert status["missing_chunks"] == 0 and status["replan_chunks"] == 3
+    assert status["replan_requested"] is False
+    rules = _passage_rules(db)
+    assert all(rules[cid] == {2} for cid in old)
+    assert "run 'rlm chunk embed' to re-plan them" in cli("-d", db, "status").out
+    assert not _request_file(db).exists()
+
+    embedded = cli("-d", db, "--format", "json", "chunk", "embed")
+    assert embedded.code == 0, embedded.err
+    assert "Re-planning the passages of 3 chunks" in embedded.err
+    assert embedded.json()["replan_chunks"] == 3 and done[1:] == [3]
+    rules = _passage_rules(db)
+    assert all(rules[cid] == {PASSAGE_RULES} for cid in old)
+    assert [r for r in _vectors(db) if r[0] in old] == [r for r in before if r[0] in old]
+    assert not _request_file(db).exists()  # done: the next load's worker re-plans nothing
+    assert cli("-d", db, "--format", "json", "status").json()["embedding"]["replan_chunks"] == 0
+
+
+def test_a_replan_asked_while_a_load_worker_runs_is_done_by_that_worker(
+    cli: Cli, db: str, isolated_env: Path
+) -> None:
+    """``rlm chunk embed`` while a load's worker runs: the request is a file the worker
+    reads at each claim, so the worker already running does the re-plan."""
+    from rlm.embedding import get_embedder
+    from rlm.ingest.background import WorkerFiles, request_replan, run_worker
+
+    _loaded(cli, db, isolated_env)
+    old = _age(db, 2)
+    with Store.open(db) as store:
+        assert run_worker(store, get_embedder).chunks == 0  # a load's worker: nothing to do
+        assert all(_passage_rules(db)[cid] == {2} for cid in old)
+        files = WorkerFiles.of(store.path)
+        request_replan(files)
+        assert cli("-d", db, "--format", "json", "status").json()["embedding"]["replan_requested"]
+        assert run_worker(store, get_embedder).chunks == 2
+        assert not files.replan.exists()
+    assert all(_passage_rules(db)[cid] == {PASSAGE_RULES} for cid in old)
+
+
+def test_old_passages_of_another_model_are_not_work_for_chunk_embed(
+    cli: Cli, db: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``chunk embed`` re-plans the current model's old passages only (another model's
+    change with ``--force``), so they start no worker and the count that suggests
+    ``rlm chunk embed`` leaves them out; status says them apart, with ``--force``."""
+    _loaded(cli, db, isolated_env)
+    old = _age(db, 3)
+    marks = ",".join(str(i) for i in old)
+    for table in ("chunk_embeddings", "passage_embeddings"):
+        _sql(
+            db,
+            f"UPDATE {table} SET fingerprint = 'other-model:0123456789abcdef',"
+            f" model_name = 'other-model' WHERE chunk_id IN ({marks})",
+        )
+    done = _worker_here(monkeypatch)
+
+    status = cli("-d", db, "--format", "json", "status").json()["embedding"]
+    assert status["replan_chunks"] == 0 and status["replan_other_chunks"] == 3
+    text = cli("-d", db, "status").out
+    assert "re-plan them" not in text
+    (line,) = [x for x in text.splitlines() if "another model" in x]
+    assert "3 chunks" in line and "rlm chunk embed --all --force" in line
+
+    embedded = cli("-d", db, "--format", "json", "chunk", "embed")
+    assert embedded.code == 0, embedded.err
+    assert embedded.json() == {"background_embedding": None, "replan_chunks": 0}
+    assert "Re-planning" not in embedded.err and done == []
+    waited = cli("-d", db, "--format", "json", "chunk", "embed", "--wait")
+    assert waited.code == 0, waited.err
+    assert waited.json()["embedding"]["replan_chunks"] == 0
+    assert waited.json()["embedding"]["replan_other_chunks"] == 3

@@ -43,10 +43,11 @@ class SlowHash(HashEmbedder):
         budget: int | None = None,
         *,
         progress: Callable[[int, int], None] | None = None,
+        whole: bool = True,
     ) -> PassageBatch:
         self.started.set()
         time.sleep(0.3)
-        return super().embed_passages(texts, budget, progress=progress)
+        return super().embed_passages(texts, budget, progress=progress, whole=whole)
 
 
 def backlog(db: Path) -> int:

@@ -153,9 +153,9 @@ class _PassageCalls(HashEmbedder):
         super().__init__()
         self.passage_calls: list[tuple[list[str], bool]] = []
 
-    def embed_passages(self, texts, budget=None, *, progress=None, query=False):  # type: ignore[no-untyped-def]
+    def embed_passages(self, texts, budget=None, *, progress=None, query=False, whole=True):  # type: ignore[no-untyped-def]
         self.passage_calls.append((list(texts), query))
-        return super().embed_passages(texts, budget, progress=progress, query=query)
+        return super().embed_passages(texts, budget, progress=progress, query=query, whole=whole)
 
 
 def test_long_query_chunk_term_is_the_mean_of_its_whole_and_pooled_cosines() -> None:

@@ -68,10 +68,17 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> EmbeddingBatch: ...
 
     def embed_passages(
-        self, texts: Sequence[str], budget: int | None = None, *, query: bool = False
+        self,
+        texts: Sequence[str],
+        budget: int | None = None,
+        *,
+        query: bool = False,
+        whole: bool = True,
     ) -> PassageBatch:
         """Passages of each text (see :mod:`rlm.embedding.passages`) and their vectors
-        (``query``: with the model's query prefix, for a long query cut like a document)."""
+        (``query``: with the model's query prefix, for a long query cut like a document;
+        ``whole=False``: no text is also embedded whole, so ``vectors`` are the pooled
+        passages alone, for a caller that keeps its chunk vector and wants passages only)."""
         ...
 
     def embed_query(self, text: str) -> npt.NDArray[np.float32]: ...

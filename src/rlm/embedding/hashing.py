@@ -105,9 +105,11 @@ class HashEmbedder:
         *,
         progress: Callable[[int, int], None] | None = None,
         query: bool = False,
+        whole: bool = True,
     ) -> PassageBatch:
         """Passages cut at words (no tokenizer) and hashed like documents (queries and
-        documents share one space: ``query`` changes nothing)."""
+        documents share one space: ``query`` changes nothing; no text is hashed whole,
+        so ``whole`` changes nothing either)."""
         import numpy as np
 
         check_texts(texts)

@@ -488,13 +488,16 @@ class OnnxEmbedder:
         *,
         progress: Callable[[int, int], None] | None = None,
         query: bool = False,
+        whole: bool = True,
     ) -> PassageBatch:
         """Each text cut into passages (:mod:`rlm.embedding.passages`), every passage
         embedded, and each text's vector pooled from its passages (``query``: with
         the query prefix; a long query is pooled like a document, see
         :func:`rlm.search.vector.long_query_chunk_vector`). A document text of
         several passages that fits one model window is also embedded whole, and
-        its vector is the pooled one blended with that (:func:`passages.with_whole`).
+        its vector is the pooled one blended with that (:func:`passages.with_whole`),
+        unless ``whole`` is False: a re-plan keeps the chunk vector and needs the
+        passages only, so embedding the chunk again would be thrown away.
 
         Short passages cost less per token than 256-token windows (attention is
         quadratic, batches sorted by length pad little) and a text longer than one
@@ -523,13 +526,13 @@ class OnnxEmbedder:
             ]
             flat = [text[w.start : w.end] for text, plan in zip(part, plans, strict=True)
                     for w in plan]  # fmt: skip
-            whole = [] if query else [
+            fits = [] if query or not whole else [
                 i for i, (plan, enc) in enumerate(zip(plans, encodings, strict=True))
                 if len(plan) > 1 and len(enc.ids) <= window
             ]  # fmt: skip
             # One run for passages and whole texts: batches sorted by length pad little.
-            vectors, _ = self._embed(flat + [part[i] for i in whole], prefix)
-            whole_vectors = dict(zip(whole, vectors[len(flat) :], strict=True))
+            vectors, _ = self._embed(flat + [part[i] for i in fits], prefix)
+            whole_vectors = dict(zip(fits, vectors[len(flat) :], strict=True))
             offset = 0
             for i, plan in enumerate(plans):
                 rows = vectors[offset : offset + len(plan)]

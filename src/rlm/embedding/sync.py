@@ -62,18 +62,21 @@ def embed_buffer(
     progress: Progress | None = None,
     batch_size: int = BATCH,
     only: Collection[int] | None = None,
+    replan: bool = True,
 ) -> EmbedOutcome:
     """Embed the chunks of one buffer that lack a vector (all of them with ``force``),
     then re-plan the passages of its chunks planned under older rules.
 
     ``only``: just these chunk ids (the ones a shared-queue worker claimed).
+    ``replan=False``: no re-plan; a load embeds what it wrote and leaves old passages
+    to ``rlm chunk embed``, which the user runs when they want the work done.
     """
     total = len(store.list_chunk_refs(buffer_id))
     todo = store.chunks_to_embed_passages(buffer_id, embedder.fingerprint, force=force)
     with_passages = hasattr(embedder, "embed_passages")
     old = (
         store.chunks_to_replan(buffer_id, embedder.fingerprint, PASSAGE_RULES)
-        if with_passages and not force
+        if with_passages and replan and not force
         else []
     )
     if only is not None:
@@ -91,8 +94,9 @@ def embed_buffer(
         texts = [row[1] for row in batch]
         if replan:
             # Passages only, in one transaction per batch: the old ones stay until the
-            # new ones replace them, and the chunk vector is not touched.
-            planned = embedder.embed_passages(texts)
+            # new ones replace them, and the chunk vector is neither touched nor embedded
+            # again (``whole=False``: no chunk that fits one window is embedded whole).
+            planned = embedder.embed_passages(texts, whole=False)
             with store.transaction():
                 passages += store.store_passages(
                     [row[0] for row in batch], _passage_rows(embedder, batch, planned)

@@ -16,8 +16,9 @@ The worker (``python -m rlm.ingest.background DB``):
   reboot, so a stale lock cannot exist: "is a worker running" is "is the lock
   held" (:func:`worker_running`), never a pid guess;
 * claims one buffer at a time (:func:`work_backlog`: the lowest buffer id with
-  chunks lacking a vector, or whose passages were planned under older passage
-  rules, which it re-plans keeping the chunk vector) and embeds it with
+  chunks lacking a vector; then, only if ``rlm chunk embed`` asked
+  (:func:`request_replan`), with passages of its model planned under older
+  passage rules, which it re-plans keeping the chunk vector) and embeds it with
   :func:`rlm.embedding.sync.embed_buffer`, the routine ``rlm chunk embed``
   runs, which commits every batch of 64 chunks in its own short transaction:
   readers are never blocked and a concurrent load waits milliseconds;
@@ -112,6 +113,8 @@ class WorkerFiles:
     lock: Path
     log: Path
     state: Path
+    replan: Path
+    """Present while a re-plan of old passages is asked for (:func:`request_replan`)."""
 
     @classmethod
     def of(cls, db_path: str | os.PathLike[str]) -> WorkerFiles:
@@ -121,6 +124,7 @@ class WorkerFiles:
             lock=db.with_name(db.name + ".embed.lock"),
             log=db.with_name(db.name + ".embed.log"),
             state=db.with_name(db.name + ".embed.json"),
+            replan=db.with_name(db.name + ".embed.replan"),
         )
 
 
@@ -165,6 +169,27 @@ def record_rate(files: WorkerFiles, model: str, tokens: int, seconds: float) -> 
     rates[model] = round(tokens / seconds, 1)
     state["rates"] = rates
     write_state(files, state)
+
+
+def request_replan(files: WorkerFiles) -> None:
+    """Ask the store's worker to re-plan the passages planned under older rules once
+    nothing lacks a vector: what ``rlm chunk embed`` asks, a load never does (its worker
+    embeds what is missing and stops). A file, not an argument, so a worker a load
+    already started sees the request at its next claim, and a killed worker's
+    successor carries the re-plan on; the worker that finds nothing left to re-plan
+    removes it."""
+    files.replan.parent.mkdir(parents=True, exist_ok=True)
+    files.replan.touch()
+
+
+def replan_requested(files: WorkerFiles) -> bool:
+    """Whether a re-plan was asked for and no worker has finished it yet."""
+    return files.replan.exists()
+
+
+def _replan_finished(files: WorkerFiles) -> None:
+    with contextlib.suppress(OSError):
+        files.replan.unlink()
 
 
 # --- the lock -------------------------------------------------------------------------
@@ -321,8 +346,13 @@ class EmbedProgress:
     state: dict[str, Any] = field(default_factory=dict)
     log: str = ""
     replan_chunks: int = 0
-    """Chunks whose passages were planned under older passage rules (any model):
-    searched as they are, re-planned by ``rlm chunk embed``."""
+    """Chunks whose passages (of the current model, when known) were planned under older
+    passage rules: searched as they are, re-planned by ``rlm chunk embed``."""
+    replan_other_chunks: int = 0
+    """Such chunks of another model: their vectors are not searched at all, and only
+    ``rlm chunk embed --force`` (a new vector with the current model) changes them."""
+    replan_requested: bool = False
+    """``rlm chunk embed`` asked the worker to re-plan them (:func:`request_replan`)."""
 
     @property
     def missing(self) -> int:
@@ -348,6 +378,8 @@ class EmbedProgress:
             "missing_chunks": self.missing,
             "percent": round(self.percent, 1),
             "replan_chunks": self.replan_chunks,
+            "replan_other_chunks": self.replan_other_chunks,
+            "replan_requested": self.replan_requested,
             "tokens_per_second": round(self.tokens_per_second, 1),
             "total_chunks": self.total_chunks,
             "worker": {
@@ -361,8 +393,12 @@ class EmbedProgress:
         }
 
 
-def progress(store: Store) -> EmbedProgress:
-    """Chunks with and without a vector, the worker's liveness and the rate it measured."""
+def progress(store: Store, fingerprint: str | None = None) -> EmbedProgress:
+    """Chunks with and without a vector, the worker's liveness and the rate it measured.
+
+    ``fingerprint``: the current model's; old passages are then counted for it (what
+    ``rlm chunk embed`` re-plans) apart from other models' (None: all in one count).
+    """
     from rlm.embedding.passages import PASSAGE_RULES
 
     files = WorkerFiles.of(store.path)
@@ -377,6 +413,8 @@ def progress(store: Store) -> EmbedProgress:
     running = worker_running(files)
     if running and isinstance(live, int | float) and live > 0:
         rate = float(live)
+    old = store.replan_count(PASSAGE_RULES)
+    mine = old if fingerprint is None or not old else store.replan_count(PASSAGE_RULES, fingerprint)
     return EmbedProgress(
         total_chunks=store.chunk_count_total(),
         embedded_chunks=store.embedded_chunk_count(),
@@ -385,7 +423,9 @@ def progress(store: Store) -> EmbedProgress:
         tokens_per_second=rate,
         state=state,
         log=str(files.log),
-        replan_chunks=store.replan_count(PASSAGE_RULES),
+        replan_chunks=mine,
+        replan_other_chunks=old - mine,
+        replan_requested=replan_requested(files),
     )
 
 
@@ -439,23 +479,31 @@ class _Meter:
         )
 
 
-def work_backlog(store: Store, buffer_ids: list[int] | None = None) -> Backlog:
+def work_backlog(
+    store: Store, buffer_ids: list[int] | None = None, *, replan: str | None = None
+) -> Backlog:
     """What the worker has to do, per buffer: chunks lacking a vector (the embedding
-    backlog) plus chunks whose passages were planned under older passage rules
-    (:data:`rlm.embedding.passages.PASSAGE_RULES`), which it re-plans. Buffers with
-    missing vectors come first (then by id): search works without new passages, not
-    without vectors.
+    backlog), plus, with ``replan`` (a model's fingerprint), the chunks whose passages
+    of that model were planned under older passage rules
+    (:data:`rlm.embedding.passages.PASSAGE_RULES`), which it re-plans: exactly what
+    :func:`rlm.embedding.sync.embed_buffer` does with that model, so a worker never
+    claims a buffer it cannot move (another model's old passages change only with
+    ``--force``). Buffers with missing vectors come first (then by id): search works
+    without new passages, not without vectors.
 
     The re-plans are not in the embedding backlog: those chunks have vectors and
     passages that still work, so coverage, status and a load's inline-or-background
-    choice leave them out; a worker that runs (started by ``rlm chunk embed``, or by
-    a load with work for it) does them once no buffer lacks vectors.
+    choice leave them out; a worker does them once no buffer lacks vectors, and only
+    when ``rlm chunk embed`` asked (:func:`request_replan`).
     """
     from rlm.embedding.passages import PASSAGE_RULES
 
     missing = store.embedding_backlog(buffer_ids)
+    if replan is None:
+        return missing
     merged = {b: (c, t) for b, c, t in missing.buffers}
-    for buffer_id, chunks, tokens in store.replan_backlog(PASSAGE_RULES, buffer_ids).buffers:
+    old = store.replan_backlog(PASSAGE_RULES, buffer_ids, fingerprint=replan)
+    for buffer_id, chunks, tokens in old.buffers:
         c, t = merged.get(buffer_id, (0, 0))
         merged[buffer_id] = (c + chunks, t + tokens)
     first = set(missing.buffer_ids)
@@ -463,9 +511,12 @@ def work_backlog(store: Store, buffer_ids: list[int] | None = None) -> Backlog:
     return Backlog(tuple((b, *merged[b]) for b in order))
 
 
-def claim_next(store: Store, skip: set[int]) -> tuple[int, int, int] | None:
-    """The next buffer to embed: (id, chunks to do, estimated tokens), or None."""
-    for row in work_backlog(store).buffers:
+def claim_next(
+    store: Store, skip: set[int], replan: str | None = None
+) -> tuple[int, int, int] | None:
+    """The next buffer to embed (or, with ``replan``, to re-plan: see
+    :func:`work_backlog`): (id, chunks to do, estimated tokens), or None."""
+    for row in work_backlog(store, replan=replan).buffers:
         if row[0] not in skip:
             return row
     return None
@@ -488,6 +539,7 @@ def _embed_claimed(
     log: Log,
     stop: threading.Event | None,
     tick: Callable[[], None] | None,
+    replan: str | None = None,
 ) -> bool:
     """Embed one claimed buffer; True if it made progress."""
     from rlm.embedding.sync import embed_buffer
@@ -511,14 +563,14 @@ def _embed_claimed(
 
     for attempt in range(BUSY_RETRIES):
         try:
-            embed_buffer(store, buffer_id, embedder, progress=step)
+            embed_buffer(store, buffer_id, embedder, progress=step, replan=replan is not None)
             break
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
                 raise
             log(f"buffer {buffer_id}: database busy ({exc}); retry {attempt + 1}")
             time.sleep(1.0)
-    left = work_backlog(store, [buffer_id]).chunks
+    left = work_backlog(store, [buffer_id], replan=replan).chunks
     return left < chunks
 
 
@@ -535,6 +587,7 @@ def run_shared_worker(
     log: Log = lambda _: None,
     stop: threading.Event | None = None,
     tick: Callable[[], None] | None = None,
+    replan: bool = False,
 ) -> WorkerOutcome:
     """Embed claimed batches until no chunk is left unclaimed (PostgreSQL).
 
@@ -542,8 +595,9 @@ def run_shared_worker(
     with ``FOR UPDATE SKIP LOCKED`` and recorded under this worker's name, so no
     chunk is embedded twice; a killed worker's claims free up when its server
     session ends, so another worker (or a restart) resumes them. Once no chunk lacks
-    a vector, chunks whose passages (of this worker's model) were planned under older
-    passage rules are claimed the same way and re-planned.
+    a vector, and if ``replan`` or a request (:func:`request_replan`) asks for it,
+    chunks whose passages (of this worker's model) were planned under older passage
+    rules are claimed the same way and re-planned.
     """
     import socket
 
@@ -556,17 +610,21 @@ def run_shared_worker(
     embedder: Embedder | None = None
     meter: _Meter | None = None
     buffers: set[int] = set()
-    replan: tuple[int, str] | None = None
+    replanning: tuple[int, str] | None = None
     try:
         while stop is None or not stop.is_set():
-            ids = store.claim_chunks(owner, CLAIM_BATCH, replan=replan)
+            ids = store.claim_chunks(owner, CLAIM_BATCH, replan=replanning)
             if not ids:
                 # Others still hold chunks: stay until they finish, and take over what a
                 # worker that dies leaves (its claims free up with its session).
                 if store.claimed_elsewhere(owner):
                     time.sleep(CLAIM_POLL)
                     continue
-                if replan is not None or not store.replan_count(PASSAGE_RULES):
+                if replanning is not None:
+                    if outcome.error is None:
+                        _replan_finished(files)
+                    break
+                if not (replan or replan_requested(files)) or not store.replan_count(PASSAGE_RULES):
                     break
             if embedder is None:
                 try:
@@ -579,13 +637,15 @@ def run_shared_worker(
                 log(f"worker {owner}: embedding with {embedder.name}")
             assert meter is not None
             if not ids:  # no vector missing: now the passages planned under older rules
-                replan = (PASSAGE_RULES, embedder.fingerprint)
+                replanning = (PASSAGE_RULES, embedder.fingerprint)
                 continue
             by_buffer: dict[int, set[int]] = {}
             for chunk_id, buffer_id in store.chunk_buffer_ids(ids).items():
                 by_buffer.setdefault(buffer_id, set()).add(chunk_id)
             for buffer_id, chunk_ids in sorted(by_buffer.items()):
-                done = embed_buffer(store, buffer_id, embedder, only=chunk_ids)
+                done = embed_buffer(
+                    store, buffer_id, embedder, only=chunk_ids, replan=replanning is not None
+                )
                 outcome.chunks += done.embedded + done.replaced + done.replanned
                 meter.chunks += done.embedded + done.replaced + done.replanned
                 buffers.add(buffer_id)
@@ -609,7 +669,9 @@ def start_shared_workers(
     """Start ``count`` detached workers on a shared-work store (PostgreSQL); their pids.
 
     They need no lock file: each claims its own batches (:func:`run_shared_worker`),
-    so any number of them, on this machine or others, split the backlog.
+    so any number of them, on this machine or others, split the backlog. What
+    ``rlm chunk embed --workers`` starts, so they re-plan old passages too
+    (:func:`request_replan`).
     """
     if count <= 0:
         return []
@@ -620,6 +682,7 @@ def start_shared_workers(
         )
     files = WorkerFiles.of(store.path)
     files.log.parent.mkdir(parents=True, exist_ok=True)
+    request_replan(files)
     _rotate(files.log)
     env = dict(os.environ, RLM_WORKER_DB=store.location)
     pids = []
@@ -642,6 +705,44 @@ class _Stopped(Exception):
     """The owner asked the worker to stop (MCP shutdown)."""
 
 
+@dataclass
+class _WorkerModel:
+    """The SQLite worker's embedder, made on first need: the first buffer to embed, or
+    a re-plan (whose model must be known to find its work; making the embedder is
+    cheap, the ONNX session loads on the first embed)."""
+
+    factory: EmbedderFactory
+    files: WorkerFiles
+    log: Log
+    outcome: WorkerOutcome
+    replan: bool
+    embedder: Embedder | None = None
+    meter: _Meter | None = None
+    failed: bool = False
+
+    def load(self) -> tuple[Embedder | None, _Meter | None]:
+        if self.embedder is None and not self.failed:
+            try:
+                self.embedder = self.factory()
+            except Exception as exc:  # a bad model setting: say so in the log and state
+                self.failed = True
+                self.outcome.error = f"cannot load the embedding model: {exc}"
+                self.log(self.outcome.error)
+                state = {**read_state(self.files), "status": "failed", "error": self.outcome.error}
+                write_state(self.files, state)
+                return None, None
+            self.meter = _Meter(self.files, self.embedder.name, bool(self.embedder.is_semantic))
+            self.log(f"worker {os.getpid()}: embedding with {self.embedder.name}")
+        return self.embedder, self.meter
+
+    def replan_fingerprint(self) -> str | None:
+        """The model whose old passages to re-plan, if asked (``replan`` or a request)."""
+        if not (self.replan or replan_requested(self.files)):
+            return None
+        embedder, _ = self.load()
+        return None if embedder is None else embedder.fingerprint
+
+
 def run_worker(
     store: Store,
     embedder_factory: EmbedderFactory,
@@ -649,8 +750,13 @@ def run_worker(
     log: Log = lambda _: None,
     stop: threading.Event | None = None,
     tick: Callable[[], None] | None = None,
+    replan: bool = False,
 ) -> WorkerOutcome:
     """Embed every chunk lacking a vector, holding the store's worker lock; see the module doc.
+
+    Then, if ``replan`` or a request (:func:`request_replan`) asks for it, re-plan the
+    passages of the worker's model planned under older rules; the worker that finds
+    none left removes the request. A worker a load started does only the first part.
 
     Also used in-process: ``rlm chunk embed --wait`` when no worker runs, and the
     MCP server's thread (with its warm model and a ``stop`` event).
@@ -659,7 +765,9 @@ def run_worker(
     worker claims batches of chunks instead (:func:`run_shared_worker`).
     """
     if store.shares_embedding_work:
-        return run_shared_worker(store, embedder_factory, log=log, stop=stop, tick=tick)
+        return run_shared_worker(
+            store, embedder_factory, log=log, stop=stop, tick=tick, replan=replan
+        )
     files = WorkerFiles.of(store.path)
     lock = WorkerLock(files.lock)
     outcome = WorkerOutcome()
@@ -667,35 +775,33 @@ def run_worker(
         log("another worker holds the lock; nothing to do")
         outcome.ran = False
         return outcome
-    embedder: Embedder | None = None
-    meter: _Meter | None = None
+    model = _WorkerModel(embedder_factory, files, log, outcome, replan)
     skip: set[int] = set()
     try:
         while True:
-            claim = claim_next(store, skip)
+            replanned = model.replan_fingerprint()
+            if model.failed:
+                break
+            claim = claim_next(store, skip, replanned)
             if claim is None:
                 lock.release()
-                # A load may have committed while we finished (and seen us alive).
+                # A load may have committed while we finished (and seen us alive), or
+                # ``rlm chunk embed`` asked for a re-plan.
                 if stop is not None and stop.is_set():
                     break
-                if claim_next(store, skip) is None or not lock.acquire(LOCK_WAIT):
+                replanned = model.replan_fingerprint()
+                if claim_next(store, skip, replanned) is None:
+                    if replanned is not None and not skip and outcome.error is None:
+                        _replan_finished(files)
+                    break
+                if not lock.acquire(LOCK_WAIT):
                     break
                 continue
-            if embedder is None:
-                try:
-                    embedder = embedder_factory()
-                except Exception as exc:  # a bad model setting: say so in the log and state
-                    outcome.error = f"cannot load the embedding model: {exc}"
-                    log(outcome.error)
-                    write_state(
-                        files, {**read_state(files), "status": "failed", "error": outcome.error}
-                    )
-                    break
-                meter = _Meter(files, embedder.name, bool(embedder.is_semantic))
-                log(f"worker {os.getpid()}: embedding with {embedder.name}")
-            assert meter is not None
+            embedder, meter = model.load()
+            if embedder is None or meter is None:
+                break
             try:
-                moved = _embed_claimed(store, claim, embedder, meter, log, stop, tick)
+                moved = _embed_claimed(store, claim, embedder, meter, log, stop, tick, replanned)
             except _Stopped:
                 log("stopped on request")
                 break
@@ -710,6 +816,7 @@ def run_worker(
             meter.write("running", outcome.error, force=True)
     finally:
         lock.release()
+        meter = model.meter
         if meter is not None:
             outcome.chunks = meter.chunks
             meter.write("done" if outcome.error is None else "failed", outcome.error, force=True)

@@ -101,7 +101,7 @@ def embed_after_write(
     before = store.embedding_status_for(buffer_id)
     try:
         embedder = embedder_factory()
-        outcome = embed_buffer(store, buffer_id, embedder, progress=progress)
+        outcome = embed_buffer(store, buffer_id, embedder, progress=progress, replan=False)
     except RlmError as exc:
         done = store.embedding_status_for(buffer_id) - before
         return EmbedSummary(done, missing_vectors(store, buffer_id), None, exc)

@@ -273,18 +273,32 @@ class BackgroundEmbed:
 
 
 def chunk_embed_background(
-    store: Store, *, command: WorkerCommand | None = None, tokens_per_second: float | None = None
+    store: Store,
+    *,
+    command: WorkerCommand | None = None,
+    tokens_per_second: float | None = None,
+    embedder_factory: EmbedderFactory | None = None,
 ) -> BackgroundEmbed:
     """Start (or resume after a kill) the store's background worker for what is missing,
-    and for the passages planned under older rules."""
+    and ask it to re-plan the passages planned under older rules.
+
+    Old passages are counted for the worker's model only (``embedder_factory`` makes the
+    one ``command`` names; nothing is loaded): another model's change only with
+    ``--force``, so they would start a worker with nothing to do. The re-plan is asked
+    for with :func:`rlm.ingest.background.request_replan`, which a worker already
+    running (a load's) sees too.
+    """
     from rlm.embedding.passages import PASSAGE_RULES
-    from rlm.ingest.background import work_backlog
+    from rlm.ingest.background import WorkerFiles, request_replan, work_backlog
     from rlm.ingest.load import process_starter
 
-    backlog = work_backlog(store)
+    fingerprint = (embedder_factory or default_embedder)().fingerprint
+    backlog = work_backlog(store, replan=fingerprint)
     if not backlog.chunks:
         return BackgroundEmbed(None)
-    old = store.replan_count(PASSAGE_RULES)
+    old = store.replan_count(PASSAGE_RULES, fingerprint)
+    if old:
+        request_replan(WorkerFiles.of(store.path))
     rate = tokens_per_second or progress(store).tokens_per_second
     job = process_starter(command)(store, backlog, backlog.tokens / rate)
     return BackgroundEmbed(job, replan_chunks=old)
@@ -316,9 +330,11 @@ def chunk_embed_wait(
     progress_cb: Progress | None = None,
     poll: float = 0.5,
 ) -> EmbedWait:
-    """Block until every chunk has a vector: follow the running worker, or be the worker.
+    """Block until every chunk has a vector and the model's old passages are re-planned:
+    follow the running worker, or be the worker.
 
-    If the followed worker dies (killed) with chunks left, this process takes over.
+    If the followed worker dies (killed) with chunks left, or leaves old passages (a
+    load's worker does not re-plan), this process takes over.
     """
     import time
 
@@ -328,6 +344,7 @@ def chunk_embed_wait(
     files = WorkerFiles.of(store.path)
     ran_here = False
     warnings: list[str] = []
+    embedder = (embedder_factory or default_embedder)()
 
     def report() -> None:
         if progress_cb is not None:
@@ -340,13 +357,14 @@ def chunk_embed_wait(
             time.sleep(poll)
             report()
             continue
-        if not work_backlog(store).chunks:
+        if not work_backlog(store, replan=embedder.fingerprint).chunks:
             break
-        outcome = run_worker(store, embedder_factory or default_embedder, tick=report)
+        outcome = run_worker(store, lambda: embedder, tick=report, replan=True)
         ran_here = ran_here or outcome.ran
         if outcome.ran and (outcome.error or outcome.chunks == 0):
             if outcome.error:
                 warnings.append(f"embedding stopped: {outcome.error}")
             break
     report()
-    return EmbedWait(progress(store), time.monotonic() - started, ran_here, warnings)
+    final = progress(store, embedder.fingerprint)
+    return EmbedWait(final, time.monotonic() - started, ran_here, warnings)

@@ -47,10 +47,24 @@ def status(store: Store) -> StoreStatus:
         store.stats(),
         store.display_location,
         store.vector_count(),
-        progress(store),
+        progress(store, _current_fingerprint()),
         total_bytes=total,
         free_bytes=free,
     )
+
+
+def _current_fingerprint() -> str | None:
+    """The fingerprint of the model search and ``rlm chunk embed`` use (``RLM_MODEL``...),
+    so old passages are counted for it apart from other models'. Only cheap checks run
+    (nothing is loaded); None when the model setting is broken (then all in one count,
+    and the commands that embed say what is wrong)."""
+    from rlm.embedding import get_embedder
+    from rlm.errors import RlmError
+
+    try:
+        return get_embedder().fingerprint
+    except RlmError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -531,7 +531,7 @@ def _reembed(dst: Store, buffer_ids: list[int]) -> int:
     from rlm.embedding.sync import embed_buffer
 
     embedder = get_embedder()
-    return sum(embed_buffer(dst, bid, embedder).embedded for bid in buffer_ids)
+    return sum(embed_buffer(dst, bid, embedder, replan=False).embedded for bid in buffer_ids)
 
 
 def _write_id_map(path: Path, id_map: dict[int, int]) -> None:

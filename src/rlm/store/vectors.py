@@ -401,13 +401,13 @@ class PassageQueries(StoreBase):
         vector and passages are of ``fingerprint`` and whose passages were planned under
         rules older than ``rules``: their passages are re-planned, their vector kept."""
         sql = (
-            "SELECT c.id, c.content, 1, c.byte_start, c.line_start FROM passage_embeddings p"
+            "SELECT c.id, c.content, c.byte_start, c.line_start FROM passage_embeddings p"
             " JOIN chunks c ON c.id = p.chunk_id JOIN chunk_embeddings e ON e.chunk_id = c.id"
             " WHERE p.ordinal = 0 AND p.rules < ? AND p.fingerprint = ? AND c.buffer_id = ?"
             " AND e.fingerprint = ? ORDER BY c.chunk_index, c.id"
         )
         return [
-            (int(r[0]), str(r[1]), True, int(r[3]), None if r[4] is None else int(r[4]))
+            (int(r[0]), str(r[1]), True, int(r[2]), None if r[3] is None else int(r[3]))
             for r in self.conn.execute(sql, (rules, fingerprint, buffer_id, fingerprint))
         ]
 

@@ -244,7 +244,11 @@ def _embed_store(app: AppContext, wait: bool, model: str | None, model_path: str
             else f"{p.missing:,} of {p.total_chunks:,} chunks still lack a vector.\n"
         )
         return Output(data=waited.to_json(), text=text, warnings=waited.warnings)
-    result = ops.chunk_embed_background(app.store(), command=WorkerCommand(model, model_path))
+    result = ops.chunk_embed_background(
+        app.store(),
+        command=WorkerCommand(model, model_path),
+        embedder_factory=embedder_factory(model, model_path),
+    )
     if result.replan_chunks:
         _announce(notices.replanning(result.replan_chunks))
     job = result.job

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from rlm import notices
 from rlm.cli.context import AppContext, pass_app
 from rlm.cli.options import progress_bar
 from rlm.cli.render import Output
@@ -40,11 +41,13 @@ def embedding_lines(p: EmbedProgress | None) -> list[str]:
         lines.append(
             f"  Passages:      {p.replan_chunks:,} chunks planned under older passage rules ("
             + (
-                "background worker running)"
-                if p.worker_running
+                "background worker re-planning them)"
+                if p.worker_running and p.replan_requested
                 else "search still uses them; run 'rlm chunk embed' to re-plan them)"
             )
         )
+    if p.replan_other_chunks:
+        lines.append(f"  Other model:   {notices.other_model_passages(p.replan_other_chunks)}")
     error = p.state.get("error")
     if error and not p.worker_running and p.missing:
         lines.append(f"  Worker error:  {error} (log: {p.log})")
