@@ -228,6 +228,8 @@ class Variant:
     engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
     verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
     verify_legs: tuple[str, ...] = ("lex",)
+    verify_score: bool = False  # verify: the checked leg's score term is scaled too
+    verify_long: bool = True  # verify: long queries (> long_words words) are checked too
     long_chunk: str = "whole"  # long queries' chunk term: whole | pooled | avg (of the two)
     long_passage: str = "best"  # long queries' passage term: best | late | avg
 
@@ -290,7 +292,9 @@ def legs_of(
     return legs
 
 
-def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str]) -> list[int]:
+def fuse_legs(
+    legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str], long: bool = False
+) -> list[int]:
     from rlm.search.fusion import Leg, fuse
 
     if len(legs) == 1:
@@ -317,6 +321,8 @@ def fuse_legs(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str])
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = saved
         return [f.chunk_id for f in fused]
     if v.fusion == "verify":
+        if long and not v.verify_long:
+            v = Variant(**{**vars(v), "verify": 0.0})
         return _verify(legs, v, kinds)
     scores: dict[int, float] = {}
     for hits, kind in zip(legs, kinds, strict=True):
@@ -368,13 +374,13 @@ def _verify(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str]) -
         first = 1.0 - v.engine_gap + 2.0 * v.engine_gap * certainty(hits)
         weight = 2 * v.sem_share if kind == "sem" else 2 * (1 - v.sem_share)
         for rank, (cid, _) in enumerate(hits, start=1):
+            support = 1 - v.verify + v.verify * other.get(cid, 0.0) if checked else 1.0
             gain = 1.0 / (k + rank)
             if rank <= len(v.bonus):
                 b = v.bonus[rank - 1] * (first if rank == 1 else 1.0)
-                if checked:
-                    b *= 1 - v.verify + v.verify * other.get(cid, 0.0)
-                gain += b / (k + 1)
-            gain += v.engine_score * norms[kind][cid] / (k + 1)
+                gain += support * b / (k + 1)
+            score_term = v.engine_score * norms[kind][cid] / (k + 1)
+            gain += support * score_term if v.verify_score else score_term
             scores[cid] = scores.get(cid, 0.0) + weight * gain
             best[cid] = min(best.get(cid, rank), rank)
     return [c for c, _ in sorted(scores.items(), key=lambda kv: (-kv[1], best[kv[0]], kv[0]))]
@@ -390,7 +396,8 @@ def run(
             qq = q if typed else Query(q.qid, q.entries[:1])
             legs = legs_of(qq, ds, v, mode, grouped_lex)
             kinds = _kinds(qq, v, mode)
-            ranking = fuse_legs(legs, v, kinds)[:100]
+            long = len(qq.entries[0].text.split()) > v.long_words
+            ranking = fuse_legs(legs, v, kinds, long)[:100]
             for name, value in ds.judge(q.qid, ranking).items():
                 totals[name] = totals.get(name, 0.0) + value
         n = len(ds.queries)
@@ -689,6 +696,21 @@ GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "weights": _weights,
     "longq": _longq,
     "verify": _verifyg,
+    "verify3": lambda: _grid(
+        "verify",
+        {"fusion": "verify", "verify_long": False, "verify_score": True},
+        ("verify", (0.25, 0.4, 0.5, 0.6, 0.75)),
+    ),
+    "verify2": lambda: [
+        ("engine", Variant(**ENGINE)),
+        *_grid(
+            "verify",
+            {"fusion": "verify"},
+            ("verify_long", (False, True)),
+            ("verify_score", (False, True)),
+            ("verify", (0.5, 1.0)),
+        ),
+    ],
     "longq2": lambda: _grid(
         "long",
         ENGINE,

@@ -43,3 +43,37 @@ def test_search_starts_the_model_load_before_the_work_that_does_not_need_it(
     calls.clear()
     ops.search(store, "alpha", mode="bm25", embedder_factory=lambda: Loading())
     assert calls == []  # no model for BM25
+
+
+def test_only_a_short_querys_lexical_leg_must_be_backed(
+    store: Store, add: AddBuffer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Leg.checked`` (docs/search.md "Fusion"): set on the BM25 leg when no entry is a
+    long query, never on the semantic leg; a pasted paragraph's BM25 stands on its own."""
+    from rlm.search import engine
+    from rlm.search.engine import search
+    from rlm.search.vector import LONG_QUERY_WORDS
+
+    add("notes", ["alpha beta gamma delta", "alpha epsilon zeta", "beta eta theta"])
+    seen: list[list[tuple[int, bool]]] = []
+    real_fuse = engine.fuse
+
+    def spy(legs: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append([(len(leg.hits), leg.checked) for leg in legs])
+        return real_fuse(legs, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "fuse", spy)
+    long = " ".join(["alpha"] * (LONG_QUERY_WORDS + 1))
+    for queries, lexical_checked in (
+        (["alpha beta"], True),
+        (["alpha beta", "lex: gamma", "hyde: alpha beta gamma"], True),
+        ([long], False),
+        (["alpha beta", long], False),
+    ):
+        seen.clear()
+        search(store, queries=queries, threshold=0.0, embedder=HashEmbedder())
+        assert [checked for _, checked in seen[0]] == [False, lexical_checked], queries
+        assert all(n > 0 for n, _ in seen[0])  # both legs had hits to fuse
+    seen.clear()
+    search(store, "alpha", mode="semantic", threshold=0.0, embedder=HashEmbedder())
+    assert seen == []  # one leg: nothing fused

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rlm.search.fusion import GAP, SCORE_WEIGHT, Leg, certainty, fuse, rrf
+from rlm.search.fusion import GAP, SCORE_WEIGHT, SUPPORT, Leg, certainty, fuse, rrf
 
 
 def _ids(legs: list[Leg], method: str, k: float = 60) -> list[int]:
@@ -93,3 +93,35 @@ def test_scores_count_against_the_legs_top_20() -> None:
     assert extra(3) == pytest.approx((2.0 - ref) / (10.0 - ref))
     assert extra(25) == 0.0  # below the leg's 20th score: clipped
     assert extra(2) > 0.95 and extra(3) < 0.2
+
+
+def _question_legs(checked: bool) -> list[Leg]:
+    """A short question: the vector leg has the answer (7) second; BM25's first two (1, 2)
+    share a rare word with the question and are nowhere in the vector leg."""
+    vector = Leg([(3, 0.46), (7, 0.45), *[(i, 0.44 - i / 1000) for i in range(20, 40)]])
+    lexical = Leg(
+        [(1, 11.0), (2, 10.8), *[(i, 8.0 - i / 100) for i in range(40, 60)], (3, 2.0)],
+        checked=checked,
+    )
+    return [vector, lexical]
+
+
+def test_a_checked_legs_unbacked_hit_gives_way() -> None:
+    assert _ids(_question_legs(checked=False), "rrf_certainty")[:4] == [3, 1, 2, 7]
+    assert _ids(_question_legs(checked=True), "rrf_certainty")[:4] == [3, 7, 1, 2]
+    # Only rrf_certainty reads the flag.
+    assert _ids(_question_legs(checked=True), "rrf_bonus") == _ids(
+        _question_legs(checked=False), "rrf_bonus"
+    )
+
+
+def test_support_scales_the_bonus_and_score_term_not_the_rank_term() -> None:
+    unchecked = {f.chunk_id: f.score for f in fuse(_question_legs(False), "rrf_certainty", 60)}
+    checked = {f.chunk_id: f.score for f in fuse(_question_legs(True), "rrf_certainty", 60)}
+    plain = {f.chunk_id: f.score for f in fuse(_question_legs(False), "rrf", 60)}
+    # Chunk 1: BM25 rank 1, no vector support: its extra over plain RRF shrinks to 1 - SUPPORT.
+    assert checked[1] - plain[1] == pytest.approx((1 - SUPPORT) * (unchecked[1] - plain[1]))
+    # Chunk 3: the vector leg's first (normalised 1) backs its BM25 hit fully.
+    assert checked[3] == pytest.approx(unchecked[3])
+    # The vector leg itself is not checked: chunk 7 scores the same either way.
+    assert checked[7] == pytest.approx(unchecked[7])

@@ -275,7 +275,7 @@ class SearchEngine:
         """
         specs = parse_queries([query] if isinstance(query, str) else list(query))
         legs, _ = self._legs(specs, modes, top_k, threshold, buffer_ids, query_vector)
-        return self._rankings(legs, modes, top_k, rrf_k, fusion)
+        return self._rankings(legs, modes, top_k, rrf_k, fusion, _short(specs))
 
     def _legs(
         self,
@@ -357,7 +357,13 @@ class SearchEngine:
         top_k: int,
         rrf_k: float,
         fusion: str,
+        short: bool,
     ) -> dict[str, list[Ranked]]:
+        """Each mode's ranking from the legs. ``short``: no entry is a long query, so the
+        lexical leg must be backed by the semantic one (``Leg.checked``, docs/search.md
+        "Fusion"): a short query's BM25 hit that shares a rare word or two with it and
+        nothing of its meaning gives way. A pasted paragraph's BM25 matches many of its
+        words, which is evidence of its own (ArguAna lost nDCG when checked)."""
         top_k = min(top_k, MAX_TOP_K)
         out: dict[str, list[Ranked]] = {}
         best_sem: dict[int, float] = {}
@@ -372,11 +378,16 @@ class SearchEngine:
                 out[mode] = []
                 continue
             kinds = {"semantic": (SEMANTIC,), "bm25": (LEXICAL,)}.get(mode, (SEMANTIC, LEXICAL))
-            chosen = [hits for kind, hits in legs if kind in kinds]
+            chosen = [(kind, hits) for kind, hits in legs if kind in kinds]
             if len(chosen) == 1:
-                ranked = [(cid, score) for cid, score in chosen[0][:top_k]]
+                ranked = [(cid, score) for cid, score in chosen[0][1][:top_k]]
             else:
-                fused = fuse([Leg(h) for h in chosen], fusion, rrf_k)[:top_k]
+                checked = [short and kind == LEXICAL for kind, _ in chosen]
+                fused = fuse(
+                    [Leg(h, checked=c) for (_, h), c in zip(chosen, checked, strict=True)],
+                    fusion,
+                    rrf_k,
+                )[:top_k]
                 ranked = [(f.chunk_id, f.score) for f in fused]
             out[mode] = [
                 Ranked(
@@ -432,7 +443,7 @@ class SearchEngine:
             semantic_available = bool(emb.is_semantic)
             warnings.extend(self._semantic_warnings(emb, ids))
         legs, vectors = self._legs(specs, [mode], top_k, threshold, ids)
-        ranked = self._rankings(legs, [mode], top_k, rrf_k, fusion)[mode]
+        ranked = self._rankings(legs, [mode], top_k, rrf_k, fusion, _short(specs))[mode]
         words = [sp.text for sp in specs if LEXICAL in sp.legs or not vectors]
         results = self.enrich(ranked, preview_len, vectors, words)
         return SearchResponse(
@@ -609,6 +620,13 @@ class SearchEngine:
                 )
             )
         return results
+
+
+def _short(specs: Sequence[QuerySpec]) -> bool:
+    """No entry is a long query (:func:`rlm.search.vector.is_long_query`)."""
+    from rlm.search.vector import is_long_query
+
+    return not any(is_long_query(sp.text) for sp in specs)
 
 
 def _span_text(chunk: Chunk, span: PassageSpan) -> str:

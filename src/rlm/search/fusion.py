@@ -23,6 +23,13 @@ Methods (``fuse(..., method=...)``):
     but with nearly the same score stay close, a hit far below the leg's best
     gains little from its rank alone.
 
+  A leg marked ``checked`` (the engine marks the lexical leg of a short query)
+  must also be backed by the other legs: its bonuses and score term are scaled
+  by ``1 - SUPPORT + SUPPORT * m``, ``m`` the chunk's normalised score ``n`` in
+  the other legs (its best; 0 where none has it). A BM25 hit that shares a few
+  rare words with a short question, with nothing of its meaning, then gives way
+  to a chunk the semantic leg ranks just below its first.
+
   Chosen on bench/needles.py, ArguAna and NPL (bench/fusion_lab.py, see
   docs/search.md): the only fusion measured that raised hybrid on both BEIR
   sets and the typed needles at once.
@@ -54,6 +61,9 @@ SCORE_WEIGHT = 2.0
 """Weight of a hit's normalised score (``rrf_certainty``), in units of ``1 / (k + 1)``."""
 SCORE_DEPTH = 20
 """Scores are normalised against the leg's best and its score at this rank."""
+SUPPORT = 0.5
+"""How much a checked leg's bonuses and score term depend on the other legs holding the
+same chunk (``rrf_certainty``): 0 = not at all, 1 = nothing without them."""
 
 
 def _normalised(value: float, top: float, ref: float) -> float:
@@ -87,10 +97,23 @@ class Fused:
 
 @dataclass(frozen=True)
 class Leg:
-    """One ranked list to fuse: (chunk id, score) best first, and its weight."""
+    """One ranked list to fuse: (chunk id, score) best first, and its weight.
+
+    ``checked``: its bonuses and score term need the other legs' support
+    (``rrf_certainty`` only, see the module docstring).
+    """
 
     hits: Sequence[tuple[int, float]]
     weight: float = 1.0
+    checked: bool = False
+
+
+def _normalised_leg(hits: Sequence[tuple[int, float]]) -> dict[int, float]:
+    """Each hit's score between the leg's score at :data:`SCORE_DEPTH` (0) and its best (1)."""
+    if not hits:
+        return {}
+    top, ref = hits[0][1], hits[min(SCORE_DEPTH, len(hits)) - 1][1]
+    return {chunk_id: _normalised(value, top, ref) for chunk_id, value in hits}
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: float = DEFAULT_RRF_K) -> list[Fused]:
@@ -118,13 +141,14 @@ def fuse(
     scores: dict[int, float] = {}
     best: dict[int, int] = {}
     bonused = method in ("rrf_bonus", "rrf_certainty")
-    for leg in legs:
+    certain = method == "rrf_certainty"
+    normalised = [_normalised_leg(leg.hits) if certain else {} for leg in legs]
+    for number, leg in enumerate(legs):
         hits = leg.hits
         first = 1.0
-        top = ref = 0.0
-        if method == "rrf_certainty" and hits:
+        others = [n for i, n in enumerate(normalised) if i != number] if leg.checked else []
+        if certain and hits:
             first = 1.0 - GAP + 2.0 * GAP * certainty(hits)
-            top, ref = hits[0][1], hits[min(SCORE_DEPTH, len(hits)) - 1][1]
         if method == "score" and hits:
             values = [s for _, s in hits]
             lo, hi = min(values), max(values)
@@ -133,11 +157,15 @@ def fuse(
             if method == "score":
                 gain = (value - lo) / span if span > 0 else 1.0
             else:
-                gain = 1.0 / (k + rank)
+                extra = 0.0
                 if bonused and rank <= len(bonus):
-                    gain += bonus[rank - 1] * (first if rank == 1 else 1.0) / (k + 1)
-                if method == "rrf_certainty":
-                    gain += SCORE_WEIGHT * _normalised(value, top, ref) / (k + 1)
+                    extra += bonus[rank - 1] * (first if rank == 1 else 1.0) / (k + 1)
+                if certain:
+                    extra += SCORE_WEIGHT * normalised[number][chunk_id] / (k + 1)
+                    if leg.checked:
+                        backing = max((n.get(chunk_id, 0.0) for n in others), default=0.0)
+                        extra *= 1.0 - SUPPORT + SUPPORT * backing
+                gain = 1.0 / (k + rank) + extra
             scores[chunk_id] = scores.get(chunk_id, 0.0) + leg.weight * gain
             if rank < best.get(chunk_id, rank + 1):
                 best[chunk_id] = rank
