@@ -198,3 +198,26 @@ def test_the_cached_optimised_graph_gives_the_same_vectors(
     third = _twin(model, cache)
     assert np.array_equal(third.embed_documents(TEXTS).vectors, want)
     assert loaded == [str(first._source_model())]
+
+
+def test_start_loading_imports_numpy_before_its_thread_can() -> None:
+    """Two threads importing NumPy for the first time at once can fail (importlib hands
+    one a partially initialised module: "cannot import name '__cpu_features__'"); a cold
+    hybrid search failed so in 7 of 12 fresh processes. start_loading imports it in the
+    caller's thread first, so it is complete when the call returns."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from rlm.embedding import get_embedder\n"
+        "e = get_embedder()\n"
+        "before = 'numpy' in sys.modules\n"
+        "e.start_loading()\n"
+        "np = sys.modules.get('numpy')\n"
+        "print(before, np is not None and hasattr(np, 'ndarray') and hasattr(np, 'float32'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr

@@ -88,6 +88,20 @@ class Embedder(Protocol):
         ...
 
 
+def import_numpy_here() -> None:
+    """Import NumPy in this thread, before starting a thread that may import it too.
+
+    Two threads importing NumPy for the first time at once can fail: importlib's
+    deadlock avoidance hands one of them the partially initialised module, and it
+    raises "cannot import name '__cpu_features__' from partially initialized module".
+    A cold hybrid search through the library failed that way in 7 of 12 fresh
+    processes: the model-loading thread (onnxruntime imports NumPy) against the
+    vector leg's first ``import numpy``. Whoever starts such a thread calls this
+    first; its cost is paid once per process, by a caller about to need NumPy anyway.
+    """
+    import numpy  # noqa: F401
+
+
 def start_loading(embedder: object) -> None:
     """Start loading ``embedder``'s model in the background when it has one to load
     (the ONNX embedder; the hash fallback has nothing to load). A search calls this

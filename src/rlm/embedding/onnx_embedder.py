@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlm.embedding import passages
 from rlm.embedding.assembly import folder_window_limit
-from rlm.embedding.base import EmbeddingBatch, PassageBatch
+from rlm.embedding.base import EmbeddingBatch, PassageBatch, import_numpy_here
 from rlm.embedding.passages import plan_passages, pooled, with_whole
 from rlm.embedding.registry import ModelDescription, Pooling, SourceKind, fingerprint
 from rlm.embedding.runtime import DirectSession, run_batches
@@ -250,6 +250,7 @@ class OnnxEmbedder:
                 self._tokenizer is not None and self.load_seconds is not None
             ):
                 return
+            import_numpy_here()  # not raced by the loader's onnxruntime import
             ready = threading.Event()
             self._loader = threading.Thread(
                 target=self._load_quietly, args=(ready,), name="rlm-model-load", daemon=True

@@ -894,6 +894,9 @@ class WorkerThread:
             if self._thread is not None and self._thread.is_alive():
                 return False
             self._stop.clear()
+            from rlm.embedding.base import import_numpy_here
+
+            import_numpy_here()  # the thread's embedding must not race a search's import
             self._thread = threading.Thread(target=self._run, name="rlm-embed", daemon=True)
             self._thread.start()
             return True

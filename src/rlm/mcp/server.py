@@ -806,4 +806,7 @@ def warm_model() -> None:
         except Exception as exc:
             log.warning("could not preload the embedding model: %s", exc)
 
+    from rlm.embedding.base import import_numpy_here
+
+    import_numpy_here()  # the load must not race a first search's import
     threading.Thread(target=load, name="rlm-warm-model", daemon=True).start()
