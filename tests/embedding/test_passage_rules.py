@@ -222,6 +222,31 @@ def test_counting_old_passages_seeks_the_rules_index(isolated_env: Path) -> None
             assert "idx_passages_rules (rules<?)" in plan, (sql, plan)
 
 
+def test_finding_chunks_without_passages_seeks_each_chunk(isolated_env: Path) -> None:
+    """``chunk embed`` with nothing to do: each chunk's passages are probed by the whole
+    ``idx_passages_model`` key, not by a walk over every passage of the model."""
+    from rlm.embedding.hashing import HashEmbedder
+    from rlm.embedding.sync import embed_buffer
+    from tests.search.conftest import add_chunks
+
+    with Store.init(isolated_env / "q.db") as store:
+        add_chunks(store, "doc", ["One sentence here. Another one there.", "Second chunk."])
+        buffer_id = store.list_buffers()[0].id
+        embedder = HashEmbedder()
+        embed_buffer(store, buffer_id, embedder)
+        seen: list[str] = []
+        store.conn.set_trace_callback(seen.append)
+        try:
+            assert (
+                store.chunks_to_embed_passages(buffer_id, embedder.fingerprint, force=False) == []
+            )
+        finally:
+            store.conn.set_trace_callback(None)
+        assert len(seen) == 1
+        plan = " ".join(str(r[-1]) for r in store.conn.execute(f"EXPLAIN QUERY PLAN {seen[0]}"))
+        assert "AND chunk_id=?" in plan, plan
+
+
 def _worker_here(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Replace the detached worker by the same worker run here at once (as the process
     would, with no request of its own): the chunks each started worker did."""
