@@ -226,6 +226,7 @@ class Variant:
     norm_depth: int = 200  # mix: min-max over the leg's first norm_depth scores
     engine_gap: float = 0.5  # engine: rrf_certainty's GAP
     engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
+    engine_support: float = 0.5  # engine: rrf_certainty's SUPPORT (0: before the check)
     verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
     verify_legs: tuple[str, ...] = ("lex",)
     verify_score: bool = False  # verify: the checked leg's score term is scaled too
@@ -304,21 +305,24 @@ def fuse_legs(
     if v.fusion in ("gap", "engine"):  # the engine's rrf_certainty (gap: no score term)
         import rlm.search.fusion as fusion_mod
 
-        saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT
+        saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT, fusion_mod.SUPPORT
         if v.fusion == "gap":
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.gap, 0.0
         else:
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.engine_gap, v.engine_score
+            fusion_mod.SUPPORT = v.engine_support
         weights = [(2 * v.sem_share if kind == "sem" else 2 * (1 - v.sem_share)) for kind in kinds]
+        # As the engine: a short query's lexical leg must be backed (Leg.checked).
+        checked = [v.fusion == "engine" and kind == "lex" and not long for kind in kinds]
         try:
             fused = fuse(
-                [Leg(h, w) for h, w in zip(legs, weights, strict=True)],
+                [Leg(h, w, c) for h, w, c in zip(legs, weights, checked, strict=True)],
                 "rrf_certainty",
                 v.k,
                 v.bonus,
             )
         finally:
-            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = saved
+            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT, fusion_mod.SUPPORT = saved
         return [f.chunk_id for f in fused]
     if v.fusion == "verify":
         if long and not v.verify_long:
@@ -526,7 +530,8 @@ ENGINE = {"fusion": "engine"}
 def _baseline() -> list[tuple[str, Variant]]:
     return [
         ("before: one leg per entry, rrf_bonus", Variant(typed="legs")),
-        ("after: one leg per kind, rrf_certainty", Variant(fusion="engine")),
+        ("one leg per kind, rrf_certainty", Variant(fusion="engine", engine_support=0.0)),
+        ("after: and a short query's BM25 leg checked", Variant(fusion="engine")),
     ]
 
 
