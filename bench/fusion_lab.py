@@ -227,6 +227,7 @@ class Variant:
     engine_gap: float = 0.5  # engine: rrf_certainty's GAP
     engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
     engine_support: float = 0.5  # engine: rrf_certainty's SUPPORT (0: before the check)
+    questions_only: bool = True  # engine: check only when an entry is a question (as the engine)
     verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
     verify_legs: tuple[str, ...] = ("lex",)
     verify_score: bool = False  # verify: the checked leg's score term is scaled too
@@ -294,7 +295,11 @@ def legs_of(
 
 
 def fuse_legs(
-    legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str], long: bool = False
+    legs: list[list[tuple[int, float]]],
+    v: Variant,
+    kinds: list[str],
+    long: bool = False,
+    question: bool = False,
 ) -> list[int]:
     from rlm.search.fusion import Leg, fuse
 
@@ -312,8 +317,9 @@ def fuse_legs(
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.engine_gap, v.engine_score
             fusion_mod.SUPPORT = v.engine_support
         weights = [(2 * v.sem_share if kind == "sem" else 2 * (1 - v.sem_share)) for kind in kinds]
-        # As the engine: a short query's lexical leg must be backed (Leg.checked).
-        checked = [v.fusion == "engine" and kind == "lex" and not long for kind in kinds]
+        # As the engine: a short question's lexical leg must be backed (Leg.checked).
+        check = v.fusion == "engine" and not long and (question or not v.questions_only)
+        checked = [check and kind == "lex" for kind in kinds]
         try:
             fused = fuse(
                 [Leg(h, w, c) for h, w, c in zip(legs, weights, checked, strict=True)],
@@ -401,7 +407,8 @@ def run(
             legs = legs_of(qq, ds, v, mode, grouped_lex)
             kinds = _kinds(qq, v, mode)
             long = len(qq.entries[0].text.split()) > v.long_words
-            ranking = fuse_legs(legs, v, kinds, long)[:100]
+            question = any(_is_question(e.text) for e in qq.entries)
+            ranking = fuse_legs(legs, v, kinds, long, question)[:100]
             for name, value in ds.judge(q.qid, ranking).items():
                 totals[name] = totals.get(name, 0.0) + value
         n = len(ds.queries)
@@ -409,6 +416,12 @@ def run(
             k: (val if ds.name.startswith("needles") else val / n) for k, val in totals.items()
         }
     return out
+
+
+def _is_question(text: str) -> bool:
+    from rlm.search.queries import is_question
+
+    return is_question(text)
 
 
 def _kinds(q: Query, v: Variant, mode: str) -> list[str]:
@@ -531,7 +544,7 @@ def _baseline() -> list[tuple[str, Variant]]:
     return [
         ("before: one leg per entry, rrf_bonus", Variant(typed="legs")),
         ("one leg per kind, rrf_certainty", Variant(fusion="engine", engine_support=0.0)),
-        ("after: and a short query's BM25 leg checked", Variant(fusion="engine")),
+        ("after: and a short question's BM25 leg checked", Variant(fusion="engine")),
     ]
 
 

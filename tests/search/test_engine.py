@@ -45,11 +45,12 @@ def test_search_starts_the_model_load_before_the_work_that_does_not_need_it(
     assert calls == []  # no model for BM25
 
 
-def test_only_a_short_querys_lexical_leg_must_be_backed(
+def test_only_a_short_questions_lexical_leg_must_be_backed(
     store: Store, add: AddBuffer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``Leg.checked`` (docs/search.md "Fusion"): set on the BM25 leg when no entry is a
-    long query, never on the semantic leg; a pasted paragraph's BM25 stands on its own."""
+    """``Leg.checked`` (docs/search.md "Fusion"): set on the BM25 leg when an entry is a
+    question and none is a long query, never on the semantic leg; keywords and a pasted
+    paragraph's BM25 stand on their own."""
     from rlm.search import engine
     from rlm.search.engine import search
     from rlm.search.vector import LONG_QUERY_WORDS
@@ -63,12 +64,15 @@ def test_only_a_short_querys_lexical_leg_must_be_backed(
         return real_fuse(legs, *args, **kwargs)
 
     monkeypatch.setattr(engine, "fuse", spy)
-    long = " ".join(["alpha"] * (LONG_QUERY_WORDS + 1))
+    long = " ".join(["alpha"] * (LONG_QUERY_WORDS + 1)) + "?"
     for queries, lexical_checked in (
-        (["alpha beta"], True),
-        (["alpha beta", "lex: gamma", "hyde: alpha beta gamma"], True),
+        (["what is alpha beta"], True),
+        (["alpha beta?"], True),
+        (["alpha beta"], False),
+        (["how alpha beta", "lex: gamma", "hyde: alpha beta gamma"], True),
+        (["alpha beta", "lex: gamma", "vec: which alpha beta"], True),
         ([long], False),
-        (["alpha beta", long], False),
+        (["what alpha beta?", long.rstrip("?")], False),
     ):
         seen.clear()
         search(store, queries=queries, threshold=0.0, embedder=HashEmbedder())

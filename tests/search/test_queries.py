@@ -32,3 +32,15 @@ def test_empty_entries_are_rejected(entry: str) -> None:
 def test_at_least_one_query() -> None:
     with pytest.raises(InvalidArgumentError):
         parse_queries([])
+
+
+def test_a_question_ends_with_a_question_mark_or_starts_with_an_interrogative() -> None:
+    from rlm.search.queries import is_question
+
+    assert is_question("Which committee approved the funding?")
+    assert is_question("  what's the retry limit")
+    assert is_question("HOW does the parser recover")
+    assert is_question("the parser recovers how?  ")
+    assert not is_question("parser recovery retry limit")
+    assert not is_question("whatever the parser does")  # a word boundary, not a prefix
+    assert not is_question("Somewhere a claim is made.")

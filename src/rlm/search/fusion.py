@@ -23,7 +23,7 @@ Methods (``fuse(..., method=...)``):
     but with nearly the same score stay close, a hit far below the leg's best
     gains little from its rank alone.
 
-  A leg marked ``checked`` (the engine marks the lexical leg of a short query)
+  A leg marked ``checked`` (the engine marks the lexical leg of a short question)
   must also be backed by the other legs: its bonuses and score term are scaled
   by ``1 - SUPPORT + SUPPORT * m``, ``m`` the chunk's normalised score ``n`` in
   the other legs (its best; 0 where none has it). A BM25 hit that shares a few

@@ -39,6 +39,17 @@ KINDS: dict[str, tuple[str, ...]] = {
 _PREFIX = re.compile(r"^\s*(lex|vec|hyde)\s*:\s*", re.IGNORECASE)
 
 
+_QUESTION = re.compile(r"\s*(what|which|who|whom|whose|where|when|why|how)\b", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """Whether ``text`` is phrased as a question: it ends with ``?`` or starts with an
+    interrogative word. A question is answered by a statement that seldom repeats its
+    words, so its BM25 hits must be backed by the semantic leg (docs/search.md
+    "Fusion"); keywords and claims are phrased like the text they seek."""
+    return text.rstrip().endswith("?") or bool(_QUESTION.match(text))
+
+
 @dataclass(frozen=True)
 class QuerySpec:
     """One query of a search: its text (prefix removed), kind and the legs it feeds."""
