@@ -399,6 +399,8 @@ def _verify(legs: list[list[tuple[int, float]]], v: Variant, kinds: list[str]) -
 def run(
     ds: Dataset, v: Variant, modes: Sequence[str], grouped_lex: dict[str, Any], typed: bool
 ) -> dict[str, dict[str, float]]:
+    from rlm.search.queries import is_question
+
     out: dict[str, dict[str, float]] = {}
     for mode in modes:
         totals: dict[str, float] = {}
@@ -407,7 +409,7 @@ def run(
             legs = legs_of(qq, ds, v, mode, grouped_lex)
             kinds = _kinds(qq, v, mode)
             long = len(qq.entries[0].text.split()) > v.long_words
-            question = any(_is_question(e.text) for e in qq.entries)
+            question = any(is_question(e.text) for e in qq.entries)
             ranking = fuse_legs(legs, v, kinds, long, question)[:100]
             for name, value in ds.judge(q.qid, ranking).items():
                 totals[name] = totals.get(name, 0.0) + value
@@ -416,12 +418,6 @@ def run(
             k: (val if ds.name.startswith("needles") else val / n) for k, val in totals.items()
         }
     return out
-
-
-def _is_question(text: str) -> bool:
-    from rlm.search.queries import is_question
-
-    return is_question(text)
 
 
 def _kinds(q: Query, v: Variant, mode: str) -> list[str]:
