@@ -14,7 +14,14 @@ needles (plain and typed) AND the BEIR sets at once.
 
 Grids (``--grid``): ``baseline`` (before/after of this round), ``typed``/``typed2`` (how
 typed entries become legs), ``fusion``/``fusion2``/``fusion3`` (fusion methods),
-``weights``/``long`` (passage weights), ``lexical`` (rlm's BM25 leg vs plain FTS5).
+``weights``/``long`` (passage weights), ``lexical`` (rlm's BM25 leg vs plain FTS5),
+``claims`` (short statements, not questions: bench/claims.py sets and ``--cut-words``).
+
+Claim sets are BEIR folders that ``bench/claims.py --set NAME --folder-only`` prints; pass
+each with the store of its source set:
+
+    python bench/fusion_lab.py --grid claims \
+        --beir "$(python bench/claims.py --set arg-hard --folder-only)=ARGUANA_STORE"
 
 Stores come from ``bench/needles.py`` (its cache) and ``rlm eval DIR --store PATH``.
 Legs are cached in ``--cache`` (``lab-*.pkl``), keyed by store file and query set.
@@ -165,7 +172,13 @@ def load_needles(
     return Dataset(tag, ids, queries, judge)
 
 
-def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) -> Dataset:
+def load_beir_set(
+    folder: str, store_path: str, cache: Path, limit: int | None, cut_words: int | None = None
+) -> Dataset:
+    """A BEIR set's legs. ``cut_words``: each query cut to its first N words, and a query's own
+    document (ArguAna's queries are documents of the corpus) removed from its legs before
+    fusion, not only from the judged list: a short-query set where BM25 is the stronger leg,
+    as on claim sets like SciFact, which have no self hit to distort each leg's scale."""
     from rlm.embedding import get_embedder
     from rlm.search.evaluation import _buffer_name, load_beir
     from rlm.search.metrics import mrr_at, ndcg_at, recall_at
@@ -179,10 +192,14 @@ def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) 
     refs = store.list_chunk_refs(buffer.id)
     doc_of = dict(zip([r.id for r in refs], data.doc_ids, strict=True))
     text_of = dict(zip(data.doc_ids, data.doc_texts, strict=True))
+    if cut_words is not None:
+        data.queries = {q: " ".join(t.split()[:cut_words]) for q, t in data.queries.items()}
     qs = [(qid, [("", text)]) for qid, text in data.queries.items()]
     queries = _legs_for(store, qs, cache, data.name)
     emb = get_embedder()
     ids = vector_index(store, emb.fingerprint, emb.dimensions, use_ann=False).chunk_ids.copy()
+    if cut_words is not None:
+        _drop_own_document(queries, {d: c for c, d in doc_of.items()}, ids)
 
     def judge(qid: str, ranking: list[int]) -> dict[str, float]:
         text = data.queries[qid]
@@ -197,6 +214,25 @@ def load_beir_set(folder: str, store_path: str, cache: Path, limit: int | None) 
         }
 
     return Dataset(data.name, ids, queries, judge)
+
+
+def _drop_own_document(
+    queries: list[Query], chunk_of: dict[str, int], ids: npt.NDArray[np.int64]
+) -> None:
+    row_of = {int(c): i for i, c in enumerate(ids)}
+    for q in queries:
+        own = chunk_of.get(q.qid)
+        if own is None:
+            continue
+        for e in q.entries:
+            e.lex = [h for h in e.lex if h[0] != own]
+            e.porter = [h for h in e.porter if h[0] != own]
+            for name in ("chunk", "best", "second", "pooled", "late"):
+                scores = getattr(e, name)
+                if scores is not None and own in row_of:
+                    scores = scores.copy()
+                    scores[row_of[own]] = -1.0
+                    setattr(e, name, scores)
 
 
 # ---------------------------------------------------------------- variants
@@ -227,7 +263,12 @@ class Variant:
     engine_gap: float = 0.5  # engine: rrf_certainty's GAP
     engine_score: float = 2.0  # engine: rrf_certainty's SCORE_WEIGHT
     engine_support: float = 0.5  # engine: rrf_certainty's SUPPORT (0: before the check)
+    engine_depth: int = 20  # engine: rrf_certainty's SCORE_DEPTH (normalisation reference rank)
     questions_only: bool = True  # engine: check only when an entry is a question (as the engine)
+    other_check: tuple[
+        str, ...
+    ] = ()  # engine: legs checked for short queries that are not questions
+    other_support: float = 0.5  # engine: SUPPORT for those
     verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
     verify_legs: tuple[str, ...] = ("lex",)
     verify_score: bool = False  # verify: the checked leg's score term is scaled too
@@ -310,7 +351,8 @@ def fuse_legs(
     if v.fusion in ("gap", "engine"):  # the engine's rrf_certainty (gap: no score term)
         import rlm.search.fusion as fusion_mod
 
-        saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT, fusion_mod.SUPPORT
+        saved = fusion_mod.GAP, fusion_mod.SCORE_WEIGHT, fusion_mod.SUPPORT, fusion_mod.SCORE_DEPTH
+        fusion_mod.SCORE_DEPTH = v.engine_depth
         if v.fusion == "gap":
             fusion_mod.GAP, fusion_mod.SCORE_WEIGHT = v.gap, 0.0
         else:
@@ -320,6 +362,9 @@ def fuse_legs(
         # As the engine: a short question's lexical leg must be backed (Leg.checked).
         check = v.fusion == "engine" and not long and (question or not v.questions_only)
         checked = [check and kind == "lex" for kind in kinds]
+        if v.fusion == "engine" and not long and not check and v.other_check:
+            checked = [kind in v.other_check for kind in kinds]
+            fusion_mod.SUPPORT = v.other_support
         try:
             fused = fuse(
                 [Leg(h, w, c) for h, w, c in zip(legs, weights, checked, strict=True)],
@@ -328,7 +373,12 @@ def fuse_legs(
                 v.bonus,
             )
         finally:
-            fusion_mod.GAP, fusion_mod.SCORE_WEIGHT, fusion_mod.SUPPORT = saved
+            (
+                fusion_mod.GAP,
+                fusion_mod.SCORE_WEIGHT,
+                fusion_mod.SUPPORT,
+                fusion_mod.SCORE_DEPTH,
+            ) = saved
         return [f.chunk_id for f in fused]
     if v.fusion == "verify":
         if long and not v.verify_long:
@@ -475,6 +525,13 @@ def main() -> None:
     parser.add_argument("--beir", action="append", default=[], metavar="DIR=STORE")
     parser.add_argument("--limit-queries", type=int, default=None)
     parser.add_argument(
+        "--cut-words",
+        type=int,
+        default=None,
+        metavar="N",
+        help="--beir sets: queries cut to N words, own document out of the legs (load_beir_set)",
+    )
+    parser.add_argument(
         "--cache",
         type=Path,
         default=Path(os.environ.get("RLM_BENCH_CACHE", Path.home() / ".cache" / "rlm-bench")),
@@ -492,7 +549,8 @@ def main() -> None:
         sets.append((blind, grouped_lexical(store, blind)))
     for item in args.beir:
         folder, path = item.split("=", 1)
-        sets.append((load_beir_set(folder, path, args.cache, args.limit_queries), {}))
+        ds = load_beir_set(folder, path, args.cache, args.limit_queries, args.cut_words)
+        sets.append((ds, {}))
     modes = args.modes.split(",")
     for name, v in GRIDS[args.grid]():
         parts = [name]
@@ -693,7 +751,22 @@ def _final() -> list[tuple[str, Variant]]:
     ]
 
 
+def _claims() -> list[tuple[str, Variant]]:
+    """Screens on short statements (bench/claims.py sets, ArguAna ``--cut-words 24``): what
+    the engine does to a short query that is not a question, against the alternatives."""
+    return [
+        ("rrf", Variant(fusion="rrf")),
+        ("score (min-max sum)", Variant(fusion="score")),
+        ("engine", Variant(**ENGINE)),
+        ("engine, statements' BM25 checked too", Variant(fusion="engine", questions_only=False)),
+        *_grid("engine, statements check", ENGINE, ("other_check", (("lex", "sem"),))),
+        *_grid("engine", ENGINE, ("engine_depth", (50, 200))),
+        *_grid("engine", ENGINE, ("weight", (0.6, 0.7))),
+    ]
+
+
 GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
+    "claims": _claims,
     "final": _final,
     "long2": _long2,
     "share": _share,
