@@ -275,6 +275,8 @@ class Variant:
     verify_long: bool = True  # verify: long queries (> long_words words) are checked too
     long_chunk: str = "whole"  # long queries' chunk term: whole | pooled | avg (of the two)
     long_passage: str = "best"  # long queries' passage term: best | late | avg
+    chunk_floor: float = 0.0  # semantic score raised this share of the way to the chunk cosine
+    long_floor: float | None = None  # the same for long queries (None: ``chunk_floor``)
 
 
 def _sem_scores(e: EntryLegs, v: Variant) -> F32:
@@ -290,6 +292,9 @@ def _sem_scores(e: EntryLegs, v: Variant) -> F32:
         ]
         passage = {"best": passage, "late": e.late, "avg": (passage + e.late) / 2}[v.long_passage]
     out: F32 = (w * passage + (1 - w) * chunk).astype(np.float32)
+    floor = v.long_floor if long and v.long_floor is not None else v.chunk_floor
+    if floor:  # a chunk scores at least ``floor`` of the way up to its own vector's cosine
+        out = (out + floor * np.maximum(chunk - out, 0)).astype(np.float32)
     return out
 
 
@@ -765,8 +770,20 @@ def _claims() -> list[tuple[str, Variant]]:
     ]
 
 
+def _floor() -> list[tuple[str, Variant]]:
+    """A chunk relevant as a whole: its semantic score raised part of the way to its chunk
+    vector's cosine where that is above the passage blend (long queries as the engine)."""
+    engine = {"fusion": "engine", "long_weight": 0.3, "long_chunk": "avg"}
+    return [
+        ("engine", Variant(**engine)),
+        *_grid("engine", engine, (("chunk_floor", "long_floor"), ((0.5, 0.0), (0.5, 0.5)))),
+        *_grid("engine", engine, (("chunk_floor", "long_floor"), ((0.75, 0.5), (1.0, 0.5)))),
+    ]
+
+
 GRIDS: dict[str, Callable[[], list[tuple[str, Variant]]]] = {
     "claims": _claims,
+    "floor": _floor,
     "final": _final,
     "long2": _long2,
     "share": _share,

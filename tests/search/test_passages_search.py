@@ -120,6 +120,48 @@ def test_semantic_score_uses_the_best_passage(store: Store, add: AddBuffer) -> N
     assert blended[ids[0]] > whole[ids[0]]
 
 
+def test_blend_leans_on_the_best_passage_unless_the_whole_chunk_matches_better() -> None:
+    import numpy as np
+
+    from rlm.search.vector import CHUNK_FLOOR, blend
+
+    best = np.array([0.9, 0.4], dtype=np.float32)
+    chunk = np.array([0.2, 0.6], dtype=np.float32)
+    got = blend(best, chunk, 0.8)
+    # A buried fact (best passage above its chunk): the plain blend.
+    assert got[0] == pytest.approx(0.8 * 0.9 + 0.2 * 0.2)
+    # A chunk relevant as a whole: raised part of the way to its chunk cosine.
+    mixed = 0.8 * 0.4 + 0.2 * 0.6
+    assert got[1] == pytest.approx(mixed + CHUNK_FLOOR * (0.6 - mixed))
+    assert mixed < got[1] < 0.6
+    assert 0.0 < CHUNK_FLOOR < 1.0
+
+
+def test_a_chunk_matching_through_all_its_passages_scores_above_the_blend(
+    store: Store, add: AddBuffer
+) -> None:
+    from rlm.search import vector as vector_mod
+
+    # Three paragraphs, one passage each, each dense in one of the query's words: no
+    # passage holds the query, the chunk holds all of it.
+    paragraphs = [
+        " ".join([word] * 30 + [f"k{i}filler{j}" for j in range(10)]) + "."
+        for i, word in enumerate(("argon", "pigeon", "balloon"))
+    ]
+    ids = add("notes", ["\n\n".join(paragraphs), "unrelated filler text about magnets"])
+    emb = HashEmbedder()
+    embed_buffer(store, 1, emb)
+    index = vector_mod.vector_index(store, emb.fingerprint, emb.dimensions)
+    q = emb.embed_query("argon pigeon balloon")
+    whole = dict(index.search(q, 10, -1.0, passages=False))[ids[0]]
+    best = index.best_passages([ids[0]], [q])[ids[0]][1]
+    assert whole > best
+    mixed = vector_mod.PASSAGE_WEIGHT * best + (1 - vector_mod.PASSAGE_WEIGHT) * whole
+    got = dict(index.search(q, 10, -1.0))[ids[0]]
+    assert got == pytest.approx(mixed + vector_mod.CHUNK_FLOOR * (whole - mixed), abs=1e-5)
+    assert got > mixed + 1e-4
+
+
 def test_a_word_found_by_both_indexes_counts_once(store: Store, add: AddBuffer) -> None:
     add("bio", ["the siRNA knock-down of the gene", "plain text about genes and cells"])
     grouped = lexical_ranking(store, "siRNA", 10)

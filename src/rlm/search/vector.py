@@ -13,8 +13,10 @@ Passages: when the store has passage vectors (see
 :mod:`rlm.embedding.passages`), a chunk's semantic score is
 ``PASSAGE_WEIGHT * best passage cosine + (1 - PASSAGE_WEIGHT) * chunk cosine``
 (max-sim over its passages, blended with the chunk as a whole; the weight was
-chosen on bench/needles.py and the shared sets, see docs/search.md). Chunks
-without passages (a store made before them) keep their chunk cosine.
+chosen on bench/needles.py and the shared sets, see docs/search.md), raised
+:data:`CHUNK_FLOOR` of the way to the chunk cosine where that is higher (a chunk
+relevant as a whole, see :func:`blend`). Chunks without passages (a store made
+before them) keep their chunk cosine.
 
 Chunk and passage vectors are mapped from sidecar files next to the database
 when they are in step with the store (see :mod:`rlm.search.passage_file`), so a
@@ -81,6 +83,34 @@ passages 0.480 / 0.509."""
 LONG_QUERY_PASSAGE_WEIGHT = 0.3
 """Measured on all 1,406 ArguAna queries with the chunk term of
 :func:`long_query_chunk_vector` (docs/search.md, "Long queries")."""
+
+
+CHUNK_FLOOR = 0.5
+"""Where a chunk's own vector matches the query better than the passage blend, the score
+is raised this share of the way to the chunk cosine (0: the blend alone, 1: the larger of
+the two). Chosen by a sweep (bench/fusion_lab.py --grid floor, docs/search.md "A chunk
+relevant as a whole"): 0.25-1.0 all raised the semantic leg on every set measured."""
+
+
+def blend(
+    best: npt.NDArray[np.float32], chunk: npt.NDArray[np.float32], weight: float
+) -> npt.NDArray[np.float32]:
+    """A chunk's semantic score from its best passage's cosine and its chunk cosine.
+
+    The blend leans on the best passage (``weight``), which finds one sentence in a chunk
+    about something else. A chunk relevant as a whole matches through all its passages at
+    once: its chunk vector (their pooled mean) can score above every passage, and the
+    blend alone would rank it below chunks with one close sentence. So the score is raised
+    :data:`CHUNK_FLOOR` of the way to the chunk cosine where that is the higher; a chunk
+    whose best passage is the higher (the buried fact) keeps the blend.
+    """
+    import numpy as np
+
+    w = np.float32(weight)
+    mixed = w * best + (np.float32(1.0) - w) * chunk
+    lift = np.maximum(chunk - mixed, np.float32(0.0))
+    out: npt.NDArray[np.float32] = mixed + np.float32(CHUNK_FLOOR) * lift
+    return out
 
 
 def is_long_query(query: str) -> bool:
@@ -157,8 +187,7 @@ class VectorIndex:
 
         best = np.maximum.reduceat(p.matrix @ q, p.starts)
         rows = p.group_rows
-        w = np.float32(PASSAGE_WEIGHT if weight is None else weight)
-        chunk[rows] = w * best + (np.float32(1.0) - w) * chunk[rows]
+        chunk[rows] = blend(best, chunk[rows], PASSAGE_WEIGHT if weight is None else weight)
         return chunk
 
     def approximate_scores(
@@ -205,8 +234,7 @@ class VectorIndex:
             mark[rows[p.group_of_row[rows] < 0]] = True
         both = np.flatnonzero(mark)
         out[both] = _dots(self.matrix, both, cq)
-        w = np.float32(PASSAGE_WEIGHT if weight is None else weight)
-        out[grows] = w * best[hit] + (np.float32(1.0) - w) * out[grows]
+        out[grows] = blend(best[hit], out[grows], PASSAGE_WEIGHT if weight is None else weight)
         return out
 
     def best_passages(
