@@ -265,9 +265,7 @@ class Variant:
     engine_support: float = 0.5  # engine: rrf_certainty's SUPPORT (0: before the check)
     engine_depth: int = 20  # engine: rrf_certainty's SCORE_DEPTH (normalisation reference rank)
     questions_only: bool = True  # engine: check only when an entry is a question (as the engine)
-    other_check: tuple[
-        str, ...
-    ] = ()  # engine: legs checked for short queries that are not questions
+    other_check: tuple[str, ...] = ()  # engine: legs checked for short non-questions
     other_support: float = 0.5  # engine: SUPPORT for those
     verify: float = 0.0  # verify: how much the other leg scales a checked leg's bonuses
     verify_legs: tuple[str, ...] = ("lex",)
