@@ -156,6 +156,9 @@ def embed(
 
     Without BUFFER or --all: start the background worker for every chunk that
     lacks a vector (it resumes a killed one) and return; --wait blocks until done.
+    The worker re-plans the old passages once nothing lacks a vector: asked through
+    a file next to the store (e.g. rlm-state.db.embed.replan), so a worker already
+    running sees the request too.
     """
     if buffer is None and not all_buffers:
         if force:
