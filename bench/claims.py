@@ -10,17 +10,20 @@ order (about one in four is negated, as in SciFact): ``bench/claims/<set>.jsonl`
 ``arg`` (ArguAna arguments). One judged document per claim.
 
 Written with the document at hand, those claims keep most of its words, and every leg
-finds them (nDCG@10 0.9-1.0). SciFact's claims come from citing sentences, and BM25
-finds only about two thirds of them first. So each set also has a ``-hard`` twin: every claim
-rewritten by another helper who saw the claim alone (not the document), keeping at most two
-of its distinctive words, the rest as synonyms, broader terms or another construction, as a
-scientist from a neighbouring field would cite the finding. The two bracket SciFact.
+finds them (nDCG@10 0.87-1.0). SciFact's claims come from citing sentences (BM25 nDCG@10
+about 0.67 there). So each set also has a ``-hard`` twin: every claim rewritten from the
+claim alone, keeping at most two of its distinctive words, the rest as synonyms, broader
+terms or another construction, as a scientist from a neighbouring field would cite the
+finding (``original`` keeps the claim). The first 50 of each set were rewritten by a helper
+who never saw the documents, the rest by the claim's writer from the claim text. The two
+twins bracket SciFact.
 
 The script writes a BEIR folder per set (the claims as queries and qrels, the shared
 corpus linked), named like the source set so a store made by ``rlm eval --store`` for that
 set is reused, and runs ``rlm eval``'s library path on it:
 
     python bench/claims.py --set npl1 --store /tmp/npl.db      # nDCG@10 etc. per mode
+                                        # (no --store: embeds the whole corpus first, ~30 min)
     python bench/claims.py --set arg --folder-only             # print the folder (for
                                                                # fusion_lab.py --beir)
 """
