@@ -273,7 +273,7 @@ class Variant:
     verify_long: bool = True  # verify: long queries (> long_words words) are checked too
     long_chunk: str = "whole"  # long queries' chunk term: whole | pooled | avg (of the two)
     long_passage: str = "best"  # long queries' passage term: best | late | avg
-    chunk_floor: float = 0.0  # semantic score raised this share of the way to the chunk cosine
+    chunk_floor: float = 0.0  # rlm.search.vector.CHUNK_FLOOR (0: before it)
     long_floor: float | None = None  # the same for long queries (None: ``chunk_floor``)
 
 
@@ -289,10 +289,14 @@ def _sem_scores(e: EntryLegs, v: Variant) -> F32:
             v.long_chunk
         ]
         passage = {"best": passage, "late": e.late, "avg": (passage + e.late) / 2}[v.long_passage]
-    out: F32 = (w * passage + (1 - w) * chunk).astype(np.float32)
-    floor = v.long_floor if long and v.long_floor is not None else v.chunk_floor
-    if floor:  # a chunk scores at least ``floor`` of the way up to its own vector's cosine
-        out = (out + floor * np.maximum(chunk - out, 0)).astype(np.float32)
+    import rlm.search.vector as vector_mod
+
+    saved = vector_mod.CHUNK_FLOOR  # the engine's blend, with this variant's floor
+    vector_mod.CHUNK_FLOOR = v.long_floor if long and v.long_floor is not None else v.chunk_floor
+    try:
+        out: F32 = vector_mod.blend(passage.astype(np.float32), chunk.astype(np.float32), w)
+    finally:
+        vector_mod.CHUNK_FLOOR = saved
     return out
 
 
